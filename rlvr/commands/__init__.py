@@ -1,0 +1,1 @@
+"""Subcommands that span the whole package (verify, models, run)."""

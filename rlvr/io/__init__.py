@@ -1,0 +1,1 @@
+"""Input and output: atomic writes, Parquet for records, readers for user files."""

@@ -1,0 +1,527 @@
+"""Typed records that flow between stages, each with a fixed Arrow schema.
+
+Every stage reads and writes lists of these dataclasses; Parquet files in a run directory
+hold exactly these schemas. Free-form parts (a task's answer and meta, a verifier's params)
+are stored as canonical JSON strings so the Arrow schema never depends on the data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rlvr.hashing import canonical_json, stable_hash
+from rlvr.io.atomic import atomic_path
+
+R = TypeVar("R", bound="Record")
+
+
+def _dumps(value: Any) -> str:
+    return canonical_json(value)
+
+
+def _loads(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+class Record:
+    """Base for records: Arrow and Parquet round-trips built on `to_row`/`from_row`."""
+
+    SCHEMA: ClassVar[pa.Schema]
+
+    def to_row(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_row(cls: type[R], row: dict[str, Any]) -> R:
+        raise NotImplementedError
+
+    @classmethod
+    def to_arrow(cls, records: Iterable[R]) -> pa.Table:
+        rows = [r.to_row() for r in records]
+        return pa.Table.from_pylist(rows, schema=cls.SCHEMA)
+
+    @classmethod
+    def from_arrow(cls: type[R], table: pa.Table) -> list[R]:
+        missing = [n for n in cls.SCHEMA.names if n not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"table is not a {cls.__name__} table: missing columns {missing}; "
+                f"expected {cls.SCHEMA.names}"
+            )
+        return [cls.from_row(row) for row in table.select(cls.SCHEMA.names).to_pylist()]
+
+    @classmethod
+    def write_parquet(cls, path: str | Path, records: Iterable[R]) -> Path:
+        return write_table(path, cls.to_arrow(records))
+
+    @classmethod
+    def read_parquet(cls: type[R], path: str | Path) -> list[R]:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file (expected a {cls.__name__} Parquet file)")
+        return cls.from_arrow(pq.read_table(path))
+
+
+def write_table(path: str | Path, table: pa.Table) -> Path:
+    """Write a table atomically with settings that make equal tables byte-identical files."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=64 * 1024, write_statistics=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- documents
+
+
+@dataclass
+class Document(Record):
+    """A unit of raw text a user supplied (one file, one JSONL line, one dataset row)."""
+
+    doc_id: str
+    text: str
+    source: str = ""
+    title: str = ""
+    license: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("source", pa.string()),
+            ("title", pa.string()),
+            ("text", pa.string()),
+            ("license", pa.string()),
+            ("meta", pa.string()),
+        ]
+    )
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "text": self.text,
+            "license": self.license,
+            "meta": _dumps(self.meta),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Document:
+        return cls(
+            doc_id=row["doc_id"],
+            text=row["text"],
+            source=row["source"] or "",
+            title=row["title"] or "",
+            license=row["license"] or "",
+            meta=_loads(row["meta"], {}),
+        )
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    """Which registered verifier scores a task, and its parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Provenance:
+    """Where a task came from: enough to regenerate it or trace it to a source document."""
+
+    generator: str
+    version: str = ""
+    config_fingerprint: str = ""
+    seed: int | None = None
+    index: int | None = None
+    doc_id: str | None = None
+    parent_task_id: str | None = None
+
+
+@dataclass
+class Difficulty:
+    """Nominal difficulty knob in [0, 1] and, when measured, the policy's pass rate on it.
+
+    `evidence` counts the rollouts behind `pass_rate` (0 when unmeasured).
+    """
+
+    nominal: float | None = None
+    pass_rate: float | None = None
+    evidence: int = 0
+
+
+_PROMPT_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+
+@dataclass
+class Task(Record):
+    """One verifiable RL item: a chat prompt, a reference answer, and the verifier that checks it.
+
+    `task_id` is a content hash of (kind, prompt, answer, verifier), so the same item made twice
+    gets the same id whatever its provenance. `fingerprint` is an optional canonical form of the
+    underlying instance (e.g. a relabelling-invariant graph hash) used for structural dedupe.
+    """
+
+    kind: str
+    prompt: list[Message]
+    answer: Any
+    verifier: VerifierSpec
+    provenance: Provenance
+    difficulty: Difficulty = field(default_factory=Difficulty)
+    meta: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+    task_id: str = ""
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("task_id", pa.string()),
+            ("kind", pa.string()),
+            ("prompt", _PROMPT_TYPE),
+            ("answer", pa.string()),
+            (
+                "verifier",
+                pa.struct([("name", pa.string()), ("params", pa.string())]),
+            ),
+            (
+                "provenance",
+                pa.struct(
+                    [
+                        ("generator", pa.string()),
+                        ("version", pa.string()),
+                        ("config_fingerprint", pa.string()),
+                        ("seed", pa.int64()),
+                        ("index", pa.int64()),
+                        ("doc_id", pa.string()),
+                        ("parent_task_id", pa.string()),
+                    ]
+                ),
+            ),
+            (
+                "difficulty",
+                pa.struct([("nominal", pa.float64()), ("pass_rate", pa.float64()), ("evidence", pa.int64())]),
+            ),
+            ("fingerprint", pa.string()),
+            ("meta", pa.string()),
+        ]
+    )
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            raise ValueError("Task.kind must be a non-empty string such as 'np.tsp' or 'gym.leg_counting'")
+        self.prompt = [m if isinstance(m, Message) else Message(**m) for m in self.prompt]
+        if not self.prompt:
+            raise ValueError(f"Task of kind {self.kind!r} has an empty prompt")
+        if not self.task_id:
+            self.task_id = self.content_id()
+
+    def content_id(self) -> str:
+        return stable_hash(
+            {
+                "kind": self.kind,
+                "prompt": [[m.role, m.content] for m in self.prompt],
+                "answer": self.answer,
+                "verifier": [self.verifier.name, self.verifier.params],
+            }
+        )
+
+    @property
+    def prompt_text(self) -> str:
+        """The text of the last user message: what dedupe and decontamination look at."""
+        for m in reversed(self.prompt):
+            if m.role == "user":
+                return m.content
+        return self.prompt[-1].content
+
+    def chat(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.content} for m in self.prompt]
+
+    def to_row(self) -> dict[str, Any]:
+        p, d = self.provenance, self.difficulty
+        return {
+            "task_id": self.task_id,
+            "kind": self.kind,
+            "prompt": [{"role": m.role, "content": m.content} for m in self.prompt],
+            "answer": _dumps(self.answer),
+            "verifier": {"name": self.verifier.name, "params": _dumps(self.verifier.params)},
+            "provenance": {
+                "generator": p.generator,
+                "version": p.version,
+                "config_fingerprint": p.config_fingerprint,
+                "seed": p.seed,
+                "index": p.index,
+                "doc_id": p.doc_id,
+                "parent_task_id": p.parent_task_id,
+            },
+            "difficulty": {"nominal": d.nominal, "pass_rate": d.pass_rate, "evidence": d.evidence},
+            "fingerprint": self.fingerprint,
+            "meta": _dumps(self.meta),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Task:
+        v, p, d = row["verifier"], row["provenance"], row["difficulty"] or {}
+        return cls(
+            task_id=row["task_id"],
+            kind=row["kind"],
+            prompt=[Message(m["role"], m["content"]) for m in row["prompt"]],
+            answer=_loads(row["answer"]),
+            verifier=VerifierSpec(v["name"], _loads(v["params"], {})),
+            provenance=Provenance(**p),
+            difficulty=Difficulty(d.get("nominal"), d.get("pass_rate"), d.get("evidence") or 0),
+            fingerprint=row["fingerprint"],
+            meta=_loads(row["meta"], {}),
+        )
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+@dataclass
+class Evidence:
+    """Why a decision was taken: the item it matched (task or benchmark item) and a score."""
+
+    matched_id: str | None = None
+    source: str | None = None  # e.g. the benchmark name, or the stage that produced the match
+    score: float | None = None
+    detail: str = ""
+
+
+@dataclass
+class Decision(Record):
+    task_id: str
+    stage: str
+    keep: bool
+    reason: str
+    evidence: Evidence = field(default_factory=Evidence)
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("task_id", pa.string()),
+            ("stage", pa.string()),
+            ("keep", pa.bool_()),
+            ("reason", pa.string()),
+            (
+                "evidence",
+                pa.struct(
+                    [
+                        ("matched_id", pa.string()),
+                        ("source", pa.string()),
+                        ("score", pa.float64()),
+                        ("detail", pa.string()),
+                    ]
+                ),
+            ),
+        ]
+    )
+
+    def to_row(self) -> dict[str, Any]:
+        e = self.evidence
+        return {
+            "task_id": self.task_id,
+            "stage": self.stage,
+            "keep": self.keep,
+            "reason": self.reason,
+            "evidence": {"matched_id": e.matched_id, "source": e.source, "score": e.score, "detail": e.detail},
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Decision:
+        e = row["evidence"] or {}
+        return cls(
+            task_id=row["task_id"],
+            stage=row["stage"],
+            keep=bool(row["keep"]),
+            reason=row["reason"],
+            evidence=Evidence(e.get("matched_id"), e.get("source"), e.get("score"), e.get("detail") or ""),
+        )
+
+
+# ----------------------------------------------------------------------------- rollouts
+
+
+@dataclass
+class RolloutGroup(Record):
+    """The k rollouts of one task at one training step, as the verifier scored them."""
+
+    step: int
+    task_id: str
+    k: int
+    rewards: list[float]
+    statuses: list[str]
+    completion_lengths: list[int]
+    selector: str = ""
+    selector_score: float | None = None
+    phase: str = "train"  # "train" or "probe"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("step", pa.int64()),
+            ("task_id", pa.string()),
+            ("k", pa.int64()),
+            ("rewards", pa.list_(pa.float64())),
+            ("statuses", pa.list_(pa.string())),
+            ("completion_lengths", pa.list_(pa.int64())),
+            ("selector", pa.string()),
+            ("selector_score", pa.float64()),
+            ("phase", pa.string()),
+            ("meta", pa.string()),
+        ]
+    )
+
+    def __post_init__(self) -> None:
+        if not (len(self.rewards) == len(self.statuses) == len(self.completion_lengths) == self.k):
+            raise ValueError(
+                f"RolloutGroup for task {self.task_id}: k={self.k} but got {len(self.rewards)} rewards, "
+                f"{len(self.statuses)} statuses, {len(self.completion_lengths)} lengths"
+            )
+
+    @property
+    def mixed(self) -> bool:
+        """True when the group's rewards are not all equal: the only groups GRPO learns from."""
+        return len(set(self.rewards)) > 1
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "task_id": self.task_id,
+            "k": self.k,
+            "rewards": list(self.rewards),
+            "statuses": list(self.statuses),
+            "completion_lengths": list(self.completion_lengths),
+            "selector": self.selector,
+            "selector_score": self.selector_score,
+            "phase": self.phase,
+            "meta": _dumps(self.meta),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> RolloutGroup:
+        return cls(
+            step=row["step"],
+            task_id=row["task_id"],
+            k=row["k"],
+            rewards=list(row["rewards"]),
+            statuses=list(row["statuses"]),
+            completion_lengths=list(row["completion_lengths"]),
+            selector=row["selector"] or "",
+            selector_score=row["selector_score"],
+            phase=row["phase"] or "train",
+            meta=_loads(row["meta"], {}),
+        )
+
+
+# ----------------------------------------------------------------------------- value
+
+
+@dataclass
+class Value(Record):
+    """How much a task, or a group of tasks, helped training.
+
+    `level` is "task", "generator", "doc", "source" or "kind" and `key` the id at that level
+    (the task_id for level "task"). Aggregates sum counts and average rates over their tasks.
+    """
+
+    level: str
+    key: str
+    n_tasks: int = 0
+    n_groups: int = 0
+    n_mixed_groups: int = 0
+    advantage_mass: float = 0.0
+    pass_rate_first: float | None = None
+    pass_rate_last: float | None = None
+    trajectory: str = ""  # learned | stuck | forgotten | mastered | improving | unseen
+    weakness: bool = False
+    influence: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("level", pa.string()),
+            ("key", pa.string()),
+            ("n_tasks", pa.int64()),
+            ("n_groups", pa.int64()),
+            ("n_mixed_groups", pa.int64()),
+            ("advantage_mass", pa.float64()),
+            ("pass_rate_first", pa.float64()),
+            ("pass_rate_last", pa.float64()),
+            ("trajectory", pa.string()),
+            ("weakness", pa.bool_()),
+            ("influence", pa.float64()),
+            ("meta", pa.string()),
+        ]
+    )
+
+    def to_row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in self.SCHEMA.names}
+        row["meta"] = _dumps(self.meta)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Value:
+        row = dict(row)
+        row["meta"] = _loads(row["meta"], {})
+        return cls(**row)
+
+
+# ----------------------------------------------------------------------------- quarantine
+
+
+@dataclass
+class Quarantined(Record):
+    """An input record that could not be used, with where it was and why."""
+
+    file: str
+    line: int | None
+    field: str
+    reason: str
+    raw: str = ""
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("file", pa.string()),
+            ("line", pa.int64()),
+            ("field", pa.string()),
+            ("reason", pa.string()),
+            ("raw", pa.string()),
+        ]
+    )
+
+    def to_row(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "reason": self.reason, "raw": self.raw}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Quarantined:
+        return cls(**row)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: field {self.field!r}: {self.reason}"
+
+
+def read_tasks(paths: str | Path | Sequence[str | Path]) -> list[Task]:
+    """Read one or more Task Parquet files, in order."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    tasks: list[Task] = []
+    for p in paths:
+        tasks.extend(Task.read_parquet(p))
+    return tasks

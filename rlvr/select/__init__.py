@@ -1,0 +1,1 @@
+"""select: beliefs about each task's pass rate and the selectors that choose what to train on."""

@@ -1,0 +1,1 @@
+"""synth: makers of verifiable tasks (procedural families, text, the policy itself)."""

@@ -1,0 +1,23 @@
+"""`rlvr synth FAMILY ...`: one subcommand per task family, each in its family's module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# family -> (module providing configure(parser) and run(args), one-line help)
+FAMILIES: dict[str, tuple[str, str]] = {
+    "gym": ("rlvr.synth.gym_cli", "tasks from any reasoning-gym dataset (extra: gym)"),
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="family", required=True, metavar="FAMILY")
+    for family, (module, help_) in FAMILIES.items():
+        p = sub.add_parser(family, help=help_, description=help_)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).configure(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    return importlib.import_module(args._module).run(args)

@@ -1,0 +1,176 @@
+"""reasoning-gym datasets as rlvr tasks, scored by each dataset's own `score_answer`.
+
+reasoning-gym seeds item `idx` with `Random(seed + idx)`, so datasets built from neighbouring
+seeds share items (seed 1's item 0 is seed 0's item 1). We derive each item's seed from the
+string "seed:idx" instead and build a one-item dataset with it, which keeps items independent
+across seeds and makes `generate(seed, idx)` a pure function of the pair.
+
+reasoning-gym is the optional extra `gym`; it is imported only when a gym task is made or
+scored, never at rlvr import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlvr.config import to_mapping
+from rlvr.hashing import canonical_json, config_fingerprint, seed_int
+from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
+from rlvr.pipeline import StageType
+from rlvr.rundir import StageResult
+from rlvr.synth.registry import GeneratorSpec, register_generator
+from rlvr.verify import FunctionVerifier, Score, register_verifier
+
+VERSION = "1"
+VERIFIER = "gym"
+
+SYSTEM_PROMPT = (
+    "Answer the question by thinking step by step. When you are done, write only the final answer "
+    "between <answer> and </answer> tags, following the format the question asks for."
+)
+
+
+def _require_gym() -> Any:
+    try:
+        import reasoning_gym
+    except ImportError:
+        raise ImportError("gym tasks need reasoning-gym: pip install 'rlvr[gym]'") from None
+    return reasoning_gym
+
+
+def dataset_names() -> list[str]:
+    _require_gym()
+    from reasoning_gym.factory import DATASETS
+
+    return sorted(DATASETS)
+
+
+@dataclass
+class GymConfig:
+    name: str = field(default="basic_arithmetic", metadata={"help": "reasoning-gym dataset name"})
+    dataset_config: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "settings passed to the dataset's config class"}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("GymConfig.name: give a reasoning-gym dataset name, e.g. basic_arithmetic")
+        bad = {"seed", "size"} & set(self.dataset_config)
+        if bad:
+            raise ValueError(f"GymConfig.dataset_config: do not set {sorted(bad)}; rlvr seeds every item itself")
+
+
+def _json_safe(value: Any) -> Any:
+    """Metadata as JSON (tuples become lists); anything unserialisable becomes its repr."""
+    return json.loads(json.dumps(value, default=repr))
+
+
+class GymGenerator:
+    def __init__(self, config: GymConfig):
+        rg = _require_gym()
+        from reasoning_gym.factory import DATASETS
+
+        if config.name not in DATASETS:
+            raise ValueError(f"unknown reasoning-gym dataset {config.name!r}; valid: {', '.join(sorted(DATASETS))}")
+        self.config = config
+        self.name = f"gym.{config.name}"
+        self.version = f"{VERSION}+reasoning_gym-{getattr(rg, '__version__', '?')}"
+        self.fingerprint = config_fingerprint(config)
+        # Validate the dataset config now so a typo fails before any item is made.
+        _dataset(config.name, canonical_json(config.dataset_config))
+
+    def generate(self, seed: int, idx: int) -> Task:
+        rg = _require_gym()
+        item_seed = seed_int("gym", self.config.name, seed, idx, bits=31)
+        ds = rg.create_dataset(self.config.name, **self.config.dataset_config, seed=item_seed, size=1)
+        entry = ds[0]
+        metadata = _json_safe(entry.get("metadata", {}))
+        metadata["source_index"] = idx
+        entry_json = {"question": entry["question"], "answer": entry["answer"], "metadata": metadata}
+        return Task(
+            kind=self.name,
+            prompt=[Message("system", SYSTEM_PROMPT), Message("user", entry["question"])],
+            answer=entry["answer"],
+            verifier=VerifierSpec(VERIFIER, {"dataset": self.config.name, "config": self.config.dataset_config}),
+            provenance=Provenance(
+                generator=self.name, version=self.version, config_fingerprint=self.fingerprint, seed=seed, index=idx
+            ),
+            difficulty=Difficulty(),
+            meta={"entry": entry_json, "item_seed": item_seed},
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _dataset(name: str, config_json: str) -> Any:
+    rg = _require_gym()
+    return rg.create_dataset(name, **json.loads(config_json), seed=0, size=1)
+
+
+def extract_answer(completion: str) -> str | None:
+    from reasoning_gym.utils import extract_answer as rg_extract
+
+    return rg_extract(completion, tag_name="answer")
+
+
+def score(task: Task, completion: str) -> Score:
+    params = task.verifier.params
+    answer = extract_answer(completion)
+    if answer is None:
+        return Score(0.0, "format_error", "no <answer>...</answer> block")
+    ds = _dataset(params["dataset"], canonical_json(params.get("config", {})))
+    reward = float(ds.score_answer(answer=answer, entry=task.meta["entry"]))
+    reward = min(1.0, max(0.0, reward))
+    return Score(reward, "ok" if reward >= 1.0 else "wrong", f"answer {answer[:60]!r}")
+
+
+def gold_completion(task: Task) -> str:
+    return f"<answer>{task.meta['entry']['answer']}</answer>"
+
+
+register_verifier(FunctionVerifier(VERIFIER, score, gold_completion))
+register_generator(
+    GeneratorSpec(
+        name="gym",
+        config_cls=GymConfig,
+        make=GymGenerator,
+        verifiers=(VERIFIER,),
+        description="any reasoning-gym dataset, scored by its own score_answer",
+        examples=(GymConfig("basic_arithmetic"), GymConfig("leg_counting"), GymConfig("graph_color"),
+                  GymConfig("word_sorting")),
+    )
+)
+
+
+# ----------------------------------------------------------------------------- stage
+
+
+@dataclass
+class GymStageConfig(GymConfig):
+    n: int = field(default=100, metadata={"help": "number of tasks"})
+    seed: int = field(default=0, metadata={"help": "seed; item i is made from (seed, i)"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n < 1:
+            raise ValueError(f"n must be at least 1, got {self.n}")
+
+
+def make_tasks(config: GymStageConfig, progress: bool = False) -> list[Task]:
+    from tqdm.auto import tqdm
+
+    gen = GymGenerator(GymConfig(config.name, config.dataset_config))
+    return [gen.generate(config.seed, i) for i in tqdm(range(config.n), desc=gen.name, disable=not progress)]
+
+
+def run_stage(config: GymStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:
+    tasks = make_tasks(config)
+    path = Task.write_parquet(out_dir / "tasks.parquet", tasks)
+    return StageResult(files={"tasks": path}, counts={"tasks": len(tasks)}, tasks=path,
+                       summary=f"{len(tasks)} tasks from reasoning-gym {config.name} ({to_mapping(config)['dataset_config'] or 'defaults'})")
+
+
+STAGE = StageType(GymStageConfig, run_stage, consumes_tasks=False)

@@ -1,0 +1,44 @@
+"""`rlvr synth gym --name NAME [--config k=v ...] --n N --seed S --out tasks.parquet`."""
+
+from __future__ import annotations
+
+import argparse
+
+import yaml
+
+from rlvr.cliutil import add_out
+from rlvr.config import add_config_args, config_from_args
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from rlvr.synth.gym import GymStageConfig
+
+    add_config_args(parser, GymStageConfig, skip=("dataset_config",))
+    add_out(parser, required=False)
+    parser.add_argument("--list", action="store_true", help="list reasoning-gym dataset names and exit")
+    parser.epilog = ("--config KEY=VALUE items that are not rlvr settings go to the reasoning-gym dataset's "
+                     "config, e.g. --config min_animals=3")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rlvr.records import Task
+    from rlvr.synth.gym import GymStageConfig, dataset_names, make_tasks
+
+    if args.list:
+        print("\n".join(dataset_names()))
+        return 0
+    if args.out is None:
+        raise ValueError("--out is required: the Parquet file to write the tasks to")
+    dataset_config: dict = {}
+
+    def claim(key: str, value: str) -> bool:
+        dataset_config[key] = yaml.safe_load(value) if value else value
+        return True
+
+    config = config_from_args(GymStageConfig, args, extra=claim)
+    config.dataset_config = {**config.dataset_config, **dataset_config}
+    config.__post_init__()
+    tasks = make_tasks(config, progress=True)
+    Task.write_parquet(args.out, tasks)
+    print(f"wrote {len(tasks)} tasks ({config.name}) to {args.out}")
+    return 0

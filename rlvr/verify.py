@@ -1,0 +1,161 @@
+"""Verifiers: pure functions from (task, completion) to a Score, looked up by name.
+
+A verifier never raises on a completion: whatever the model wrote becomes a status. If a
+verifier does raise, `verify` turns it into status "error" with the exception in the detail,
+so a broken verifier is counted and surfaced rather than read as a wrong answer.
+
+Each task family registers its verifier when its module is imported; `get_verifier` imports
+the built-in families on first use, and accepts a dotted path ("pkg.module:obj") so users can
+plug in their own without editing rlvr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from rlvr.records import Task
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
+
+# Modules whose import registers the built-in verifiers. Each must be cheap to import:
+# optional third-party libraries are imported inside the verifier, not at module top.
+BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
+    "rlvr.synth.gym",
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note."""
+
+    reward: float
+    status: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}; valid: {', '.join(STATUSES)}")
+        if not (isinstance(self.reward, (int, float)) and math.isfinite(self.reward) and 0.0 <= self.reward <= 1.0):
+            raise ValueError(f"reward must be a finite number in [0, 1], got {self.reward!r}")
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """What a task family provides: a scorer and a way to write its reference as a completion."""
+
+    name: str
+
+    def score(self, task: Task, completion: str) -> Score: ...
+
+    def gold_completion(self, task: Task) -> str: ...
+
+
+@dataclass(frozen=True)
+class FunctionVerifier:
+    """A Verifier made of two plain functions; most families need nothing more."""
+
+    name: str
+    score_fn: Callable[[Task, str], Score]
+    gold_fn: Callable[[Task], str]
+
+    def score(self, task: Task, completion: str) -> Score:
+        return self.score_fn(task, completion)
+
+    def gold_completion(self, task: Task) -> str:
+        return self.gold_fn(task)
+
+
+_REGISTRY: dict[str, Verifier] = {}
+_builtins_loaded = False
+
+
+def register_verifier(verifier: Verifier) -> Verifier:
+    """Add a verifier under its name; a second verifier with the same name is refused."""
+    if not isinstance(verifier, Verifier):
+        raise TypeError(f"{verifier!r} is not a Verifier: it needs .name, .score(task, completion) and .gold_completion(task)")
+    existing = _REGISTRY.get(verifier.name)
+    if existing is not None and existing is not verifier:
+        raise ValueError(f"a verifier named {verifier.name!r} is already registered ({existing!r}); pick another name")
+    _REGISTRY[verifier.name] = verifier
+    return verifier
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for module in BUILTIN_VERIFIER_MODULES:
+        importlib.import_module(module)
+
+
+def verifier_names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get_verifier(name: str) -> Verifier:
+    """The verifier registered as `name`, or one imported from a dotted path 'pkg.mod:obj'."""
+    _load_builtins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        obj = getattr(importlib.import_module(module_name), attr)
+        verifier = obj() if isinstance(obj, type) else obj
+        if not isinstance(verifier, Verifier):
+            raise TypeError(f"{name} is not a Verifier")
+        return verifier
+    raise KeyError(f"unknown verifier {name!r}; registered: {', '.join(sorted(_REGISTRY)) or '(none)'}")
+
+
+def verify(task: Task, completion: str) -> Score:
+    """Score one completion. Never raises for a registered verifier: a crash is status 'error'."""
+    verifier = get_verifier(task.verifier.name)
+    try:
+        score = verifier.score(task, completion if isinstance(completion, str) else str(completion))
+        if not isinstance(score, Score):
+            raise TypeError(f"verifier {verifier.name!r} returned {type(score).__name__}, not Score")
+        return score
+    except Exception as exc:  # noqa: BLE001 - a verifier bug must become data, not a crash
+        detail = f"{type(exc).__name__}: {exc}"
+        log.warning("verifier %s raised on task %s: %s", verifier.name, task.task_id, detail)
+        log.debug("%s", traceback.format_exc())
+        return Score(0.0, "error", detail[:500])
+
+
+def gold_completion(task: Task) -> str:
+    """The task's reference answer written as a completion its verifier must score 1.0."""
+    return get_verifier(task.verifier.name).gold_completion(task)
+
+
+@dataclass
+class GoldReport:
+    checked: int
+    failures: list[tuple[str, Score]]  # (task_id, score) for every gold that did not score 1.0
+
+
+def check_gold(tasks: Iterable[Task]) -> GoldReport:
+    """Score every task's reference completion; a failure means a broken task or verifier."""
+    failures: list[tuple[str, Score]] = []
+    checked = 0
+    for task in tasks:
+        checked += 1
+        try:
+            completion = gold_completion(task)
+        except Exception as exc:  # noqa: BLE001 - report, don't stop the audit
+            failures.append((task.task_id, Score(0.0, "error", f"gold_completion raised {type(exc).__name__}: {exc}")))
+            continue
+        score = verify(task, completion)
+        if score.reward < 1.0:
+            failures.append((task.task_id, score))
+    return GoldReport(checked, failures)
