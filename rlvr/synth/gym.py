@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rlvr.config import to_mapping
 from rlvr.hashing import canonical_json, config_fingerprint, seed_int
@@ -56,6 +57,9 @@ class GymConfig:
         default_factory=dict, metadata={"help": "settings passed to the dataset's config class"}
     )
 
+    # Settings __post_init__ must reject (walked by the contract test).
+    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = ({"name": ""}, {"dataset_config": {"seed": 3}})
+
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("GymConfig.name: give a reasoning-gym dataset name, e.g. basic_arithmetic")
@@ -64,9 +68,51 @@ class GymConfig:
             raise ValueError(f"GymConfig.dataset_config: do not set {sorted(bad)}; rlvr seeds every item itself")
 
 
-def _json_safe(value: Any) -> Any:
-    """Metadata as JSON (tuples become lists); anything unserialisable becomes its repr."""
-    return json.loads(json.dumps(value, default=repr))
+# reasoning-gym metadata holds tuples and sets that some scorers compare by type (arc_agi compares
+# tuple grids), so they are tagged on the way into JSON and restored before scoring.
+_TAGS = {"__tuple__": tuple, "__set__": set, "__frozenset__": frozenset}
+
+
+def encode_metadata(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): encode_metadata(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encode_metadata(v) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_metadata(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        tag = "__set__" if isinstance(value, set) else "__frozenset__"
+        return {tag: sorted((encode_metadata(v) for v in value), key=repr)}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def decode_metadata(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key in _TAGS:
+                return _TAGS[key](decode_metadata(v) for v in inner)
+        return {k: decode_metadata(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_metadata(v) for v in value]
+    return value
+
+
+# Datasets without a single oracle answer keep an example solution under one of these keys.
+GOLD_KEYS = ("possible_answer", "example_answer", "example_correct_answer")
+
+
+def reference_answer(entry: dict[str, Any]) -> str | None:
+    if entry.get("answer") is not None:
+        return str(entry["answer"])
+    metadata = entry.get("metadata") or {}
+    for key in GOLD_KEYS:
+        if metadata.get(key) is not None:
+            value = decode_metadata(metadata[key])
+            return value if isinstance(value, str) else json.dumps(value)
+    return None
 
 
 class GymGenerator:
@@ -88,13 +134,19 @@ class GymGenerator:
         item_seed = seed_int("gym", self.config.name, seed, idx, bits=31)
         ds = rg.create_dataset(self.config.name, **self.config.dataset_config, seed=item_seed, size=1)
         entry = ds[0]
-        metadata = _json_safe(entry.get("metadata", {}))
+        metadata = encode_metadata(entry.get("metadata", {}))
         metadata["source_index"] = idx
         entry_json = {"question": entry["question"], "answer": entry["answer"], "metadata": metadata}
+        answer = reference_answer(entry_json)
+        if answer is None:
+            raise ValueError(
+                f"reasoning-gym dataset {self.config.name!r} gives no reference answer for its items, so its "
+                f"tasks could not be gold-checked; choose another dataset"
+            )
         return Task(
             kind=self.name,
             prompt=[Message("system", SYSTEM_PROMPT), Message("user", entry["question"])],
-            answer=entry["answer"],
+            answer=answer,
             verifier=VerifierSpec(VERIFIER, {"dataset": self.config.name, "config": self.config.dataset_config}),
             provenance=Provenance(
                 generator=self.name, version=self.version, config_fingerprint=self.fingerprint, seed=seed, index=idx
@@ -110,25 +162,46 @@ def _dataset(name: str, config_json: str) -> Any:
     return rg.create_dataset(name, **json.loads(config_json), seed=0, size=1)
 
 
+_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
+_ANSWER_LINE = re.compile(r"(?im)^\s*\**answer\**\s*[:：]\s*\**\s*(.+?)\s*$")
+
+
 def extract_answer(completion: str) -> str | None:
+    """The final answer: the last <answer>...</answer> block, else the last \\boxed{...}, else the
+    last 'Answer: ...' line. Small models rarely close tags, and refusing the other two common
+    conventions would score a right answer as a format error."""
     from reasoning_gym.utils import extract_answer as rg_extract
 
-    return rg_extract(completion, tag_name="answer")
+    tagged = rg_extract(completion, tag_name="answer")
+    if tagged is not None:
+        return tagged
+    boxed = _BOXED.findall(completion)
+    if boxed:
+        return boxed[-1].strip()
+    lines = _ANSWER_LINE.findall(completion)
+    if lines:
+        return lines[-1].strip()
+    return None
 
 
 def score(task: Task, completion: str) -> Score:
     params = task.verifier.params
     answer = extract_answer(completion)
     if answer is None:
-        return Score(0.0, "format_error", "no <answer>...</answer> block")
+        return Score(0.0, "format_error", "no <answer>...</answer> block, \\boxed{} or Answer: line")
     ds = _dataset(params["dataset"], canonical_json(params.get("config", {})))
-    reward = float(ds.score_answer(answer=answer, entry=task.meta["entry"]))
+    entry = task.meta["entry"]
+    entry = {**entry, "metadata": decode_metadata(entry.get("metadata", {}))}
+    reward = float(ds.score_answer(answer=answer, entry=entry))
     reward = min(1.0, max(0.0, reward))
     return Score(reward, "ok" if reward >= 1.0 else "wrong", f"answer {answer[:60]!r}")
 
 
 def gold_completion(task: Task) -> str:
-    return f"<answer>{task.meta['entry']['answer']}</answer>"
+    answer = reference_answer(task.meta["entry"])
+    if answer is None:
+        raise ValueError(f"{task.kind} has no reference answer to render (reasoning-gym gives none for it)")
+    return f"<answer>{answer}</answer>"
 
 
 register_verifier(FunctionVerifier(VERIFIER, score, gold_completion))
