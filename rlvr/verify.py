@@ -114,6 +114,7 @@ def get_verifier(name: str) -> Verifier:
         verifier = obj() if isinstance(obj, type) else obj
         if not isinstance(verifier, Verifier):
             raise TypeError(f"{name} is not a Verifier")
+        _REGISTRY[name] = verifier  # cache under the dotted path: import once, not per task
         return verifier
     raise KeyError(f"unknown verifier {name!r}; registered: {', '.join(sorted(_REGISTRY)) or '(none)'}")
 
