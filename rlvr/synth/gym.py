@@ -11,6 +11,7 @@ scored, never at rlvr import time.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -127,7 +128,15 @@ class GymGenerator:
         self.version = f"{VERSION}+reasoning_gym-{getattr(rg, '__version__', '?')}"
         self.fingerprint = config_fingerprint(config)
         # Validate the dataset config now so a typo fails before any item is made.
-        _dataset(config.name, canonical_json(config.dataset_config))
+        _, config_cls = DATASETS[config.name]
+        valid = {f.name for f in dataclasses.fields(config_cls)} - {"seed", "size"}
+        unknown = sorted(set(config.dataset_config) - valid)
+        if unknown:
+            raise ValueError(f"reasoning-gym {config.name}: unknown setting(s) {unknown}; valid: {sorted(valid)}")
+        try:
+            _dataset(config.name, canonical_json(config.dataset_config))
+        except (AssertionError, TypeError, ValueError) as exc:  # reasoning-gym validates with assert
+            raise ValueError(f"reasoning-gym {config.name}: invalid settings {config.dataset_config}: {exc}") from None
 
     def generate(self, seed: int, idx: int) -> Task:
         rg = _require_gym()
