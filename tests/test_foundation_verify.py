@@ -22,14 +22,24 @@ def _echo_score(task, completion):
     return Score(1.0 if completion.strip() == task.answer else 0.0, "ok" if completion.strip() == task.answer else "wrong")
 
 
-ECHO = register_verifier(FunctionVerifier("test.echo", _echo_score, lambda t: t.answer))
-
-
 def _boom(task, completion):
     raise ZeroDivisionError("bug in verifier")
 
 
-BOOM = register_verifier(FunctionVerifier("test.boom", _boom, lambda t: t.answer))
+ECHO = FunctionVerifier("test.echo", _echo_score, lambda t: t.answer)
+BOOM = FunctionVerifier("test.boom", _boom, lambda t: t.answer)
+
+
+@pytest.fixture(autouse=True)
+def test_verifiers(monkeypatch):
+    """Register the test verifiers for one test only, so the global registry stays clean."""
+    import rlvr.verify
+
+    verifier_names()  # load the built-ins first
+    for v in (ECHO, BOOM):
+        monkeypatch.setitem(rlvr.verify._REGISTRY, v.name, v)
+    yield
+    rlvr.verify._REGISTRY.pop("my_plugin:Upper", None)  # cached by get_verifier during the test
 
 
 def test_registry_refuses_duplicates_and_lists_names_on_unknown():
