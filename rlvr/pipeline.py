@@ -141,7 +141,8 @@ def run_pipeline(pipeline: Pipeline, out: str | Path) -> list[tuple[StageRecord,
             fingerprint = stable_hash({"type": spec.type, "config": to_mapping(config)}, length=16)
             log.info("stage %s (%s)", spec.name, spec.type)
             rec, ran = run_dir.run_stage(
-                spec.name, spec.type, fingerprint, inputs, lambda d, c=config, i=inputs, t=stage_type: t.run(c, i, d)
+                spec.name, spec.type, fingerprint, inputs,
+                lambda d, c=config, i=inputs, t=stage_type: t.run(c, i, d), config=to_mapping(config),
             )
             results.append((rec, ran))
             if stage_type.consumes_tasks:

@@ -54,6 +54,7 @@ class StageRecord:
     seconds: float
     finished_at: float
     summary: str = ""
+    config: dict[str, Any] = field(default_factory=dict)  # the settings, for reports and cards
 
 
 class RunDir:
@@ -143,6 +144,7 @@ class RunDir:
         fingerprint: str,
         inputs: Sequence[Path],
         fn: Callable[[Path], StageResult],
+        config: dict[str, Any] | None = None,
     ) -> tuple[StageRecord, bool]:
         """Run `fn(stage_dir)` unless an identical run of the stage is recorded.
 
@@ -172,6 +174,7 @@ class RunDir:
             seconds=round(seconds, 3),
             finished_at=round(time.time(), 3),
             summary=result.summary,
+            config=config or {},
         )
         self.manifest["stages"][name] = rec.__dict__
         self._save()
