@@ -18,6 +18,7 @@ from rlvr import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("rlvr.synth.cli", "make verifiable tasks (synth gym, ...)"),
     "select": ("rlvr.select.cli", "estimate pass rates with a model (select estimate, ...)"),
+    "card": ("rlvr.datasets_cards.cli", "write, validate or push a Hugging Face dataset folder with its card"),
     "verify": ("rlvr.commands.verify", "score completions against tasks, or check every task's gold answer"),
     "models": ("rlvr.commands.models", "list or prepare the embedded models"),
     "run": ("rlvr.commands.run", "run a pipeline YAML into a run directory, resuming finished stages"),

@@ -518,10 +518,15 @@ class Quarantined(Record):
 
 
 def read_tasks(paths: str | Path | Sequence[str | Path]) -> list[Task]:
-    """Read one or more Task Parquet files, in order."""
+    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     tasks: list[Task] = []
-    for p in paths:
-        tasks.extend(Task.read_parquet(p))
+    for p in map(Path, paths):
+        if p.is_dir() or (p.suffix == ".parquet" and p.exists() and "verifier_params" in pq.read_schema(p).names):
+            from rlvr.datasets_cards.export import row_task, tasks_from_dataset
+
+            tasks.extend(tasks_from_dataset(p) if p.is_dir() else [row_task(r) for r in pq.read_table(p).to_pylist()])
+        else:
+            tasks.extend(Task.read_parquet(p))
     return tasks

@@ -82,7 +82,8 @@ class RunDir:
 
     def _save(self) -> None:
         self.manifest["rlvr_version"] = __version__
-        atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+        # Not sort_keys: the order of "stages" is the order they ran in, which readers rely on.
+        atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2) + "\n")
 
     def stage_dir(self, name: str) -> Path:
         d = self.path / name
@@ -154,9 +155,10 @@ class RunDir:
         if self.is_done(name, fingerprint, input_digests):
             log.info("stage %s: up to date, skipping", name)
             return self.record(name), False  # type: ignore[return-value]
-        # Forget any earlier record first: if we die midway, the stage must not look done.
+        # Mark any earlier record stale first: if we die midway, the stage must not look done.
+        # The entry keeps its place, so the manifest lists stages in pipeline order.
         if name in self.manifest["stages"]:
-            del self.manifest["stages"][name]
+            self.manifest["stages"][name]["status"] = "running"
             self._save()
         start = time.monotonic()
         result = fn(self.stage_dir(name))

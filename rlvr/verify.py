@@ -66,6 +66,7 @@ class FunctionVerifier:
     name: str
     score_fn: Callable[[Task, str], Score]
     gold_fn: Callable[[Task], str]
+    description: str = ""  # one sentence for dataset cards: what is parsed and how it is judged
 
     def score(self, task: Task, completion: str) -> Score:
         return self.score_fn(task, completion)
@@ -132,6 +133,16 @@ def verify(task: Task, completion: str) -> Score:
         log.warning("verifier %s raised on task %s: %s", verifier.name, task.task_id, detail)
         log.debug("%s", traceback.format_exc())
         return Score(0.0, "error", detail[:500])
+
+
+def describe_verifier(name: str) -> str:
+    """One sentence on how a verifier judges completions: its `description`, else its docstring."""
+    verifier = get_verifier(name)
+    text = getattr(verifier, "description", "") or ""
+    if not text:
+        fn = getattr(verifier, "score_fn", None) or verifier.score
+        text = (fn.__doc__ or type(verifier).__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(text.split()) or f"scored by the rlvr verifier {name!r}"
 
 
 def gold_completion(task: Task) -> str:

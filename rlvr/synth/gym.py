@@ -213,7 +213,11 @@ def gold_completion(task: Task) -> str:
     return f"<answer>{answer}</answer>"
 
 
-register_verifier(FunctionVerifier(VERIFIER, score, gold_completion))
+register_verifier(FunctionVerifier(
+    VERIFIER, score, gold_completion,
+    description="the final answer (last <answer>...</answer>, else \\boxed{}, else an 'Answer:' line) is scored by "
+                "the reasoning-gym dataset's own score_answer; partial credit where the dataset gives it",
+))
 register_generator(
     GeneratorSpec(
         name="gym",

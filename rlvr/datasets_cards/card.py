@@ -1,0 +1,250 @@
+"""Write a publishable dataset folder: Parquet shards, a validated README.md card, plots, licence.
+
+`build_dataset(run_dir, out, ...)` gathers facts from the run (collect.py), writes the Parquet
+shards (export.py), the PNG plots, the YAML header, and the card body rendered from the
+packaged template by the pure function `render_card`. The header is validated locally
+(hub_schema.py) before anything is written as final; an invalid header is an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlvr import __version__
+from rlvr.datasets_cards.collect import CardFacts, collect, licence_of_sources, requires_share_alike
+from rlvr.datasets_cards.export import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
+from rlvr.datasets_cards.hub_schema import LICENSES, size_category, validate_header
+from rlvr.io.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = Path(__file__).with_name("templates") / "card.md.j2"
+DEFAULT_GENERATED_LICENSE = "apache-2.0"
+
+
+class CardError(ValueError):
+    """The card cannot be written as asked (e.g. a licence the sources do not allow)."""
+
+
+@dataclass
+class CardOptions:
+    name: str = ""  # repo-style name, e.g. "me/my-rlvr-set"; used in the load_dataset snippet
+    pretty_name: str = ""
+    license: str = ""  # Hub licence id; default: derived from the sources
+    language: tuple[str, ...] = ("en",)
+    attributions: dict[str, str] | None = None  # source -> attribution line
+
+
+def hub_license_id(name: str) -> str:
+    return name.strip().lower().replace(" ", "-").replace("_", "-")
+
+
+def choose_license(user: str, source_licences: list[str]) -> tuple[dict[str, str], str, str]:
+    """(header licence fields, licence text for the card, note) for the given sources."""
+    ids = sorted({hub_license_id(s) for s in source_licences})
+    share_alike = requires_share_alike(ids)
+    if user:
+        lic = hub_license_id(user)
+        if lic not in LICENSES:
+            raise CardError(f"--license {user!r} is not a Hub licence id (e.g. apache-2.0, cc-by-sa-4.0, other)")
+        if share_alike and lic != "other" and ids != [lic]:
+            raise CardError(
+                f"the tasks quote text licensed {', '.join(ids)}, which requires derived data to be shared under "
+                f"the same licence; use --license {ids[0] if len(ids) == 1 else 'other'}"
+            )
+        if lic != "other":
+            return {"license": lic}, lic, ""
+    if not ids:
+        return ({"license": DEFAULT_GENERATED_LICENSE}, DEFAULT_GENERATED_LICENSE,
+                "The tasks are generated procedurally by rlvr and reasoning-gym (both Apache-2.0).")
+    if len(ids) == 1 and ids[0] in LICENSES and not user:
+        note = "The tasks quote the source text, so they carry its licence; keep the attribution lines above." if share_alike else ""
+        return {"license": ids[0]}, ids[0], note
+    name = "mixed-" + "-".join(sorted({re.sub(r"-\d.*$", "", i) for i in ids}))
+    fields = {"license": "other", "license_name": name, "license_link": "LICENSE.md"}
+    return fields, f"other ({', '.join(ids)}; see LICENSE.md)", (
+        "Different parts quote text under different licences; LICENSE.md lists which tasks carry which.")
+
+
+def build_header(facts: CardFacts, files: list[SplitFile], opts: CardOptions, license_fields: dict[str, str]) -> dict:
+    from datasets import Features
+
+    features = Features.from_arrow_schema(PUBLISHED_SCHEMA)._to_yaml_list()
+    configs: dict[str, list[SplitFile]] = {}
+    for f in files:
+        configs.setdefault(f.config, []).append(f)
+    kinds = set(facts.kinds)
+    task_categories = ["text-generation", "question-answering"]
+    if any(k.startswith("mcqa") for k in kinds):
+        task_categories.append("multiple-choice")
+    tags = ["rlvr", "verifiable-rewards", "reasoning", "grpo", "synthetic"]
+    families = sorted({k.split(".")[0] for k in kinds})
+    tags += [f"rlvr-{f}" for f in families]
+    header: dict[str, Any] = {
+        **license_fields,
+        "language": list(opts.language),
+        "pretty_name": opts.pretty_name or "RLVR tasks",
+        "size_categories": [size_category(facts.n_tasks)],
+        "task_categories": task_categories,
+        "tags": tags,
+        "source_datasets": ["original"],
+        "configs": [
+            {"config_name": name, **({"default": True} if i == 0 and len(configs) > 1 else {}),
+             "data_files": [{"split": f.split, "path": str(f.path)} for f in fs]}
+            for i, (name, fs) in enumerate(configs.items())
+        ],
+        "dataset_info": [
+            {"config_name": name, "features": features,
+             "splits": [{"name": f.split, "num_bytes": f.num_bytes, "num_examples": f.num_examples} for f in fs],
+             "dataset_size": sum(f.num_bytes for f in fs)}
+            for name, fs in configs.items()
+        ],
+    }
+    return header
+
+
+def _pass_rate_summary(facts: CardFacts) -> dict[str, Any] | None:
+    rated = [t for t in facts.tasks if t.difficulty.pass_rate is not None]
+    if not rated:
+        return None
+    rates = [t.difficulty.pass_rate for t in rated]
+    backend = str(facts.estimate_settings.get("backend", ""))
+    return {
+        "n": len(rated), "rollouts": sum(t.difficulty.evidence for t in rated),
+        "mean": f"{statistics.fmean(rates):.3f}", "always": sum(r >= 1.0 for r in rates),
+        "never": sum(r <= 0.0 for r in rates), "mixed": sum(0.0 < r < 1.0 for r in rates),
+        "model": backend.partition(":")[2] or backend,
+    }
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
+    rows = []
+    for v in facts.values:
+        if v.level == "task":
+            continue
+        rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
+                     "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt(v.influence, 4)})
+    return rows
+
+
+def limitations(facts: CardFacts) -> list[str]:
+    items = []
+    if any(k.startswith("np.") for k in facts.kinds):
+        items.append("NP task rewards are quality ratios against a heuristic solver's solution; a policy that beats "
+                     "the heuristic is clipped at reward 1.0.")
+    if any(k.startswith("mcqa") for k in facts.kinds):
+        items.append("Multiple-choice distractors are chosen automatically; a few may be defensible answers in "
+                     "context. Guards remove options identifiable by length or leaked elsewhere in the passage.")
+    pr = _pass_rate_summary(facts)
+    if pr:
+        items.append(f"Pass rates were estimated with {pr['rollouts']} rollouts in total"
+                     f"{' by ' + pr['model'] if pr['model'] else ''}; they describe that model, not yours.")
+    if facts.decontam is None:
+        items.append("No benchmark decontamination was run.")
+    else:
+        items.append("Decontamination covers only the benchmarks listed above; paraphrases far from both the n-gram "
+                     "and the embedding thresholds can still slip through.")
+    if facts.values:
+        items.append("Training value comes from one short run of a small model; it ranks data for that model and "
+                     "budget and is evidence, not a guarantee, for others.")
+    return items
+
+
+def render_card(context: dict[str, Any]) -> str:
+    """The card body from the packaged template; a pure function of `context`."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
+                             keep_trailing_newline=True, autoescape=False)
+    return env.from_string(TEMPLATE.read_text(encoding="utf-8")).render(**context)
+
+
+def card_context(facts: CardFacts, opts: CardOptions, header: dict, license_text: str, license_note: str,
+                 plots: dict[str, str]) -> dict[str, Any]:
+    from rlvr.verify import describe_verifier
+
+    configs = [c["config_name"] for c in header["configs"]]
+    return {
+        "pretty_name": header["pretty_name"], "rlvr_version": __version__, "n_tasks": facts.n_tasks,
+        "kinds": facts.kinds, "verifiers": facts.verifiers,
+        "split_sizes": {s: len(ts) for s, ts in facts.splits.items() if ts},
+        "has_test_split": bool(facts.splits.get("test")),
+        "repo_hint": opts.name or "path/to/this/dataset", "several_configs": len(configs) > 1,
+        "first_config": configs[0],
+        "verifier_docs": {k: describe_verifier(v) for k, v in facts.verifiers.items()},
+        "generators": facts.generators, "sources": facts.sources,
+        "license_text": license_text, "license_note": license_note,
+        "curation": facts.curation, "quarantined": facts.quarantined, "decontam": facts.decontam,
+        "pass_rate": _pass_rate_summary(facts), "plots": plots, "value_rows": _value_rows(facts),
+        "train_model": str(facts.train_settings.get("model", "")),
+        "columns": COLUMN_DOCS, "limitations": limitations(facts),
+    }
+
+
+def _licence_file(facts: CardFacts, license_text: str) -> str:
+    lines = [f"# Licence\n\nThis dataset is distributed under: {license_text}.\n"]
+    if facts.sources:
+        lines.append("Tasks derived from third-party text carry that text's licence:\n")
+        lines += [f"- {s.source}: {s.license} ({s.n_tasks} tasks). {s.attribution}" for s in facts.sources]
+    procedural = sum(g.n_tasks for g in facts.generators) - sum(s.n_tasks for s in facts.sources)
+    if procedural > 0:
+        lines.append(f"\n{procedural} procedurally generated tasks quote no third-party text "
+                     f"(generated by rlvr / reasoning-gym, Apache-2.0).")
+    return "\n".join(lines) + "\n"
+
+
+def build_dataset(run_dir: str | Path, out: str | Path, opts: CardOptions | None = None,
+                  tasks_path: str | Path | None = None) -> tuple[Path, CardFacts]:
+    """Write the dataset folder; returns its README path and the facts it was built from."""
+    from rlvr.datasets_cards.plots import make_plots
+
+    opts = opts or CardOptions()
+    out = Path(out)
+    facts = collect(run_dir, tasks_path, opts.attributions)
+    license_fields, license_text, license_note = choose_license(opts.license, licence_of_sources(facts.sources))
+    files = write_dataset({s: ts for s, ts in facts.splits.items() if ts}, out)
+    header = build_header(facts, files, opts, license_fields)
+    problems = validate_header(header, out)
+    if problems:
+        raise CardError("the card header would be rejected by the Hub:\n  " + "\n  ".join(problems))
+    plots = make_plots(facts, out)
+    body = render_card(card_context(facts, opts, header, license_text, license_note, plots))
+    readme = out / "README.md"
+    atomic_write_text(readme, "---\n" + dump_header(header) + "---\n\n" + body)
+    if license_fields.get("license_link") == "LICENSE.md" or facts.sources:
+        atomic_write_text(out / "LICENSE.md", _licence_file(facts, license_text))
+    return readme, facts
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Write repeated structures in full: some YAML readers on the Hub side reject anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_header(header: dict[str, Any]) -> str:
+    return yaml.dump(header, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
+
+
+def read_header(dataset_dir: str | Path) -> dict[str, Any]:
+    text = (Path(dataset_dir) / "README.md").read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise CardError(f"{dataset_dir}/README.md has no YAML header (it must start with '---')")
+    block = text[4:].split("\n---\n", 1)[0]
+    header = yaml.safe_load(block)
+    if not isinstance(header, dict):
+        raise CardError(f"{dataset_dir}/README.md: the YAML header is not a mapping")
+    return header

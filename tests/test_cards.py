@@ -1,0 +1,186 @@
+"""Dataset cards: round trip through `load_dataset`, a valid header, and numbers that match the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import yaml
+
+from rlvr.cli import main
+from rlvr.datasets_cards.card import CardError, CardOptions, build_dataset, choose_license, read_header
+from rlvr.datasets_cards.hub_schema import validate_header
+from rlvr.pipeline import Pipeline, run_pipeline
+from rlvr.records import Decision, Document, Evidence, RolloutGroup, Task, Value, read_tasks
+from rlvr.rundir import RunDir, StageResult
+from rlvr.verify import gold_completion, verify
+
+pytest.importorskip("reasoning_gym")
+
+
+def _text_task(base: Task, doc: Document) -> Task:
+    """A task quoting a CC-BY-SA document (as the fill-in-the-middle family makes them)."""
+    prov = dataclasses.replace(base.provenance, doc_id=doc.doc_id, generator="test.text")
+    return dataclasses.replace(base, provenance=prov, task_id="", kind="gym.text_like",
+                               meta={**base.meta, "source": doc.source, "license": doc.license})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run with synth, a fake estimate, a curate step with decontamination, and a train report."""
+    root = tmp_path_factory.mktemp("run")
+    run_pipeline(Pipeline.from_mapping({"seed": 1, "stages": [
+        {"name": "arith", "type": "synth.gym", "with": {"name": "basic_arithmetic", "n": 30}},
+        {"name": "legs", "type": "synth.gym", "with": {"name": "leg_counting", "n": 12}},
+    ]}), root)
+    run = RunDir(root)
+    tasks = Task.read_parquet(root / "arith" / "tasks.parquet") + Task.read_parquet(root / "legs" / "tasks.parquet")
+    docs = [Document(f"book#{i}", "text", source="Open Book", license="CC-BY-SA-4.0",
+                     meta={"attribution": "\"Open Book\" by A. Author, CC BY-SA 4.0."}) for i in range(2)]
+    tasks += [_text_task(tasks[i], docs[i % 2]) for i in range(4)]
+
+    def curate(out):
+        decisions, kept = [], []
+        for i, t in enumerate(tasks):
+            if i in (3, 4, 5):
+                decisions.append(Decision(t.task_id, "exact", False, "duplicate", Evidence(tasks[0].task_id, "exact", 1.0)))
+                continue
+            decisions.append(Decision(t.task_id, "exact", True, "kept"))
+            flagged = i in (7, 8)
+            bench = "gsm8k" if i == 7 else "math500"
+            decisions.append(Decision(t.task_id, "decontam", not flagged, "contaminated" if flagged else "kept",
+                                      Evidence("item-1", bench, 0.9) if flagged else Evidence()))
+            if not flagged:
+                kept.append(dataclasses.replace(t, difficulty=dataclasses.replace(
+                    t.difficulty, pass_rate=(i % 5) / 4, evidence=4)))
+        Document.write_parquet(out / "documents.parquet", docs)
+        return StageResult(files={"tasks": Task.write_parquet(out / "tasks.parquet", kept),
+                                  "decisions": Decision.write_parquet(out / "decisions.parquet", decisions)},
+                           counts={"in": len(tasks), "kept": len(kept), "quarantined": 2}, tasks=out / "tasks.parquet")
+
+    run.run_stage("curate", "curate", "fp", [], curate,
+                  config={"benchmarks": ["gsm8k_test.jsonl", "math500_test.jsonl"], "ngram": 8, "threshold": 0.5})
+    kept = Task.read_parquet(root / "curate" / "tasks.parquet")
+
+    def train(out):
+        probe = kept[:3]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"task_id": [t.task_id for t in probe]}), out / "probe_tasks.parquet")
+        groups = [RolloutGroup(s, t.task_id, 2, [float(s > 0), 0.0], ["ok", "wrong"], [5, 6], phase="probe",
+                               meta={"kind": t.kind}) for s in (0, 5) for t in probe]
+        values = [Value("generator", "gym.basic_arithmetic", 20, 40, 12, 3.5, 0.1, 0.4, "learned", False, 0.12),
+                  Value("generator", "gym.leg_counting", 8, 16, 0, 0.0, 0.0, 0.0, "stuck", True, -0.03),
+                  Value("source", "Open Book", 2, 4, 1, 0.2, 0.5, 0.5, "stuck", False, 0.01)]
+        return StageResult(files={"rollouts": RolloutGroup.write_parquet(out / "rollouts.parquet", groups),
+                                  "value": Value.write_parquet(out / "value.parquet", values),
+                                  "probe": out / "probe_tasks.parquet"})
+
+    run.run_stage("train", "train", "fp", [], train, config={"model": "smollm2-135m-instruct", "steps": 5})
+    return root
+
+
+def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
+    from datasets import load_dataset
+
+    out = tmp_path / "ds"
+    readme, facts = build_dataset(run_dir, out, CardOptions(name="me/rlvr-demo", pretty_name="Demo set"))
+    header = read_header(out)
+    assert validate_header(header, out) == []
+    assert header["license"] == "cc-by-sa-4.0", "CC-BY-SA text forces share-alike"
+    assert header["size_categories"] == ["n<1K"]
+    kept = Task.read_parquet(run_dir / "curate" / "tasks.parquet")
+
+    # load_dataset sees every kept task, split into train and the held-out probe split.
+    configs = [c["config_name"] for c in header["configs"]]
+    assert sorted(configs) == ["gym_basic_arithmetic", "gym_leg_counting", "gym_text_like"]
+    total = {"train": 0, "test": 0}
+    for name in configs:
+        ds = load_dataset(str(out), name)
+        for split in ds:
+            total[split] += len(ds[split])
+    assert total == {"train": len(kept) - 3, "test": 3}
+
+    # The folder reads back into identical tasks that still verify.
+    back = {t.task_id: t for t in read_tasks(out)}
+    assert back == {t.task_id: t for t in kept}
+    assert all(verify(t, gold_completion(t)).reward == 1.0 for t in back.values())
+
+    card = readme.read_text()
+    body = card.split("\n---\n", 1)[1]
+    # Numbers in the card equal the records'.
+    assert f"of **{len(kept)}** tasks" in body
+    assert "| exact | 46 | 43 | duplicate: 3 |" in body
+    assert "| decontam | 43 | 41 | contaminated: 2 |" in body
+    assert "| gsm8k | 1 |" in body and "| math500 | 1 |" in body
+    assert "| ngram | 8 |" in body and "43 tasks were checked" in body
+    assert "quarantined (unusable, with file, line and reason in the run): 2" in body
+    rates = [t.difficulty.pass_rate for t in kept]
+    assert f"{len(kept)} tasks have a pass-rate estimate ({4 * len(kept)} rollouts" in body
+    assert f"mean {sum(rates) / len(rates):.3f}" in body
+    assert f"always solved {sum(r >= 1 for r in rates)}, never solved {sum(r <= 0 for r in rates)}" in body
+    assert "| generator | gym.basic_arithmetic | 20 | 40 | 12 | 0.100 → 0.400 | 0.1200 |" in body
+    for g in facts.generators:
+        assert f"| `{g.generator}` |" in body and f"| {g.n_tasks} |" in body
+    assert "| Open Book | CC-BY-SA-4.0 | 2 | 4 |" in body
+    assert "\"Open Book\" by A. Author, CC BY-SA 4.0." in body
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", body):
+        assert (out / link).exists(), f"plot {link} linked but missing"
+    assert {"plots/probe.png", "plots/pass_rate.png", "plots/value.png"} <= set(re.findall(r"\]\(([^)]+\.png)\)", body))
+    assert (out / "LICENSE.md").exists()
+
+
+def test_card_cli_and_offline_push(run_dir, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "ds"
+    assert main(["card", "--run", str(run_dir), "--out", str(out), "--pretty-name", "CLI set"]) == 0
+    assert main(["card", "validate", str(out)]) == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["card", "push", str(out), "--repo-id", "me/x"]) == 2
+    assert "nothing was uploaded" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_licence_rules():
+    assert choose_license("", [])[0] == {"license": "apache-2.0"}
+    assert choose_license("", ["CC-BY-SA-4.0"])[0] == {"license": "cc-by-sa-4.0"}
+    mixed = choose_license("", ["CC-BY-SA-3.0", "CC-BY-SA-4.0"])[0]
+    assert mixed["license"] == "other" and mixed["license_link"] == "LICENSE.md" and mixed["license_name"] == "mixed-cc-by-sa"
+    with pytest.raises(CardError, match="same licence"):
+        choose_license("mit", ["CC-BY-SA-4.0"])
+    with pytest.raises(CardError, match="not a Hub licence id"):
+        choose_license("my-own", [])
+
+
+def test_validator_rejects_each_kind_of_bad_header(run_dir, tmp_path):
+    out = tmp_path / "ds"
+    build_dataset(run_dir, out)
+    good = read_header(out)
+    assert validate_header(good, out) == []
+
+    def broken(**changes):
+        h = yaml.safe_load(yaml.safe_dump(good))
+        for k, v in changes.items():
+            if v is None:
+                h.pop(k)
+            else:
+                h[k] = v
+        return validate_header(h, out)
+
+    assert any("size_categories" in p for p in broken(size_categories=["small"]))
+    assert any("task_categories" in p for p in broken(task_categories=["rl-tasks"]))
+    assert any("license 'gpl-9'" in p for p in broken(license="gpl-9"))
+    assert any("license_name" in p for p in broken(license="other"))
+    assert any("missing key 'pretty_name'" in p for p in broken(pretty_name=None))
+    assert any("language" in p for p in broken(language=["english language"]))
+    cfgs = yaml.safe_load(yaml.safe_dump(good["configs"]))
+    cfgs[0]["data_files"][0]["path"] = "data/nope/*.parquet"
+    assert any("matches no file" in p for p in broken(configs=cfgs))
+    info = yaml.safe_load(yaml.safe_dump(good["dataset_info"]))
+    info[0]["splits"][0]["num_examples"] += 1
+    assert any("examples but the Parquet has" in p for p in broken(dataset_info=info))
+    info = yaml.safe_load(yaml.safe_dump(good["dataset_info"]))
+    info[0]["features"] = info[0]["features"][:-1]
+    assert any("features do not match" in p for p in broken(dataset_info=info))
