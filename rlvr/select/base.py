@@ -1,0 +1,319 @@
+"""The selector interface, its settings, the sampling rules they share, and the registry.
+
+A selector reads a `PassRateStore` and answers one question: which tasks should the next batch
+roll out? Every selector has the same three calls:
+
+    proposal = selector.propose(batch_size, rng)   # -> Proposal(indices, scores, reasons)
+    selector.observe(groups)                       # list[RolloutGroup] -> store update
+    selector.score_for(index)                      # the score a pending task was proposed with
+
+A selector only says how much it wants each task (`scores()`: higher is better, -inf means "not
+eligible"); turning scores into a batch is shared here:
+
+- "top" sampling takes the top-B scores, breaking exact ties uniformly at random (so "uniform"
+  is just all-equal scores), and fills up with ineligible tasks only when too few are eligible;
+- "proportional" sampling draws B distinct tasks with probability proportional to the score;
+- an exploration floor `explore` = eps keeps every task alive: in top mode each batch slot goes,
+  with probability eps, to a task drawn uniformly from the rest of the pool; in proportional
+  mode eps of the probability mass is spread uniformly. No task's chance ever reaches zero.
+
+Read-ahead lag. Training frameworks ask for batch t+1 before the rewards of batch t are in
+(accelerate's DataLoader prefetches one batch). A task proposed but not yet observed is
+"pending"; proposals skip pending tasks (unless the pool runs out), so lag never makes a selector
+roll out the same task twice on stale beliefs. Pending entries older than `max_pending_age`
+proposals are forgotten (their groups were never reported, e.g. after a resume).
+
+Register a selector with `@register_selector`; `make_selector(name, store, config)` accepts a
+registered name or a dotted path "pkg.module:Class".
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rlvr.records import RolloutGroup
+from rlvr.select.insight import INSIGHT_FORMS
+from rlvr.select.store import ObserveStats, PassRateStore
+
+log = logging.getLogger(__name__)
+
+SAMPLING_MODES = ("top", "proportional")
+
+
+@dataclass
+class SelectConfig:
+    """Settings of the pass-rate store and of every built-in selector (CLI flags / YAML / `with:`)."""
+
+    selector: str = field(default="insight", metadata={"help": "selector name (see `rlvr select list`) or pkg.mod:Class"})
+    sampling: str = field(default="top", metadata={"help": "top (top-B scores) or proportional (sample by score)",
+                                                   "choices": SAMPLING_MODES})
+    explore: float = field(default=0.05, metadata={"help": "exploration floor: share of each batch drawn uniformly"})
+    k: int = field(default=8, metadata={"help": "rollouts per task (TRL num_generations); InSight's evidence term"})
+    prior_alpha: float = field(default=1.0, metadata={"help": "Beta prior pseudo-successes"})
+    prior_beta: float = field(default=1.0, metadata={"help": "Beta prior pseudo-failures"})
+    forgetting: float = field(default=0.99, metadata={"help": "per-step decay of evidence toward the prior (1 = keep all)"})
+    offline_weight: float = field(default=1.0, metadata={"help": "weight of offline estimates (select estimate)"})
+    band_low: float = field(default=0.125, metadata={"help": "band selector: lowest pass rate kept (SwS 0.125)"})
+    band_high: float = field(default=0.875, metadata={"help": "band selector: highest pass rate kept (SwS 0.875)"})
+    pair_hard_max: float = field(default=0.25, metadata={"help": "pairing: hard-but-solvable tasks have mu <= this"})
+    pair_easy_min: float = field(default=0.75, metadata={"help": "pairing: easy-but-brittle tasks have mu >= this"})
+    curriculum_start: float = field(default=0.5, metadata={"help": "curriculum: keep tasks with mu <= this at step 0"})
+    curriculum_end: float = field(default=0.25, metadata={"help": "curriculum: ... and <= this after the anneal"})
+    curriculum_steps: int = field(default=500, metadata={"help": "curriculum: steps to anneal start -> end"})
+    insight_form: str = field(default="variance_reduction", metadata={"help": "InSight score form",
+                                                                       "choices": INSIGHT_FORMS})
+    max_pending_age: int = field(default=4, metadata={"help": "proposals after which an unreported task is no longer pending"})
+    seed: int = field(default=0, metadata={"help": "seed of the proposal random generator"})
+
+    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"sampling": "greedy"}, {"explore": 1.5}, {"k": 0}, {"prior_alpha": 0}, {"forgetting": 0},
+        {"band_low": 0.9, "band_high": 0.1}, {"pair_hard_max": 0.8, "pair_easy_min": 0.5},
+        {"curriculum_steps": 0}, {"insight_form": "thompson"}, {"max_pending_age": 0}, {"selector": ""},
+    )
+
+    def __post_init__(self) -> None:
+        if not self.selector:
+            raise ValueError("selector: give a selector name, e.g. insight, variance, uniform")
+        if self.sampling not in SAMPLING_MODES:
+            raise ValueError(f"sampling must be one of {SAMPLING_MODES}, got {self.sampling!r}")
+        if not 0.0 <= self.explore <= 1.0:
+            raise ValueError(f"explore is a share of the batch in [0, 1], got {self.explore}")
+        if self.k < 1:
+            raise ValueError(f"k (rollouts per task) must be at least 1, got {self.k}")
+        if not (self.prior_alpha > 0 and self.prior_beta > 0):
+            raise ValueError("prior_alpha and prior_beta must be > 0; use 1, 1 for a uniform prior")
+        if not 0.0 < self.forgetting <= 1.0:
+            raise ValueError(f"forgetting must be in (0, 1]; 1 keeps all evidence, got {self.forgetting}")
+        if self.offline_weight < 0:
+            raise ValueError(f"offline_weight must be >= 0, got {self.offline_weight}")
+        if not 0.0 <= self.band_low <= self.band_high <= 1.0:
+            raise ValueError(f"need 0 <= band_low <= band_high <= 1, got {self.band_low}, {self.band_high}")
+        if not 0.0 < self.pair_hard_max < self.pair_easy_min < 1.0:
+            raise ValueError("need 0 < pair_hard_max < pair_easy_min < 1 (e.g. 0.25 and 0.75)")
+        if not 0.0 <= self.curriculum_end <= self.curriculum_start <= 1.0:
+            raise ValueError("need 0 <= curriculum_end <= curriculum_start <= 1 (the threshold anneals down)")
+        if self.curriculum_steps < 1:
+            raise ValueError(f"curriculum_steps must be at least 1, got {self.curriculum_steps}")
+        if self.insight_form not in INSIGHT_FORMS:
+            raise ValueError(f"insight_form must be one of {INSIGHT_FORMS}, got {self.insight_form!r}")
+        if self.max_pending_age < 1:
+            raise ValueError(f"max_pending_age must be at least 1, got {self.max_pending_age}")
+
+    def make_store(self, tasks=None, task_ids: Sequence[str] | None = None) -> PassRateStore:
+        """A store with these prior/forgetting settings, from tasks (offline estimates used) or ids."""
+        kw = {"prior_alpha": self.prior_alpha, "prior_beta": self.prior_beta, "forgetting": self.forgetting}
+        if tasks is not None:
+            return PassRateStore.from_tasks(tasks, offline_weight=self.offline_weight, **kw)
+        if task_ids is None:
+            raise ValueError("make_store: pass tasks or task_ids")
+        return PassRateStore(task_ids, **kw)
+
+
+@dataclass
+class Proposal:
+    """One batch a selector chose: task indices, the score each was chosen with, and why.
+
+    `reasons[j]` is "top" / "sampled" (by score), "explore" (exploration floor), "fill" (too few
+    eligible tasks), or a selector-specific role such as "pair+" / "pair-".
+    """
+
+    number: int
+    selector: str
+    indices: np.ndarray
+    scores: np.ndarray
+    reasons: list[str]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def top_b(scores: np.ndarray, b: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the b largest finite scores; exact ties at the cut are broken uniformly at random."""
+    finite = np.isfinite(scores)
+    n_finite = int(finite.sum()) if not finite.all() else len(scores)
+    if b <= 0 or n_finite == 0:
+        return np.empty(0, dtype=np.int64)
+    if b >= n_finite:
+        idx = np.flatnonzero(finite)
+        return idx[np.argsort(-scores[idx], kind="stable")]
+    part = np.argpartition(scores, len(scores) - b)[len(scores) - b:]
+    cut = scores[part].min()
+    above = np.flatnonzero(scores > cut)
+    tied = np.flatnonzero(scores == cut)
+    chosen = np.concatenate([above[np.argsort(-scores[above], kind="stable")],
+                             rng.choice(tied, size=b - len(above), replace=False)])
+    return chosen.astype(np.int64)
+
+
+def proportional(weights: np.ndarray, b: int, rng: np.random.Generator, available: np.ndarray,
+                 floor: float = 0.0) -> np.ndarray:
+    """b distinct available indices drawn with probability (1-floor) w/sum(w) + floor/N_available.
+
+    Weights that are -inf or <= 0 get only the floor share.
+    """
+    w = np.where(available & np.isfinite(weights) & (weights > 0), weights, 0.0)
+    n_avail = int(available.sum())
+    total = w.sum()
+    if n_avail == 0 or b <= 0:
+        return np.empty(0, dtype=np.int64)
+    if total <= 0:
+        p = available / n_avail
+    else:
+        p = (1.0 - floor) * (w / total) + (floor / n_avail) * available
+    b = min(b, int(np.count_nonzero(p)))
+    return rng.choice(len(p), size=b, replace=False, p=p).astype(np.int64)
+
+
+def uniform_from(mask: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to m distinct indices drawn uniformly where mask is True."""
+    if m <= 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = np.flatnonzero(mask)
+    return rng.choice(candidates, size=min(m, len(candidates)), replace=False).astype(np.int64)
+
+
+class Selector:
+    """Base class: subclasses set `name` and implement `scores()`; see the module docstring."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, store: PassRateStore, config: SelectConfig | None = None):
+        self.store = store
+        self.config = config or SelectConfig(selector=self.name or "custom")
+        self.proposals = 0
+        self._pending: dict[int, tuple[float, int]] = {}  # index -> (score, proposal number)
+        self.stats = ObserveStats()
+        self.expired = 0  # proposed tasks whose groups never came back
+
+    # -- what subclasses provide ---------------------------------------------------------------
+    def scores(self) -> np.ndarray:
+        """Desirability of every task in the pool (float64, higher first; -inf = not eligible)."""
+        raise NotImplementedError
+
+    def choose(self, scores: np.ndarray, b: int, rng: np.random.Generator,
+               available: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Turn scores into up to b indices; `available` is False for pending tasks, whose scores
+        are already -inf. Override to assign roles (see the pairing selector)."""
+        if self.config.sampling == "proportional":
+            idx = proportional(scores, b, rng, available, floor=self.config.explore)
+            return idx, ["sampled"] * len(idx)
+        n_explore = int(rng.binomial(b, self.config.explore)) if self.config.explore > 0 else 0
+        idx = top_b(scores, b - n_explore, rng)
+        free = available.copy()
+        free[idx] = False
+        extra = uniform_from(free, n_explore, rng)
+        return np.concatenate([idx, extra]), ["top"] * len(idx) + ["explore"] * len(extra)
+
+    # -- shared machinery ------------------------------------------------------------------------
+    def propose(self, batch_size: int, rng: np.random.Generator) -> Proposal:
+        """The next batch of `batch_size` distinct task indices, best first."""
+        n = self.store.size
+        if not 1 <= batch_size <= n:
+            raise ValueError(f"batch_size must be between 1 and the pool size {n}, got {batch_size}")
+        self._expire_pending()
+        scores = np.array(self.scores(), dtype=np.float64, copy=True)
+        available = np.ones(n, dtype=bool)
+        pending = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+        available[pending] = False
+        recorded = scores[pending].copy()
+        scores[pending] = -np.inf
+        idx, reasons = self.choose(scores, batch_size, rng, available)
+        if len(idx) < batch_size:  # too few eligible tasks: any free task, then pending ones
+            taken = np.zeros(n, dtype=bool)
+            taken[idx] = True
+            extra = uniform_from(available & ~taken, batch_size - len(idx), rng)
+            taken[extra] = True
+            last = uniform_from(~taken, batch_size - len(idx) - len(extra), rng)
+            idx = np.concatenate([idx, extra, last]).astype(np.int64)
+            reasons = list(reasons) + ["fill"] * (len(extra) + len(last))
+        scores[pending] = recorded
+        proposal = Proposal(self.proposals, self.name, idx, scores[idx], list(reasons))
+        self.proposals += 1
+        for i, s in zip(idx.tolist(), proposal.scores.tolist()):
+            self._pending[i] = (s, proposal.number)
+        return proposal
+
+    def _expire_pending(self) -> None:
+        oldest = self.proposals - self.config.max_pending_age
+        stale = [i for i, (_, num) in self._pending.items() if num < oldest]
+        for i in stale:
+            del self._pending[i]
+        if stale:
+            # Expected after a resume (skipped batches) or at the end of training; log the first time.
+            level = logging.DEBUG if self.expired else logging.WARNING
+            log.log(level, "%s: %d proposed task(s) were never reported back within %d proposals; no longer pending",
+                    self.name, len(stale), self.config.max_pending_age)
+            self.expired += len(stale)
+
+    def score_for(self, index: int) -> float | None:
+        """The score a pending (proposed, not yet observed) task was proposed with."""
+        entry = self._pending.get(int(index))
+        return entry[0] if entry else None
+
+    @property
+    def pending(self) -> list[int]:
+        return sorted(self._pending)
+
+    def observe(self, groups: Sequence[RolloutGroup]) -> ObserveStats:
+        """Update the store with finished groups and clear their tasks from the pending set."""
+        stats = self.store.observe(groups)
+        for g in groups:
+            if g.task_id in self.store:
+                self._pending.pop(self.store.index_of(g.task_id), None)
+        self.stats += stats
+        return stats
+
+    def observe_counts(self, indices: np.ndarray, successes: np.ndarray, trials: np.ndarray, step: int) -> None:
+        """Array form of `observe` (binary or summed rewards per group), used by the simulator."""
+        self.store.update(indices, successes, trials, step=step)
+        for i in np.asarray(indices).tolist():
+            self._pending.pop(i, None)
+
+
+_REGISTRY: dict[str, type[Selector]] = {}
+
+
+def register_selector(cls: type[Selector]) -> type[Selector]:
+    """Class decorator: add a selector under `cls.name`; a second class with that name is refused."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a non-empty `name` class attribute to be registered")
+    existing = _REGISTRY.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"a selector named {cls.name!r} is already registered ({existing.__qualname__}); pick another name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_builtins() -> None:
+    importlib.import_module("rlvr.select.selectors")
+
+
+def selector_names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get_selector_class(name: str) -> type[Selector]:
+    _load_builtins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Selector)):
+            raise TypeError(f"{name} is not a Selector subclass")
+        return cls
+    raise KeyError(f"unknown selector {name!r}; registered: {', '.join(sorted(_REGISTRY))} (or pkg.module:Class)")
+
+
+def make_selector(name: str | None, store: PassRateStore, config: SelectConfig | None = None) -> Selector:
+    """Build the selector `name` (default: config.selector) over `store`."""
+    config = config or SelectConfig(selector=name or "insight")
+    return get_selector_class(name or config.selector)(store, config)
