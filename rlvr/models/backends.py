@@ -87,6 +87,24 @@ class TransformersBackend:
         self.device = device
         self.batch_size = batch_size
 
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, *, name: str = "transformers:in-memory",
+                   batch_size: int = 16) -> TransformersBackend:
+        """A backend over an already loaded model (e.g. the policy being trained), without copying it.
+
+        The tokenizer is switched to left padding, which batched generation needs.
+        """
+        self = cls.__new__(cls)
+        self.name = name
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.batch_size = batch_size
+        return self
+
     def _encode(self, prompt: Prompt) -> str:
         messages = as_messages(prompt)
         if self.tokenizer.chat_template:
