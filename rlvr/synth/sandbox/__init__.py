@@ -1,0 +1,361 @@
+"""Run untrusted Python (model-written programs) in a separate, confined process.
+
+    result = run_python(code, expressions=["f(3)"], timeout_s=5, memory_mb=512)
+    result.status   # ok | error | timeout | memory | banned | output_limit
+    result.values   # repr() of each expression's value, evaluated after the program ran
+
+Every code-executing generator and verifier in rlvr goes through this module. Layers, in the
+order a program meets them:
+
+1. Static check (policy.py): Absolute Zero's banned imports plus a hardening list (os, socket,
+   ctypes, eval/exec/__import__/open, `__subclasses__`-style attribute walks). A hit is status
+   "banned" and nothing runs.
+2. Audit hook (harness.py, PEP 578), on unless `runtime_guard=False`: refuses process creation,
+   signals, sockets, ctypes and native-code imports, writes outside the work dir, and reads or
+   listings outside the work dir and the standard library. Python code cannot remove it.
+3. Kernel, in namespace mode (rlvr running as root on Linux, which is the case in our CI and
+   containers; runner.py has the process tree):
+   - new network namespace: only a loopback interface that is down, so no connection to the
+     host, the LAN or the internet is possible, at any level;
+   - new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
+     (`/tmp`, the only writable place, noexec, `disk_mb` in total), read-only binds of the
+     standard library and the shared libraries, and /dev/null, /dev/zero, /dev/urandom. Host
+     files, including world-readable ones such as /etc/passwd, /work or /home, do not exist
+     inside; there is no shell or other binary to execute;
+   - new pid namespace whose init kills everything when the program ends, so a fork bomb, a
+     daemon or a `setsid` child cannot outlive the run, and no host process is visible or
+     signalable;
+   - a fresh uid per run (2,000,000 + the runner's pid) with no capabilities and no_new_privs,
+     which gives RLIMIT_NPROC (a per-user count) a meaning: it caps this run's processes and
+     threads only;
+   - rlimits: CPU seconds, address space (memory_mb), file size, processes, open files, no core.
+4. Parent: wall-clock timeout, stdout/stderr/result size caps; on either it kills the whole
+   session with SIGKILL, and sweeps /proc for any process still owned by the run's uid.
+
+What it does NOT isolate:
+- It is not a boundary against a determined attacker with a kernel exploit: the program shares
+  the host kernel (no seccomp filter, no VM). Treat it as protection against buggy, greedy and
+  reward-hacking programs.
+- CPU and memory are limited per process, not per run (no cgroup): a fork bomb in namespace mode
+  gets at most `max_processes` processes, each with its own limits, until the wall-clock timeout.
+- Timing and host load are observable (clock, CPU count, /dev/urandom).
+
+Basic mode (rlvr not root, or unshare refused): layers 1, 2 and 4, the rlimits, a new session and
+a host temp dir removed afterwards, but no namespaces: sockets are blocked only by the audit hook,
+world-readable files are readable by native code, a `setsid` child of the program is killed only
+by the parent's uid sweep when the program runs under its own uid, and when rlvr runs as a normal
+user RLIMIT_NPROC counts all of that user's processes (the program can then start none).
+`result.isolation` lists the layers that were active for a run.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import logging
+import marshal
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlvr.synth.sandbox.policy import AZR_BANNED_MODULES, DEFAULT_POLICY, BanPolicy, check_code
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "SandboxError", "SandboxLimits",
+           "SandboxResult", "STATUSES", "check_code", "run_many", "run_python"]
+
+STATUSES = ("ok", "error", "timeout", "memory", "banned", "output_limit")
+ISOLATION_MODES = ("auto", "namespaces", "basic")
+RUNNER = Path(__file__).with_name("runner.py")
+UID_BASE = 2_000_000
+CPU_LIMIT_EXIT, SETUP_ERROR_EXIT = 250, 251  # must match runner.py
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself could not run (not the program failing); the message says why."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    timeout_s: float = 5.0  # wall clock, from launch to exit
+    memory_mb: int = 512  # RLIMIT_AS: address space, including the interpreter (~30 MB)
+    cpu_s: int | None = None  # RLIMIT_CPU; default: timeout_s rounded up
+    file_size_mb: int = 4  # RLIMIT_FSIZE: largest file the program may write
+    max_processes: int = 16  # RLIMIT_NPROC (processes and threads of the run's uid)
+    max_output_bytes: int = 1 << 16  # per stream (stdout, stderr)
+    max_value_chars: int = 1 << 16  # per reported value
+    disk_mb: int = 16  # private tmpfs size in namespace mode
+    max_code_bytes: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        if not (0 < self.timeout_s <= 3600):
+            raise ValueError(f"timeout_s must be in (0, 3600] seconds, got {self.timeout_s}")
+        if self.memory_mb < 64:
+            raise ValueError(f"memory_mb must be at least 64 (the interpreter alone needs ~30 MB), got {self.memory_mb}")
+        if self.cpu_s is not None and self.cpu_s < 1:
+            raise ValueError(f"cpu_s must be a whole number of seconds >= 1, got {self.cpu_s}")
+        for name in ("file_size_mb", "max_processes", "max_output_bytes", "max_value_chars", "disk_mb",
+                     "max_code_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def cpu_seconds(self) -> int:
+        return self.cpu_s if self.cpu_s is not None else max(1, int(-(-self.timeout_s // 1)))
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    status: str
+    stdout: str = ""
+    stderr: str = ""
+    values: tuple[str, ...] = ()
+    detail: str = ""
+    returncode: int | None = None
+    duration_s: float = 0.0
+    isolation: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def run_python(
+    code: str,
+    *,
+    expressions: Sequence[str] = (),
+    timeout_s: float | None = None,
+    memory_mb: int | None = None,
+    limits: SandboxLimits | None = None,
+    policy: BanPolicy | None = DEFAULT_POLICY,
+    hash_seed: int = 0,
+    isolation: str = "auto",
+    runtime_guard: bool = True,
+) -> SandboxResult:
+    """Run `code` as a module, then evaluate each of `expressions` in its namespace.
+
+    `policy=None` skips the static check and `runtime_guard=False` the audit hook; both exist to
+    test the kernel layers, and `runtime_guard=False` is refused unless namespace mode is active.
+    `hash_seed` is the child's PYTHONHASHSEED (run twice with different seeds to catch programs
+    whose output depends on set or dict-of-str iteration order).
+    """
+    limits = limits or SandboxLimits()
+    overrides = {k: v for k, v in (("timeout_s", timeout_s), ("memory_mb", memory_mb)) if v is not None}
+    if overrides:
+        limits = dataclasses.replace(limits, **overrides)
+    if isolation not in ISOLATION_MODES:
+        raise ValueError(f"isolation must be one of {ISOLATION_MODES}, got {isolation!r}")
+    if not isinstance(code, str):
+        raise TypeError(f"code must be a str, got {type(code).__name__}")
+    size = len(code.encode("utf-8", "surrogatepass")) + sum(len(e) for e in expressions)
+    if size > limits.max_code_bytes:
+        return SandboxResult("error", detail=f"program is {size} bytes (limit {limits.max_code_bytes})")
+    if policy is not None:
+        for text in (code, *expressions):
+            reason = policy.check(text)
+            if reason:
+                return SandboxResult("banned", detail=reason)
+    return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard).execute()
+
+
+def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **common: Any) -> list[SandboxResult]:
+    """run_python over many jobs (each a dict of its keyword arguments plus `code`), in parallel
+    threads; each run is its own process, so threads only wait. Results keep the jobs' order."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda job: run_python(**{**common, **job}), jobs))
+
+
+_warned_basic = False
+
+
+class _Run:
+    """One launch of runner.py, its output collection, and the cleanup after it."""
+
+    def __init__(self, code: str, expressions: list[str], limits: SandboxLimits, hash_seed: int,
+                 isolation: str, runtime_guard: bool):
+        self.code, self.expressions, self.limits = code, expressions, limits
+        self.hash_seed, self.isolation, self.runtime_guard = hash_seed, isolation, runtime_guard
+        self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
+        self.caps = {"stdout": limits.max_output_bytes, "stderr": limits.max_output_bytes,
+                     "result": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536}
+
+    def _job(self, workdir: str, result_fd: int, uid: int) -> bytes:
+        lim = self.limits
+        job = {
+            "code": self.code, "expressions": self.expressions, "result_fd": result_fd, "workdir": workdir,
+            "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
+            "limits": {"cpu_s": lim.cpu_seconds, "memory_bytes": lim.memory_mb << 20,
+                       "file_bytes": lim.file_size_mb << 20, "nproc": lim.max_processes,
+                       "disk_mb": lim.disk_mb, "max_value_chars": lim.max_value_chars},
+        }
+        return marshal.dumps(job)
+
+    def execute(self) -> SandboxResult:
+        workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
+        read_fd, write_fd = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+               "PYTHONHASHSEED": str(self.hash_seed), "PYTHONIOENCODING": "utf-8:backslashreplace"}
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True, env=env, cwd=workdir,
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise SandboxError(f"could not start the sandbox interpreter {sys.executable}: {exc}") from None
+        os.close(write_fd)
+        uid = UID_BASE + proc.pid
+        clean = False
+        try:
+            try:
+                proc.stdin.write(self._job(workdir, write_fd, uid))  # type: ignore[union-attr]
+                proc.stdin.close()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass  # the runner died at once; its exit status tells why
+            killed = self._collect(proc, read_fd, start + self.limits.timeout_s)
+            if killed:
+                _kill_session(proc.pid)
+            proc.wait()
+            duration = time.monotonic() - start
+            # In namespace mode the pid namespace already took every process of a finished run with
+            # it; a sweep by uid is needed after a kill, or in basic mode, where setsid escapes killpg.
+            clean = not killed and self._frames()[0][:1] != ("basic",)
+        finally:
+            _kill_session(proc.pid)
+            if not clean:
+                _kill_uid(uid)
+            for stream in (proc.stdout, proc.stderr):
+                stream.close()  # type: ignore[union-attr]
+            os.close(read_fd)
+            shutil.rmtree(workdir, ignore_errors=True)
+            if os.path.exists(workdir):
+                log.warning("sandbox work dir %s could not be removed", workdir)
+        return self._result(killed, proc.returncode, duration)
+
+    def _collect(self, proc: subprocess.Popen, result_fd: int, deadline: float) -> str | None:
+        """Read the three pipes until EOF; 'timeout' or 'output_limit' when the run must be killed."""
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ, "stdout")  # type: ignore[arg-type]
+        sel.register(proc.stderr, selectors.EVENT_READ, "stderr")  # type: ignore[arg-type]
+        sel.register(result_fd, selectors.EVENT_READ, "result")
+        exited_at: float | None = None
+        try:
+            while sel.get_map():
+                now = time.monotonic()
+                if now >= deadline:
+                    return "timeout"
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now
+                if exited_at is not None and now - exited_at > 0.5:
+                    return None  # the runner is gone; a straggler holding a pipe is killed below
+                for key, _ in sel.select(timeout=min(deadline - now, 0.05)):
+                    data = os.read(key.fd, 1 << 16)
+                    if not data:
+                        sel.unregister(key.fileobj)
+                        continue
+                    buf = self.buffers[key.data]
+                    buf.extend(data)
+                    if len(buf) > self.caps[key.data]:
+                        return "output_limit"
+            return None
+        finally:
+            sel.close()
+
+    def _frames(self) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None]:
+        isolation: tuple[str, ...] = ()
+        result, runner_error = None, None
+        for line in bytes(self.buffers["result"]).splitlines():
+            try:
+                frame = ast.literal_eval(line.decode("utf-8", "replace"))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue  # not a frame of ours (the program may write to this pipe too)
+            if not isinstance(frame, dict):
+                continue
+            if "isolation" in frame and not isolation:  # the runner writes it first
+                isolation = tuple(str(x) for x in frame["isolation"])
+            if isinstance(frame.get("result"), dict):
+                result = frame["result"]
+            if "runner_error" in frame:
+                runner_error = str(frame["runner_error"])
+        return isolation, result, runner_error
+
+    def _result(self, killed: str | None, code: int | None, duration: float) -> SandboxResult:
+        isolation, frame, runner_error = self._frames()
+        text = {k: bytes(v[: self.caps.get(k, len(v))]).decode("utf-8", "replace") for k, v in self.buffers.items()}
+        common = {"stdout": text["stdout"], "stderr": text["stderr"], "returncode": code,
+                  "duration_s": round(duration, 4), "isolation": isolation}
+        _warn_if_basic(isolation)
+        if killed == "timeout":
+            return SandboxResult("timeout", detail=f"wall-clock limit of {self.limits.timeout_s}s", **common)
+        if killed == "output_limit":
+            return SandboxResult("output_limit", detail="output exceeded the size limit", **common)
+        if code == SETUP_ERROR_EXIT and runner_error:
+            raise SandboxError(f"sandbox setup failed: {runner_error}")
+        if code == CPU_LIMIT_EXIT:
+            return SandboxResult("timeout", detail=f"CPU limit of {self.limits.cpu_seconds}s", **common)
+        if code is not None and code > 128 and code - 128 < signal.NSIG:
+            sig = signal.Signals(code - 128) if code - 128 in signal.valid_signals() else code - 128
+            name = getattr(sig, "name", str(sig))
+            if sig == signal.SIGXFSZ:
+                return SandboxResult("output_limit", detail=f"file size limit ({self.limits.file_size_mb} MB)", **common)
+            hint = " (C stack overflow or memory limit)" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
+            return SandboxResult("error", detail=f"killed by {name}{hint}", **common)
+        if code is not None and code < 0:
+            return SandboxResult("error", detail=f"sandbox runner killed by signal {-code}", **common)
+        if frame is None:
+            return SandboxResult("error", detail=f"exited with code {code} before reporting a result", **common)
+        status = frame.get("status") if frame.get("status") in STATUSES else "error"
+        values = tuple(str(v) for v in frame.get("values") or ())
+        return SandboxResult(status, values=values, detail=str(frame.get("detail") or ""), **common)
+
+
+def _warn_if_basic(isolation: tuple[str, ...]) -> None:
+    global _warned_basic
+    if isolation and isolation[0] == "basic" and not _warned_basic:
+        _warned_basic = True
+        log.warning("sandbox runs in basic mode (%s): no network/mount/pid namespaces; see rlvr.synth.sandbox "
+                    "for what that leaves open", ", ".join(isolation))
+
+
+def _kill_session(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_uid(uid: int, rounds: int = 5) -> None:
+    """SIGKILL every process owned by `uid` (the run's own uid), repeating while new ones appear."""
+    if os.geteuid() != 0 or not os.path.isdir("/proc"):
+        return
+    marker = f"Uid:\t{uid}\t"
+    for _ in range(rounds):
+        found = False
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/status") as fh:
+                    owned = any(line.startswith(marker) for line in fh)
+                if owned:
+                    found = True
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        if not found:
+            return
