@@ -1,0 +1,186 @@
+"""rlvr.synth.sandbox: statuses, expressions, limits, the static ban policy, both isolation modes.
+
+The hostile programs live in test_sandbox_hostile.py; this file checks the ordinary behaviour a
+verifier relies on.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from rlvr.synth import sandbox
+from rlvr.synth.sandbox import (
+    DEFAULT_POLICY,
+    SandboxError,
+    SandboxLimits,
+    run_many,
+    run_python,
+)
+from rlvr.synth.sandbox.policy import AZR_ONLY_POLICY, BanPolicy, check_code
+
+NAMESPACES = os.geteuid() == 0 and os.path.exists("/proc/self/ns/net")
+
+
+def test_program_and_expressions_report_reprs():
+    r = run_python("def f(a, b=2):\n    return [a] * b\nprint('side effect')", expressions=["f('x')", "f(1, b=3)"])
+    assert r.status == "ok", r
+    assert r.values == ("['x', 'x']", "[1, 1, 1]")
+    assert r.stdout == "side effect\n"
+    assert r.isolation and "rlimits" in r.isolation and "audit hook" in r.isolation
+
+
+def test_exception_is_error_with_type_and_traceback():
+    r = run_python("def f(x):\n    return 1 // x", expressions=["f(1)", "f(0)"])
+    assert r.status == "error"
+    assert r.detail.startswith("ZeroDivisionError")
+    assert r.values == ("1",), "values computed before the failure are kept"
+    assert "<program>" in r.stderr and "harness" not in r.stderr
+
+
+def test_syntax_error_is_error_not_banned():
+    r = run_python("def f(:\n  pass")
+    assert r.status == "error" and "SyntaxError" in r.detail
+
+
+def test_sys_exit_zero_ends_the_module_but_expressions_still_run():
+    r = run_python("import sys\ndef f(): return 5\nraise SystemExit(0)", expressions=["f()"], policy=None)
+    assert r.status == "ok" and r.values == ("5",)
+    r = run_python("raise SystemExit(3)")
+    assert r.status == "error" and "SystemExit: 3" in r.detail
+
+
+def test_wall_timeout_cpu_limit_and_memory():
+    r = run_python("while True:\n    pass", timeout_s=1.0)
+    assert r.status == "timeout" and r.duration_s < 3
+    r = run_python("while True:\n    pass", limits=SandboxLimits(timeout_s=6, cpu_s=1))
+    assert r.status == "timeout" and "CPU" in r.detail
+    r = run_python("x = bytearray(1 << 33)", memory_mb=128)
+    assert r.status == "memory"
+
+
+def test_output_limits():
+    r = run_python("while True:\n    print('x' * 1000)", limits=SandboxLimits(max_output_bytes=10_000))
+    assert r.status == "output_limit"
+    r = run_python("def f():\n    return 'y' * 5000", expressions=["f()"], limits=SandboxLimits(max_value_chars=1000))
+    assert r.status == "output_limit" and "5002" in r.detail
+
+
+def test_hash_seed_controls_set_order():
+    code = "def f():\n    return list({'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'})"
+    seen = {run_python(code, expressions=["f()"], hash_seed=s).values for s in range(6)}
+    assert len(seen) > 1, "different PYTHONHASHSEED values must be able to change str-set order"
+    same = {run_python(code, expressions=["f()"], hash_seed=3).values for _ in range(2)}
+    assert len(same) == 1
+
+
+def test_work_dir_is_empty_private_and_removed(monkeypatch):
+    made = []
+    real = tempfile.mkdtemp
+
+    def record(*a, **k):
+        made.append(real(*a, **k))
+        return made[-1]
+
+    monkeypatch.setattr(sandbox.tempfile, "mkdtemp", record)
+    r = run_python("import os\nprint(sorted(os.listdir('.')))\nopen('scratch.txt', 'w').write('hi')", policy=None)
+    assert r.status == "ok" and r.stdout == "[]\n"
+    assert made and not os.path.exists(made[0]), "the work dir must be removed after the run"
+
+
+def test_environment_is_minimal(monkeypatch):
+    monkeypatch.setenv("RLVR_SANDBOX_SECRET", "hunter2")
+    r = run_python("import os\nprint(sorted(os.environ))", policy=None)
+    assert r.status == "ok"
+    assert "RLVR_SANDBOX_SECRET" not in r.stdout and "hunter2" not in r.stdout
+    assert set(eval(r.stdout)) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_ALL", "PYTHONHASHSEED", "PYTHONIOENCODING"}
+
+
+def test_basic_mode_still_confines_through_the_audit_hook():
+    r = run_python("import socket\nsocket.socket()", policy=None, isolation="basic")
+    assert r.status == "error" and "not allowed" in r.detail
+    assert r.isolation[0] == "basic"
+    r = run_python("import os\nos.fork()", policy=None, isolation="basic")
+    assert r.status == "error" and "os.fork" in r.detail
+    r = run_python("open('/etc/hostname_pwned', 'w')", policy=None, isolation="basic")
+    assert r.status == "error" and "not allowed" in r.detail
+    r = run_python("def f(a): return a * 2", expressions=["f(21)"], isolation="basic")
+    assert r.ok and r.values == ("42",)
+
+
+def test_runtime_guard_off_requires_kernel_isolation():
+    with pytest.raises(SandboxError, match="kernel isolation"):
+        run_python("print(1)", isolation="basic", runtime_guard=False)
+
+
+@pytest.mark.skipif(not NAMESPACES, reason="namespace mode needs root on Linux")
+def test_namespace_mode_is_active_as_root():
+    r = run_python("print(1)", isolation="namespaces")
+    assert r.ok and r.isolation[0] == "mount+net+pid namespaces" and any(x.startswith("uid ") for x in r.isolation)
+
+
+def test_run_many_keeps_order():
+    jobs = [{"code": f"def f():\n    return {i}", "expressions": ["f()"]} for i in range(6)]
+    results = run_many(jobs, workers=3, timeout_s=5)
+    assert [r.values for r in results] == [(str(i),) for i in range(6)]
+
+
+def test_bad_limits_and_arguments_raise():
+    for kwargs in ({"timeout_s": 0}, {"memory_mb": 8}, {"cpu_s": 0}, {"max_output_bytes": 0}):
+        with pytest.raises(ValueError):
+            SandboxLimits(**kwargs)
+    with pytest.raises(ValueError, match="isolation"):
+        run_python("pass", isolation="docker")
+    r = run_python("x = 1\n" * 200_000, limits=SandboxLimits(max_code_bytes=1000))
+    assert r.status == "error" and "bytes" in r.detail
+
+
+# ----------------------------------------------------------------------------- static policy
+
+
+@pytest.mark.parametrize("code,fragment", [
+    ("import random", "random"),
+    ("from datetime import date", "datetime"),
+    ("import os.path", "os"),
+    ("from os import path", "os"),
+    ("import sys\nsys.exit(1)", "exit"),
+    ("import numpy, subprocess", "subprocess"),
+    ("from . import x", "relative"),
+    ("x = eval('1')", "eval"),
+    ("x = ().__class__.__bases__", "__bases__"),
+    ("getattr(object, name)", "string constant"),
+    ("getattr(object, '__subclasses__')", "__subclasses__"),
+    ("import operator\noperator.attrgetter('__globals__')", "__globals__"),
+    ("s = '{0.__globals__}'", "__globals__"),
+    ("import sys\nsys.modules['os']", "modules"),
+])
+def test_policy_bans(code, fragment):
+    reason = check_code(code)
+    assert reason and fragment in reason, reason
+    assert run_python(code).status == "banned"
+
+
+@pytest.mark.parametrize("code", [
+    "import collections, heapq, itertools, functools, math, re, string\nfrom collections import deque",
+    "class Node:\n    def __init__(self, v):\n        self.v = v\n    def __repr__(self):\n        return f'Node({self.v})'",
+    "import sys\nsys.setrecursionlimit(5000)",
+    "def f(s):\n    return getattr(s, 'upper')()",
+    "x = '__init__ is fine as text'",
+])
+def test_policy_allows_ordinary_programs(code):
+    assert check_code(code) is None
+
+
+def test_unparsable_code_uses_regex_fallback():
+    assert "regex" in (check_code("import subprocess\ndef f(:") or "")
+    assert check_code("def f(:\n    return 1") is None
+
+
+def test_policy_variants():
+    assert AZR_ONLY_POLICY.check("import os") is None
+    assert AZR_ONLY_POLICY.check("import time") is not None
+    custom = BanPolicy(modules=frozenset({"json"}))
+    assert custom.check("import json") and custom.check("import random") is None
+    assert DEFAULT_POLICY.check("import json") is None
