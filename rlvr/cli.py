@@ -17,6 +17,7 @@ from rlvr import __version__
 # name -> (module, one-line help). Add a command by adding a line here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("rlvr.synth.cli", "make verifiable tasks (synth gym, ...)"),
+    "curate": ("rlvr.curate.cli", "keep or drop each task: dedupe (exact, structural, MinHash, semantic), decontaminate"),
     "select": ("rlvr.select.cli", "estimate pass rates with a model (select estimate, ...)"),
     "card": ("rlvr.datasets_cards.cli", "write, validate or push a Hugging Face dataset folder with its card"),
     "verify": ("rlvr.commands.verify", "score completions against tasks, or check every task's gold answer"),

@@ -47,6 +47,7 @@ class StageType:
 STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
+    "curate": "rlvr.curate.runner:STAGE",
     "card": "rlvr.datasets_cards.stage:STAGE",
 }
 

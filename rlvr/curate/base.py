@@ -1,0 +1,159 @@
+"""The parts every curate step shares: the item table, the step protocol, the keep rule, union-find.
+
+A step is two functions (NeMo Curator's split of `score` and `keep`):
+
+- `score(batch) -> batch`: per-item work over an Arrow record batch (hashes, signatures,
+  embeddings, benchmark overlaps). Pure, so the local runner calls it in-process and Ray Data
+  could call the same function through `map_batches`.
+- `decide(scores) -> verdicts`: the keep/drop call. For per-item steps (decontamination) it
+  only compares score columns with thresholds, so thresholds change without rescoring. For
+  dedupe steps it is where the all-to-all part happens: group equal keys, or link confirmed
+  pairs with union-find, then keep one member per group by the keep rule below.
+
+The keep rule, used by every dedupe step: in each group of duplicates keep the item with the
+highest quality score (items without one rank below any item with one), then the lowest id.
+It depends only on the items themselves, never on input order or on how the data was split
+into batches or workers, so every worker of a sharded run picks the same representative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# The items every step sees: one row per input record, whatever its origin.
+ITEM_SCHEMA = pa.schema([
+    ("id", pa.string()),  # task_id, or the --id-field value of a foreign dataset
+    ("row", pa.int64()),  # position in the inputs (for mapping decisions back to records)
+    ("text", pa.string()),  # what is compared: the task's user prompt, or the --field text
+    ("answer", pa.string()),  # normalisable answer text; null when unknown
+    ("kind", pa.string()),  # task kind ("" for foreign records)
+    ("fingerprint", pa.string()),  # canonical instance fingerprint, when the generator gives one
+    ("quality", pa.float64()),  # optional quality score used by the keep rule
+])
+
+# What `decide` returns: one row per scored item, in the same order.
+VERDICT_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("keep", pa.bool_()),
+    ("reason", pa.string()),
+    ("matched_id", pa.string()),
+    ("source", pa.string()),
+    ("score", pa.float64()),
+    ("detail", pa.string()),
+])
+
+KEEP_UNIQUE = "unique"
+KEEP_REPRESENTATIVE = "kept_representative"
+
+
+class Step(Protocol):
+    """One curate step: `name` is the Decision.stage it writes."""
+
+    name: str
+
+    def score(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
+
+    def decide(self, scores: pa.Table) -> pa.Table: ...
+
+
+def passthrough(batch: pa.RecordBatch, names: Sequence[str] = ("id", "quality")) -> dict[str, pa.Array]:
+    """The item columns a step carries from its input batch into its score batch."""
+    return {n: batch.column(n) for n in names}
+
+
+def rank_order(ids: Sequence[str], quality: np.ndarray) -> np.ndarray:
+    """rank[i] = position of item i under the keep rule (0 is the item to keep first)."""
+    q = np.asarray(quality, dtype=np.float64)
+    key = np.where(np.isnan(q), np.inf, -q)  # higher quality first; missing quality last
+    order = np.lexsort((np.asarray(ids, dtype=object).astype(str), key))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+def quality_array(table: pa.Table | pa.RecordBatch) -> np.ndarray:
+    return pc.fill_null(table.column("quality").cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+
+class UnionFind:
+    """Disjoint sets over 0..n-1 with union by size and path halving."""
+
+    def __init__(self, n: int):
+        self.parent = np.arange(n, dtype=np.int64)
+        self.size = np.ones(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return int(x)
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+
+    def roots(self) -> np.ndarray:
+        return np.fromiter((self.find(i) for i in range(len(self.parent))), dtype=np.int64, count=len(self.parent))
+
+
+def group_representatives(groups: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """For each item, the index of its group's best-ranked member (groups: any int labels)."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, label = np.unique(groups, return_inverse=True)
+    best = np.full(label.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(best, label, rank)
+    by_rank = np.empty(n, dtype=np.int64)
+    by_rank[rank] = np.arange(n)
+    return by_rank[best[label]]
+
+
+def group_verdicts(ids: Sequence[str], rep: np.ndarray, sizes: np.ndarray, drop_reason: str, source: str,
+                   score: np.ndarray | None = None, detail: Sequence[str] | None = None) -> pa.Table:
+    """Verdicts for items grouped into duplicate sets: the representative is kept, others dropped.
+
+    `rep[i]` is the index of item i's representative, `sizes[i]` its group size, `score[i]` the
+    similarity of item i to its representative (NaN where not meaningful).
+    """
+    n = len(ids)
+    ids = list(ids)
+    idx = np.arange(n)
+    keep = rep == idx
+    reasons = np.where(~keep, drop_reason, np.where(sizes > 1, KEEP_REPRESENTATIVE, KEEP_UNIQUE))
+    matched = [None if k else ids[r] for k, r in zip(keep, rep)]
+    sc = np.full(n, np.nan) if score is None else np.asarray(score, dtype=np.float64).copy()
+    sc[keep] = np.nan
+    if detail is None:
+        detail = [f"kept over {s - 1} duplicate(s)" if k and s > 1 else (f"group of {s}" if not k else "")
+                  for k, s in zip(keep, sizes)]
+    return pa.table({
+        "id": pa.array(ids, pa.string()),
+        "keep": pa.array(keep, pa.bool_()),
+        "reason": pa.array(reasons.tolist(), pa.string()),
+        "matched_id": pa.array(matched, pa.string()),
+        "source": pa.array([None if k else source for k in keep], pa.string()),
+        "score": pa.array(sc, pa.float64(), mask=np.isnan(sc)),
+        "detail": pa.array(list(detail), pa.string()),
+    }, schema=VERDICT_SCHEMA)
+
+
+def cluster_from_pairs(n: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union-find over confirmed duplicate pairs: (component label, component size) per item."""
+    uf = UnionFind(n)
+    for a, b in zip(left.tolist(), right.tolist()):
+        uf.union(a, b)
+    roots = uf.roots()
+    sizes = np.bincount(roots, minlength=n)[roots]
+    return roots, sizes

@@ -1,0 +1,219 @@
+"""The one runner that executes curate steps, and the `curate` pipeline stage built on it.
+
+For each step, in order, over the items every earlier step kept: `score` each Arrow record
+batch (the per-item function Ray Data's `map_batches` could run unchanged), concatenate the
+score batches, `decide`, record one Decision per item, and pass the kept items on. An item
+dropped by a step is never seen by later steps, so it has exactly one drop decision, and the
+books balance: items in = kept + dropped per reason + quarantined, overall and per step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from rlvr.curate.base import Step
+from rlvr.curate.config import CurateConfig
+from rlvr.curate.items import Inputs, load_inputs, write_kept
+from rlvr.pipeline import StageType
+from rlvr.records import Decision, Quarantined, write_table
+from rlvr.rundir import StageResult
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_ID = "duplicate_id"
+
+
+def build_steps(config: CurateConfig, cache=None) -> list[Step]:
+    """The configured steps; heavy ones (indexes, models) are built only when asked for."""
+    steps: list[Step] = []
+    for name in config.step_names():
+        if name == "exact":
+            from rlvr.curate.keyed import ExactStep
+
+            steps.append(ExactStep())
+        elif name == "structural":
+            from rlvr.curate.keyed import StructuralStep
+
+            steps.append(StructuralStep())
+        elif name == "minhash":
+            from rlvr.curate.minhash import MinHashStep
+
+            steps.append(MinHashStep(config))
+        elif name == "semantic":
+            from rlvr.curate.semantic import SemanticStep
+
+            steps.append(SemanticStep(config, cache=cache))
+        elif name == "decontam":
+            from rlvr.curate.decontam import DecontamStep
+
+            steps.append(DecontamStep(config, cache=cache))
+    return steps
+
+
+@dataclass
+class StepReport:
+    step: str
+    seen: int
+    kept: int
+    dropped: dict[str, int]
+    seconds: float
+
+
+@dataclass
+class CurateResult:
+    kept_rows: list[int]
+    decisions: pa.Table
+    quarantined: list[Quarantined]
+    reports: list[StepReport]
+    n_in: int
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for r in self.reports:
+            total.update(r.dropped)
+        return dict(sorted(total.items()))
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return {"in": self.n_in, "kept": len(self.kept_rows), "dropped": self.dropped,
+                "quarantined": len(self.quarantined)}
+
+
+def _decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
+    evidence = pa.StructArray.from_arrays(
+        [verdicts.column(c).combine_chunks() for c in ("matched_id", "source", "score", "detail")],
+        fields=list(Decision.SCHEMA.field("evidence").type))
+    return pa.table({
+        "task_id": verdicts.column("id"),
+        "stage": pa.array([stage] * verdicts.num_rows, pa.string()),
+        "keep": verdicts.column("keep"),
+        "reason": verdicts.column("reason"),
+        "evidence": evidence,
+    }, schema=Decision.SCHEMA)
+
+
+def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
+    """Rows whose id was already seen: for tasks a second copy of the same task (a decision),
+    for other datasets a second record under the same id (quarantined, as the readers do)."""
+    ids = inputs.items.column("id").to_pylist()
+    first: dict[str, int] = {}
+    dup = np.zeros(len(ids), dtype=bool)
+    for row, item_id in enumerate(ids):
+        if item_id in first:
+            dup[row] = True
+        else:
+            first[item_id] = row
+    if not dup.any():
+        return dup, None
+    rows = np.flatnonzero(dup).tolist()
+    if inputs.tasks is None:
+        for r in rows:
+            doc = inputs.documents[r]
+            first_doc = inputs.documents[first[ids[r]]]
+            inputs.quarantined.append(Quarantined(doc.source, None, inputs.id_field,
+                                                  f"duplicate id {ids[r]!r} (also in {first_doc.source})", doc.text[:300]))
+        return dup, None
+    n = len(rows)
+    verdicts = pa.table({
+        "id": pa.array([ids[r] for r in rows], pa.string()), "keep": pa.array([False] * n),
+        "reason": pa.array([DUPLICATE_ID] * n, pa.string()), "matched_id": pa.array([ids[r] for r in rows], pa.string()),
+        "source": pa.array(["input"] * n, pa.string()), "score": pa.array([1.0] * n, pa.float64()),
+        "detail": pa.array([f"input row {r} repeats row {first[ids[r]]}" for r in rows], pa.string()),
+    })
+    return dup, _decision_table(verdicts, "input")
+
+
+def run_steps(inputs: Inputs, steps: list[Step], batch_size: int = 4096, progress: bool = False) -> CurateResult:
+    from tqdm.auto import tqdm
+
+    n_quarantined_before = len(inputs.quarantined)
+    dup, dup_decisions = _split_duplicate_ids(inputs)
+    n_in = inputs.items.num_rows + n_quarantined_before
+    alive = inputs.items.filter(pa.array(~dup))
+    tables = [dup_decisions] if dup_decisions is not None else []
+    reports = []
+    if dup_decisions is not None:
+        reports.append(StepReport("input", inputs.items.num_rows, int((~dup).sum()), {DUPLICATE_ID: int(dup.sum())}, 0.0))
+    for step in steps:
+        start = time.monotonic()
+        batches = alive.to_batches(max_chunksize=batch_size) if alive.num_rows else []
+        bar = tqdm(total=alive.num_rows, desc=step.name, unit="item", disable=not progress, leave=False)
+        scored = []
+        for batch in batches:
+            scored.append(step.score(batch))
+            bar.update(batch.num_rows)
+        bar.close()
+        if not scored:
+            reports.append(StepReport(step.name, 0, 0, {}, 0.0))
+            continue
+        verdicts = step.decide(pa.Table.from_batches(scored))
+        if verdicts.column("id").to_pylist() != alive.column("id").to_pylist():
+            raise RuntimeError(f"curate step {step.name!r} returned verdicts out of order or for other items")
+        keep = verdicts.column("keep").to_numpy(zero_copy_only=False)
+        dropped = Counter(r for r, k in zip(verdicts.column("reason").to_pylist(), keep) if not k)
+        tables.append(_decision_table(verdicts, step.name))
+        reports.append(StepReport(step.name, alive.num_rows, int(keep.sum()), dict(sorted(dropped.items())),
+                                  round(time.monotonic() - start, 3)))
+        alive = alive.filter(pa.array(keep))
+        log.info("%s: kept %d of %d", step.name, int(keep.sum()), len(keep))
+    decisions = pa.concat_tables(tables) if tables else Decision.SCHEMA.empty_table()
+    kept_rows = alive.column("row").to_pylist()
+    result = CurateResult(kept_rows, decisions, inputs.quarantined, reports, n_in)
+    _check_books(result)
+    return result
+
+
+def _check_books(result: CurateResult) -> None:
+    counts = result.counts
+    total = counts["kept"] + sum(counts["dropped"].values()) + counts["quarantined"]
+    if total != counts["in"]:
+        raise RuntimeError(f"curate counts do not add up: in={counts['in']} but kept+dropped+quarantined={total}")
+
+
+def curate(inputs: Inputs, config: CurateConfig, progress: bool = False, cache=None) -> CurateResult:
+    return run_steps(inputs, build_steps(config, cache=cache), config.batch_size, progress)
+
+
+def format_report(result: CurateResult) -> str:
+    """The in / kept / dropped-per-reason table the CLI prints and the manifest keeps."""
+    lines = [f"{'step':<11} {'in':>8} {'kept':>8} {'dropped':>8}  reasons"]
+    for r in result.reports:
+        reasons = ", ".join(f"{k}={v}" for k, v in r.dropped.items()) or "-"
+        lines.append(f"{r.step:<11} {r.seen:>8} {r.kept:>8} {r.seen - r.kept:>8}  {reasons}  ({r.seconds:.1f}s)")
+    c = result.counts
+    dropped = sum(c["dropped"].values())
+    lines.append(f"{'total':<11} {c['in']:>8} {c['kept']:>8} {dropped:>8}  quarantined={c['quarantined']}")
+    lines.append(f"in {c['in']} = kept {c['kept']} + dropped {dropped} + quarantined {c['quarantined']}")
+    return "\n".join(lines)
+
+
+def write_outputs(inputs: Inputs, result: CurateResult, kept_path: Path, decisions_path: Path,
+                  quarantine_path: Path | None) -> dict[str, Path]:
+    files = {"tasks" if inputs.tasks is not None else "kept": write_kept(inputs, result.kept_rows, kept_path),
+             "decisions": write_table(decisions_path, result.decisions)}
+    if quarantine_path is not None and result.quarantined:
+        files["quarantine"] = Quarantined.write_parquet(quarantine_path, result.quarantined)
+    return files
+
+
+# ----------------------------------------------------------------------------- pipeline stage
+
+
+def run_stage(config: CurateConfig, inputs: list[Path], out_dir: Path) -> StageResult:
+    loaded = load_inputs(list(inputs), config)
+    result = curate(loaded, config)
+    files = write_outputs(loaded, result, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
+                          out_dir / "quarantine.parquet")
+    return StageResult(files=files, counts=result.counts, tasks=files.get("tasks"), summary=format_report(result))
+
+
+STAGE = StageType(CurateConfig, run_stage)

@@ -1,0 +1,264 @@
+"""What "the same text" means for every curate step: normalisation, tokens, numbers, shingles.
+
+Every step must agree on it, so it lives in one place. The rules, and why:
+
+- NFKC, lower case, thousands separators removed ("1,000" -> "1000"), number words up to
+  ninety mapped to digits ("three" -> "3"), so whitespace, punctuation, case and spelling of
+  small numbers never make two copies of a problem look different.
+- Numbers are kept as they are. datatrove's default normalisation turns every digit into 0,
+  which merges "Calculate 12 + 7" with "Calculate 98 + 3": for verifiable tasks a changed
+  number is a different problem with a different answer.
+- Operators and brackets (+ - * / = < > ^ % ( ) [ ] { } and friends) are tokens, so
+  "2 + 3" and "2 * 3" stay different; other punctuation is dropped.
+
+Hashing is vectorised: texts are tokenised by one C-level regex per text, tokens are
+mapped to a batch vocabulary, each distinct token is hashed once with a numpy polynomial
+hash, and n-gram hashes are built from the token hashes by shifted array arithmetic. The
+result for a batch is a ragged array: one flat uint64 array plus per-document offsets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen twenty").split()
+_TENS = {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+         "ninety": "90"}
+NUMBER_WORDS: dict[str, str] = {**{w: str(i) for i, w in enumerate(_UNITS)}, **_TENS}
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# A number (with an optional decimal part), a run of letters, or one operator/bracket symbol.
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|[+\-*/=<>^%()\[\]{}×÷±≤≥≠√∫∑π|]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_BYTE_BASE = np.uint64(0x100000001B3)  # FNV prime: multiplier of the per-token byte polynomial
+_GRAM_BASE = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant: multiplier of the n-gram polynomial
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit over the output."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * _M1
+    h = h ^ (h >> np.uint64(33))
+    h = h * _M2
+    return h ^ (h >> np.uint64(33))
+
+
+def tokens(text: str) -> list[str]:
+    """The normalised tokens of one text (see the module docstring for the rules)."""
+    text = _THOUSANDS.sub("", unicodedata.normalize("NFKC", text).lower())
+    return [NUMBER_WORDS.get(t, t) for t in _TOKEN.findall(text)]
+
+
+def normalize(text: str) -> str:
+    """Normalised text: the tokens joined by single spaces."""
+    return " ".join(tokens(text))
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers in a text after normalisation, in order (number words count as numbers)."""
+    return [t for t in tokens(text) if _NUMBER.fullmatch(t)]
+
+
+def _raw_tokens(text: str) -> list[str]:
+    # Number words are mapped later, once per distinct token, rather than once per token here.
+    return _TOKEN.findall(_THOUSANDS.sub("", unicodedata.normalize("NFKC", text).lower()))
+
+
+# ----------------------------------------------------------------------------- hashing
+
+
+def _pow_table(base: np.uint64, n: int) -> np.ndarray:
+    """base**0 .. base**(n-1) modulo 2**64."""
+    out = np.ones(max(n, 1), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(1, n):
+            out[i] = out[i - 1] * base
+    return out
+
+
+def hash_strings(values: pa.Array | Sequence[str]) -> np.ndarray:
+    """A 64-bit hash of each string, computed over the UTF-8 bytes of all strings at once."""
+    arr = pa.array(values, type=pa.large_string()) if not isinstance(values, pa.Array) else values
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if arr.null_count:
+        raise ValueError("hash_strings: null strings cannot be hashed")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    raw = raw[offsets[0]:offsets[-1]].astype(np.uint64) + np.uint64(1)
+    starts = offsets[:-1] - offsets[0]
+    lengths = np.diff(offsets)
+    seg = np.repeat(np.arange(n), lengths)
+    pos = np.arange(len(raw), dtype=np.int64) - starts[seg]
+    with np.errstate(over="ignore"):
+        terms = raw * _pow_table(_BYTE_BASE, int(lengths.max()) if n else 1)[pos]
+        sums = np.zeros(n, dtype=np.uint64)
+        nonempty = lengths > 0
+        if nonempty.any():
+            sums[nonempty] = np.add.reduceat(terms, starts[nonempty])
+        return fmix64(sums ^ (lengths.astype(np.uint64) * _GRAM_BASE))
+
+
+@dataclass
+class TokenBatch:
+    """The tokens of a batch of texts: token hashes and number flags, flat, with offsets."""
+
+    hashes: np.ndarray  # uint64, one per token
+    is_number: np.ndarray  # bool, one per token
+    offsets: np.ndarray  # int64, len(texts) + 1
+    is_content: np.ndarray | None = None  # bool per token: a number or a word of 3+ letters
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
+    """Tokenise and hash a batch of texts; each distinct token string is hashed once."""
+    per_text = [_raw_tokens(t) for t in texts]
+    offsets = np.zeros(len(per_text) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in per_text], out=offsets[1:])
+    # A batch-local vocabulary: a dict lookup per token is far cheaper than building an Arrow
+    # array of token strings, and the hashes depend only on the strings, never on this order.
+    vocab: dict[str, int] = {}
+    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in itertools.chain.from_iterable(per_text)),
+                      dtype=np.int64, count=int(offsets[-1]))
+    words = [NUMBER_WORDS.get(t, t) for t in vocab]
+    vocab_hash = hash_strings(words)
+    vocab_num = np.fromiter((bool(_NUMBER.fullmatch(t)) for t in words), dtype=bool, count=len(words))
+    vocab_content = vocab_num | np.fromiter((len(t) >= 3 and t.isalpha() for t in words), dtype=bool,
+                                            count=len(words))
+    return TokenBatch(vocab_hash[ids], vocab_num[ids], offsets, vocab_content[ids])
+
+
+def byte_batch(texts: Sequence[str]) -> TokenBatch:
+    """Character shingling input: the bytes of each normalised text, one "token" per byte."""
+    norm = pa.array([normalize(t) for t in texts], type=pa.large_string())
+    offsets = np.frombuffer(norm.buffers()[1], dtype=np.int64)[: len(norm) + 1].copy()
+    data = norm.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[: offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    hashes = fmix64(raw.astype(np.uint64) + np.uint64(1))
+    return TokenBatch(hashes, np.zeros(len(hashes), bool), offsets - offsets[0])
+
+
+# ----------------------------------------------------------------------------- shingles
+
+
+@dataclass
+class Ragged:
+    """Per-document arrays stored flat: values[offsets[i]:offsets[i+1]] belongs to document i."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def doc_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self)), self.lengths)
+
+
+def _unique_per_doc(doc: np.ndarray, values: np.ndarray, n_docs: int) -> Ragged:
+    """Distinct values per document, sorted within each document."""
+    order = np.lexsort((values, doc))
+    doc, values = doc[order], values[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (doc[1:] != doc[:-1]) | (values[1:] != values[:-1])
+    doc, values = doc[keep], values[keep]
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc, minlength=n_docs), out=offsets[1:])
+    return Ragged(values, offsets)
+
+
+def ngram_hashes(batch: TokenBatch, n: int, whole_if_shorter: bool = True) -> Ragged:
+    """The distinct n-gram hashes of each document (contiguous runs of n tokens).
+
+    A document shorter than n tokens gets one shingle for its whole token sequence when
+    `whole_if_shorter` (so short texts can still match), and none otherwise. The hash of a
+    k-token sequence does not depend on where it sits, so a short document's shingle equals the
+    k-gram of the same tokens inside a longer one (`ngram_hashes(longer, k)`).
+    """
+    if n < 1:
+        raise ValueError(f"n-gram size must be at least 1, got {n}")
+    t, offsets, lengths = batch.hashes, batch.offsets, batch.lengths
+    n_docs = len(lengths)
+    docs: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    m = len(t)
+    if m >= n:
+        pw = _pow_table(_GRAM_BASE, n)
+        with np.errstate(over="ignore"):
+            g = np.zeros(m - n + 1, dtype=np.uint64)
+            for j in range(n):
+                g += t[j:m - n + 1 + j] * pw[n - 1 - j]
+            g = fmix64(g ^ np.uint64(n))
+        doc_of = np.repeat(np.arange(n_docs), lengths)
+        start_doc = doc_of[: m - n + 1]
+        valid = start_doc == doc_of[n - 1:]
+        docs.append(start_doc[valid])
+        vals.append(g[valid])
+    if whole_if_shorter:
+        short = np.flatnonzero((lengths > 0) & (lengths < n))
+        if len(short):
+            docs.append(short)
+            vals.append(_whole_sequence_hashes(t, offsets, short))
+    if not docs:
+        return Ragged(np.zeros(0, np.uint64), np.zeros(n_docs + 1, np.int64))
+    return _unique_per_doc(np.concatenate(docs), np.concatenate(vals), n_docs)
+
+
+def _whole_sequence_hashes(t: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The n-gram hash (n = length) of each listed document's full token sequence."""
+    lengths = offsets[docs + 1] - offsets[docs]
+    seg = np.repeat(np.arange(len(docs)), lengths)
+    starts = np.zeros(len(docs), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    idx = np.concatenate([np.arange(offsets[d], offsets[d + 1]) for d in docs])
+    pos = np.arange(len(idx)) - starts[seg]
+    exponent = lengths[seg] - 1 - pos
+    pw = _pow_table(_GRAM_BASE, int(lengths.max()))
+    with np.errstate(over="ignore"):
+        sums = np.add.reduceat(t[idx] * pw[exponent], starts)
+        return fmix64(sums ^ lengths.astype(np.uint64))
+
+
+def number_signature(batch: TokenBatch) -> np.ndarray:
+    """An order-free hash of each document's multiset of numbers (0 when it has none).
+
+    Two texts with different numbers get different signatures with overwhelming probability;
+    dedupe steps use it so that a number-changed variant is never called a duplicate.
+    """
+    n_docs = len(batch)
+    out = np.zeros(n_docs, dtype=np.uint64)
+    if not batch.is_number.any():
+        return out
+    doc_of = np.repeat(np.arange(n_docs), batch.lengths)
+    sel = batch.is_number
+    with np.errstate(over="ignore"):
+        np.add.at(out, doc_of[sel], fmix64(batch.hashes[sel] ^ _GRAM_BASE))
+    return out
