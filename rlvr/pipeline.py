@@ -48,6 +48,7 @@ STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
+    "train": "rlvr.train.cli:STAGE",
     "card": "rlvr.datasets_cards.stage:STAGE",
 }
 

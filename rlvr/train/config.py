@@ -1,0 +1,231 @@
+"""`TrainConfig`: every knob of `rlvr train` and of the pipeline's `train` stage, and the TRL config it becomes.
+
+One dataclass feeds the CLI flags, `--config x.yaml` and a stage's `with:` mapping (see rlvr.config).
+`grpo_kwargs()` turns it into the keyword arguments of TRL's `GRPOConfig`; it is a pure function of
+the config, so the GPU path (which cannot run on a CPU-only machine) is tested by checking what it
+produces:
+
+- device "cpu": `use_cpu=True, bf16=False, gradient_checkpointing=False` (TRL defaults to bf16 and
+  gradient checkpointing, which a CPU run cannot use);
+- device "cuda": bf16, and vLLM generation (`use_vllm=True`) in "colocate" mode on one GPU, or in
+  "server" mode when several GPUs are visible (start `trl vllm-serve --model ...` on one GPU and
+  launch training on the others with `accelerate launch`). `--no-vllm` keeps transformers'
+  `generate` on the GPU.
+
+Batch geometry: one optimizer step trains `prompts_per_step` groups of `num_generations`
+completions each. They are generated together (TRL's generation batch) and split into
+`micro_batches` gradient-accumulation slices.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+SCALE_REWARDS = ("group", "batch", "none")
+DEVICES = ("cpu", "cuda")
+VLLM_MODES = ("auto", "colocate", "server")
+
+
+@dataclass
+class TrainConfig:
+    # -- what to train --------------------------------------------------------------------------
+    model: str = field(default="smollm2-135m-instruct",
+                       metadata={"help": "embedded model name, local folder or Hugging Face id"})
+    device: str = field(default="cpu", metadata={"help": "cpu or cuda", "choices": DEVICES})
+    steps: int = field(default=100, metadata={"help": "optimizer steps"})
+    seed: int = field(default=0, metadata={"help": "seed for sampling, selection and the probe split"})
+    # -- selection (rlvr.select) ----------------------------------------------------------------
+    selector: str = field(default="insight", metadata={"help": "selector name (uniform, variance, dapo, band, "
+                                                                "insight, pairing, curriculum) or pkg.mod:Class"})
+    select: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "further rlvr.select.SelectConfig settings, e.g. '{explore: 0.1, forgetting: 0.98}'"})
+    # -- GRPO (TRL) -----------------------------------------------------------------------------
+    prompts_per_step: int = field(default=4, metadata={"help": "tasks (groups) per optimizer step"})
+    num_generations: int = field(default=8, metadata={"help": "completions per task (group size k)"})
+    micro_batches: int = field(default=1, metadata={"help": "gradient-accumulation slices per step"})
+    max_completion_length: int = field(default=256, metadata={"help": "generation length limit in tokens"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature for rollouts and probes"})
+    loss_type: str = field(default="dapo", metadata={"help": "TRL loss: " + ", ".join(LOSS_TYPES),
+                                                     "choices": LOSS_TYPES})
+    learning_rate: float = field(default=1e-5, metadata={"help": "AdamW learning rate (TRL's 1e-6 barely moves "
+                                                                  "a 135M model in a short run)"})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient (0 loads no reference model)"})
+    epsilon: float = field(default=0.2, metadata={"help": "lower clip range"})
+    epsilon_high: float = field(default=0.28, metadata={"help": "upper clip range (DAPO clip-higher)"})
+    scale_rewards: str = field(default="group", metadata={"help": "group, batch or none (Dr. GRPO)",
+                                                          "choices": SCALE_REWARDS})
+    mask_truncated_completions: bool = field(default=False,
+                                             metadata={"help": "leave truncated completions out of the loss"})
+    num_iterations: int = field(default=1, metadata={"help": "updates per generation batch (mu)"})
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) instead of all weights"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_target_modules: str = field(default="all-linear", metadata={"help": "peft target_modules"})
+    # -- GPU ------------------------------------------------------------------------------------
+    use_vllm: bool = field(default=True, metadata={"help": "cuda only: generate with vLLM"})
+    vllm_mode: str = field(default="auto", metadata={"help": "auto (colocate on one GPU, server on several), "
+                                                             "colocate or server", "choices": VLLM_MODES})
+    vllm_server_base_url: str = field(default="", metadata={"help": "server mode: URL of `trl vllm-serve`"})
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata={"help": "colocate: vLLM's GPU share"})
+    # -- probe set ------------------------------------------------------------------------------
+    probe_tasks: str = field(default="", metadata={"help": "Parquet of probe tasks; default: hold out "
+                                                           "probe_fraction of the tasks"})
+    probe_fraction: float = field(default=0.1, metadata={"help": "share of tasks held out as the probe set"})
+    probe_max: int = field(default=64, metadata={"help": "largest probe set"})
+    probe_every: int = field(default=10, metadata={"help": "evaluate the probe set every M steps"})
+    probe_k: int = field(default=4, metadata={"help": "samples per probe task"})
+    # -- attribution ----------------------------------------------------------------------------
+    influence: bool = field(default=True, metadata={"help": "TracIn influence of each group on the probe set"})
+    influence_layers: int = field(default=1, metadata={"help": "last N transformer blocks whose (trainable) "
+                                                                "weights the influence is measured on"})
+    influence_every: int = field(default=1, metadata={"help": "recompute the probe gradient every N steps"})
+    # -- outputs --------------------------------------------------------------------------------
+    save_every: int = field(default=25, metadata={"help": "checkpoint every N steps (resume point)"})
+    keep_checkpoints: int = field(default=2, metadata={"help": "complete checkpoints to keep"})
+    save_completions: int = field(default=200, metadata={"help": "characters of each completion kept in the "
+                                                                  "ledger (0 keeps none)"})
+    report: bool = field(default=True, metadata={"help": "write report.html"})
+
+    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"device": "tpu"}, {"steps": 0}, {"num_generations": 1}, {"prompts_per_step": 0},
+        {"loss_type": "ppo"}, {"scale_rewards": "max"}, {"temperature": 0.0}, {"probe_fraction": 1.0},
+        {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
+        {"micro_batches": 3}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
+        {"vllm_mode": "remote"}, {"learning_rate": 0.0}, {"selector": ""},
+    )
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ValueError(msg)
+
+        need(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
+        need(self.vllm_mode in VLLM_MODES, f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
+        need(self.loss_type in LOSS_TYPES, f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        need(self.scale_rewards in SCALE_REWARDS, f"scale_rewards must be one of {SCALE_REWARDS}")
+        need(bool(self.selector), "selector: give a selector name such as insight, variance or uniform")
+        need(bool(self.model), "model: give an embedded model name, a local folder or a Hugging Face id")
+        for name in ("steps", "prompts_per_step", "micro_batches", "max_completion_length", "num_iterations",
+                     "probe_every", "probe_k", "probe_max", "influence_layers", "influence_every",
+                     "save_every", "keep_checkpoints", "lora_r", "lora_alpha"):
+            need(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
+        need(self.num_generations >= 2, "num_generations must be at least 2: GRPO compares completions within a group")
+        need(self.temperature > 0, "temperature must be > 0: GRPO needs sampled, varied completions")
+        need(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+        need(self.beta >= 0, f"beta (KL coefficient) must be >= 0, got {self.beta}")
+        need(self.epsilon > 0 and self.epsilon_high >= self.epsilon,
+             f"need 0 < epsilon <= epsilon_high, got {self.epsilon}, {self.epsilon_high}")
+        need(0.0 <= self.probe_fraction < 1.0, f"probe_fraction must be in [0, 1), got {self.probe_fraction}")
+        need(self.save_completions >= 0, "save_completions must be >= 0 (characters kept per completion)")
+        need(0.0 < self.vllm_gpu_memory_utilization <= 1.0, "vllm_gpu_memory_utilization must be in (0, 1]")
+        groups_total = self.prompts_per_step * self.num_generations
+        need(groups_total % self.micro_batches == 0,
+             f"prompts_per_step * num_generations ({groups_total}) must be divisible by micro_batches "
+             f"({self.micro_batches}); pick a divisor")
+        # A checkpoint inside a generation window would resume with half-used buffered completions.
+        need(self.save_every % self.num_iterations == 0,
+             f"save_every ({self.save_every}) must be a multiple of num_iterations ({self.num_iterations}) so "
+             "checkpoints fall between generation batches")
+        clash = sorted({"selector", "k"} & set(self.select))
+        need(not clash, f"select: set {clash} through the train settings selector / num_generations instead")
+        self.select_config()  # validates the select settings and the selector name now, not mid-run
+
+    # -- TRL ------------------------------------------------------------------------------------
+    def world_size(self) -> int:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+
+    def resolved_vllm_mode(self, visible_gpus: int | None = None) -> str:
+        if self.vllm_mode != "auto":
+            return self.vllm_mode
+        if visible_gpus is None:
+            visible_gpus = _visible_gpus()
+        return "server" if visible_gpus > 1 else "colocate"
+
+    def grpo_kwargs(self, output_dir: str, *, visible_gpus: int | None = None) -> dict[str, Any]:
+        """Keyword arguments for trl.GRPOConfig (see the module docstring for the device rules)."""
+        completions = self.prompts_per_step * self.num_generations
+        per_device = completions // (self.micro_batches * self.world_size())
+        if per_device < 1 or per_device * self.micro_batches * self.world_size() != completions:
+            raise ValueError(f"{completions} completions per step do not split over {self.world_size()} "
+                             f"process(es) x {self.micro_batches} micro-batches; change prompts_per_step")
+        kw: dict[str, Any] = {
+            "output_dir": output_dir,
+            "max_steps": self.steps,
+            "seed": self.seed,
+            "per_device_train_batch_size": per_device,
+            "gradient_accumulation_steps": self.micro_batches,
+            "num_generations": self.num_generations,
+            "max_completion_length": self.max_completion_length,
+            "temperature": self.temperature,
+            "top_p": 1.0,
+            "top_k": 0,
+            "loss_type": self.loss_type,
+            "learning_rate": self.learning_rate,
+            "beta": self.beta,
+            "epsilon": self.epsilon,
+            "epsilon_high": self.epsilon_high,
+            "scale_rewards": self.scale_rewards,
+            "mask_truncated_completions": self.mask_truncated_completions,
+            "num_iterations": self.num_iterations,
+            "logging_steps": 1,
+            "report_to": [],
+            "disable_tqdm": True,
+            # rlvr writes checkpoints itself (see trainer.py): TRL's save schedule, rotation and
+            # data skipping on resume are replaced by a completion marker and the sampler's state.
+            "save_strategy": "steps",
+            "save_steps": self.save_every,
+            "save_total_limit": None,
+            "ignore_data_skip": True,
+            "remove_unused_columns": False,
+            "dataloader_num_workers": 0,
+            "log_completions": False,
+        }
+        if self.device == "cpu":
+            kw.update(use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False)
+        else:
+            kw.update(use_cpu=False, bf16=True, gradient_checkpointing=False)
+            if self.use_vllm:
+                mode = self.resolved_vllm_mode(visible_gpus)
+                kw.update(use_vllm=True, vllm_mode=mode)
+                if mode == "colocate":
+                    kw["vllm_gpu_memory_utilization"] = self.vllm_gpu_memory_utilization
+                elif self.vllm_server_base_url:
+                    kw["vllm_server_base_url"] = self.vllm_server_base_url
+        return kw
+
+    def peft_config(self):
+        """A peft LoraConfig when `lora` is on, else None."""
+        if not self.lora:
+            return None
+        try:
+            from peft import LoraConfig
+        except ImportError:
+            raise ImportError("LoRA training needs peft: pip install peft") from None
+        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=0.0,
+                          target_modules=self.lora_target_modules, task_type="CAUSAL_LM")
+
+    def select_config(self):
+        """The rlvr.select.SelectConfig for this run (k is always num_generations)."""
+        from rlvr.config import config_from_mapping
+        from rlvr.select.base import SelectConfig
+
+        from rlvr.select.base import get_selector_class
+
+        settings = {"seed": self.seed, **self.select, "selector": self.selector, "k": self.num_generations}
+        config = config_from_mapping(SelectConfig, settings, where="train.select")
+        try:
+            get_selector_class(self.selector)  # an unknown name fails here, listing the valid ones
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        return config
+
+
+def _visible_gpus() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0

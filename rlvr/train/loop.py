@@ -1,0 +1,223 @@
+"""`train()`: one GRPO run from curated tasks to rollouts, values, weaknesses, priors and a report.
+
+Reads top to bottom: split off the probe set, build the pass-rate store and selector (rlvr.select),
+the verifier reward functions that feed them and the ledger, the TRL trainer (rlvr.train.trainer),
+the probe and influence instruments; train (resuming from the newest complete checkpoint when the
+folder holds one for the same settings); then turn the ledger into the outputs.
+
+Outputs in `out_dir`:
+  rollouts.parquet    every training and probe group (rlvr.records.RolloutGroup)
+  value.parquet       per task, generator, document, source and kind (rlvr.records.Value)
+  weaknesses.parquet  tasks failing by the SwS rule, as Task records with their pass-rate history
+  tasks.parquet       the training tasks with the store's pass-rate belief as difficulty: priors
+                      the selector loads next round (PassRateStore.from_tasks)
+  pass_rates.parquet  the pass-rate store itself
+  probe_tasks.parquet the probe set
+  report.html         plots and tables (rlvr.train.report)
+  checkpoints/        TRL checkpoints plus rlvr's state; the last one holds the trained policy
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlvr.config import to_mapping
+from rlvr.hashing import stable_hash
+from rlvr.io.atomic import atomic_write_text
+from rlvr.records import Document, Task
+from rlvr.train.config import TrainConfig
+from rlvr.train.data import dedupe, remove_overlap, split_probe, task_keys
+from rlvr.train.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+# Settings that may change between a run and its resumption without invalidating the checkpoints.
+RESUMABLE_CHANGES = ("steps", "report", "keep_checkpoints", "save_completions")
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+def _run_fingerprint(config: TrainConfig, train_ids: list[str], probe_ids: list[str]) -> str:
+    settings = {k: v for k, v in to_mapping(config).items() if k not in RESUMABLE_CHANGES}
+    return stable_hash({"settings": settings, "train": train_ids, "probe": probe_ids}, length=16)
+
+
+def _prepare_folder(out_dir: Path, fingerprint: str) -> None:
+    """Keep checkpoints and ledger only if they belong to a run with the same settings and tasks."""
+    marker = out_dir / "run.json"
+    if marker.exists() and json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") != fingerprint:
+        log.warning("%s holds a run with other settings or tasks; starting afresh there", out_dir)
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(out_dir / "ledger", ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(marker, json.dumps({"fingerprint": fingerprint}) + "\n")
+
+
+def _load_policy(config: TrainConfig, model: Any, tokenizer: Any) -> tuple[Any, Any]:
+    """The policy (a loaded model, or a local path TRL loads) and its tokenizer, left-padded."""
+    if model is not None:
+        if tokenizer is None:
+            raise ValueError("pass the tokenizer together with an already loaded model")
+        tokenizer.padding_side = "left"
+        return model, tokenizer
+    from transformers import AutoTokenizer
+
+    from rlvr.models import resolve_model
+
+    path = resolve_model(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
+    return str(path), tokenizer
+
+
+def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_tasks: list[Task] | None = None,
+          docs: dict[str, Document] | None = None, model: Any = None, tokenizer: Any = None) -> TrainResult:
+    """Train on `tasks` (see the module docstring); `model`/`tokenizer` override `config.model`."""
+    from rlvr.select.base import make_selector
+    from rlvr.select.rewards import VerifierRewards
+    from rlvr.select.sampler import tasks_dataset
+    from rlvr.train.trainer import RunState, latest_complete
+
+    start = time.monotonic()
+    out_dir = Path(out_dir)
+    n_in = len(tasks)
+    tasks, duplicates = dedupe(tasks)
+    if probe_tasks is None and config.probe_tasks:
+        probe_tasks = Task.read_parquet(config.probe_tasks)
+    if probe_tasks is None:
+        train_tasks, probe_tasks = split_probe(tasks, config.probe_fraction, config.probe_max, config.seed, docs)
+        overlap = 0
+    else:
+        train_tasks, overlap = remove_overlap(tasks, probe_tasks)
+    if len(train_tasks) < config.prompts_per_step:
+        raise ValueError(f"{len(train_tasks)} training task(s) left but prompts_per_step is {config.prompts_per_step}; "
+                         "give more tasks or lower prompts_per_step")
+    keys = {t.task_id: task_keys(t, docs) for t in [*train_tasks, *probe_tasks]}
+    _prepare_folder(out_dir, _run_fingerprint(config, [t.task_id for t in train_tasks],
+                                              [t.task_id for t in probe_tasks]))
+    Task.write_parquet(out_dir / "probe_tasks.parquet", probe_tasks)
+
+    resume = latest_complete(out_dir / "checkpoints")
+    select_config = config.select_config()
+    if resume is not None:
+        from rlvr.select.store import PassRateStore
+        from rlvr.train.trainer import STORE_FILE
+
+        store = PassRateStore.load(resume[0] / "rlvr" / STORE_FILE, task_ids=[t.task_id for t in train_tasks])
+        log.info("resuming from %s (step %d)", resume[0], resume[1]["step"])
+    else:
+        store = select_config.make_store(train_tasks)
+    selector = make_selector(None, store, select_config)
+    ledger = Ledger(out_dir / "ledger")
+    if resume:
+        ledger.restore(resume[1]["ledger_parts"])
+    else:
+        ledger.reset()
+    rewards = VerifierRewards(train_tasks, selector, on_groups=[ledger.add])
+    run = RunState(ledger=ledger, store=store, selector=selector, keys=keys, keep_chars=config.save_completions,
+                   probe_every=config.probe_every, keep_checkpoints=config.keep_checkpoints,
+                   sampler_state=resume[1]["sampler"] if resume else None)
+    if resume:
+        run.step_seconds = list(resume[1].get("step_seconds", []))
+        run.probe_losses = [tuple(x) for x in resume[1].get("probe_losses", [])]
+
+    policy, tokenizer = _load_policy(config, model, tokenizer)
+    trainer = _build_trainer(config, run, policy, tokenizer, rewards, tasks_dataset(train_tasks, store),
+                             probe_tasks, resume[0] if resume else None)
+    trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+    if run.influence is not None:
+        run.influence.close()
+
+    result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, trainer)
+    result.counts.update(tasks_in=n_in, duplicates=duplicates, probe_overlap=overlap, train_tasks=len(train_tasks),
+                         probe_tasks=len(probe_tasks), seconds=round(time.monotonic() - start, 2))
+    return result
+
+
+def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, rewards: Any, dataset: Any,
+                   probe_tasks: list[Task], resume_from: Path | None) -> Any:
+    from trl import GRPOConfig
+
+    from rlvr.train.influence import Influence
+    from rlvr.train.probe import Probe
+    from rlvr.train.trainer import trainer_classes
+
+    trainer_cls, callback_cls = trainer_classes()
+    args = GRPOConfig(**config.grpo_kwargs(str(Path(run.ledger.folder).parent / "checkpoints")))
+    callback = callback_cls(run, str(resume_from) if resume_from else None)
+    trainer = trainer_cls(model=policy, reward_funcs=rewards.reward_functions(), args=args, train_dataset=dataset,
+                          processing_class=tokenizer, peft_config=config.peft_config(), callbacks=[callback], run=run)
+    callback.trainer = trainer
+    if probe_tasks:
+        run.probe = Probe(probe_tasks, run.keys, k=config.probe_k, max_new_tokens=config.max_completion_length,
+                          temperature=config.temperature, seed=config.seed, keep_chars=config.save_completions)
+        if config.influence:
+            run.influence = Influence(trainer.accelerator.unwrap_model(trainer.model), tokenizer, probe_tasks,
+                                      layers=config.influence_layers, every=config.influence_every)
+    elif config.influence:
+        log.warning("no probe tasks: influence needs a probe objective and is off for this run")
+    return trainer
+
+
+def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: list[Task], probe_tasks: list[Task],
+                   keys: dict, trainer: Any) -> TrainResult:
+    from rlvr.records import Value
+    from rlvr.train.probe import pass_rate
+    from rlvr.train.report import write_report
+    from rlvr.train.value import compute_values
+
+    rollouts, n_rows = run.ledger.consolidate(out_dir / "rollouts.parquet")
+    groups = run.ledger.read()
+    influence_on = run.influence is not None
+    values, weaknesses = compute_values(train_tasks, groups, keys, influence_on)
+    files = {
+        "rollouts": rollouts,
+        "value": Value.write_parquet(out_dir / "value.parquet", values),
+        "weaknesses": Task.write_parquet(out_dir / "weaknesses.parquet", weaknesses),
+        "tasks": Task.write_parquet(out_dir / "tasks.parquet", run.store.to_tasks(train_tasks)),
+        "pass_rates": run.store.save(out_dir / "pass_rates.parquet"),
+        "probe_tasks": out_dir / "probe_tasks.parquet",
+    }
+    train_groups = [g for g in groups if g.phase == "train"]
+    probe_steps = sorted({g.step for g in groups if g.phase == "probe"})
+    probe_first = pass_rate([g for g in groups if g.phase == "probe" and g.step == probe_steps[0]]) if probe_steps else None
+    probe_last = pass_rate([g for g in groups if g.phase == "probe" and g.step == probe_steps[-1]]) if probe_steps else None
+    train_seconds = sum(run.step_seconds)
+    counts: dict[str, Any] = {
+        "steps": int(trainer.state.global_step),
+        "groups": len(train_groups),
+        "rollouts": sum(g.k for g in train_groups),
+        "ledger_rows": n_rows,
+        "zero_variance_fraction": round(sum(not g.mixed for g in train_groups) / len(train_groups), 4)
+        if train_groups else None,
+        "probe_pass_rate_first": round(probe_first, 4) if probe_first is not None else None,
+        "probe_pass_rate_last": round(probe_last, 4) if probe_last is not None else None,
+        "weaknesses": len(weaknesses),
+        "seconds_per_step": round(train_seconds / len(run.step_seconds), 3) if run.step_seconds else None,
+        **run.costs(),
+    }
+    if influence_on and train_seconds > 0:
+        counts["influence_share_of_step_time"] = round(run.influence.seconds / train_seconds, 4)
+    last_ckpt = out_dir / "checkpoints" / f"checkpoint-{counts['steps']}"
+    summary = {"model": config.model, "selector": config.selector, **counts, "policy": str(last_ckpt)}
+    if config.report:
+        files["report"] = write_report(out_dir / "report.html", title=f"rlvr train: {config.selector} on {config.model}",
+                                       groups=groups, values=values, tasks=[*train_tasks, *probe_tasks],
+                                       weaknesses=weaknesses, settings=to_mapping(config), summary=summary)
+    text = (f"{counts['steps']} steps, {counts['groups']} groups ({counts['zero_variance_fraction']} zero-variance); "
+            f"probe pass rate {counts['probe_pass_rate_first']} -> {counts['probe_pass_rate_last']}; "
+            f"{len(weaknesses)} weakness(es)")
+    if "report" in files:
+        text += f"; report: {files['report']}"
+    return TrainResult(out_dir, files, counts, text)

@@ -1,0 +1,362 @@
+"""A thin GRPOTrainer subclass: selection, ledger annotations, influence hooks and resumable checkpoints.
+
+TRL does the GRPO work (generation, rewards, advantages, loss, optimisation). rlvr overrides five
+methods and adds one callback:
+
+- `_get_train_sampler`: the selector's sampler (rlvr.select.sampler) instead of RepeatSampler;
+- `_calculate_rewards`: keeps the decoded completions of the generation batch for the ledger (the
+  reward functions themselves are rlvr.select.rewards.VerifierRewards, which build the
+  RolloutGroups and update the pass-rate store);
+- `_generate_and_score_completions`: after TRL computed the advantages, attaches them (and
+  truncation flags, completion text, kind and source) to the ledger's groups, and tags each row
+  with its index so the influence hooks know whose gradient they see;
+- `training_step` / `compute_loss` / `_clip_grad_norm`: switch the influence hooks on around TRL's
+  backward pass, refresh the probe gradient when due, record the step's clip coefficient;
+- `_save_checkpoint`: flushes the ledger, lets TRL write its checkpoint, then writes rlvr's state
+  (pass-rate store, sampler position and random state, ledger parts, costs) and finally
+  `rlvr_state.json`, the marker that makes the checkpoint complete. Only complete checkpoints are
+  resumed from; rotation happens after the marker, so a kill never leaves zero usable checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlvr.io.atomic import atomic_write_text
+from rlvr.select.sampler import SelectorSampler
+from rlvr.train.data import Keys
+from rlvr.train.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+MARKER = "rlvr_state.json"
+STORE_FILE = "pass_rates.parquet"
+
+
+class ResumableSampler(SelectorSampler):
+    """SelectorSampler whose epoch position and random state are saved with each checkpoint.
+
+    Identical proposals to SelectorSampler on an uninterrupted run (same seed, same draws); after
+    a resume it continues the interrupted epoch with the saved random state instead of replaying
+    the epoch from its start. The chunk the DataLoader had read ahead before the checkpoint is
+    not re-proposed (it was never trained on and its groups never reached the ledger).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._rng: np.random.Generator | None = None
+        self._done = 0
+        self._restore: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "done": self._done, "proposals": self.selector.proposals,
+                "rng": self._rng.bit_generator.state if self._rng is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._restore = state
+        self.selector.proposals = int(state.get("proposals", 0))
+
+    def __iter__(self) -> Iterator[int]:
+        state, self._restore = self._restore, None
+        rng = np.random.default_rng([self.seed, self.epoch])
+        done = 0
+        if state and state.get("rng") and int(state["epoch"]) == self.epoch:
+            rng.bit_generator.state = state["rng"]
+            done = int(state["done"])
+        self._rng, self._done = rng, done
+        for number in range(done, self.chunks_per_epoch):
+            proposal = self.selector.propose(self.batch_size, rng)
+            self.history.append(proposal)
+            self._done = number + 1
+            chunk = proposal.indices.tolist()
+            for _ in range(self.repeat_count):
+                for index in chunk:
+                    for _ in range(self.num_generations):
+                        yield index
+        self.epoch += 1
+        self._done = 0
+
+
+@dataclass
+class RunState:
+    """Everything rlvr keeps beside TRL during a run, shared by the trainer and its callback."""
+
+    ledger: Ledger
+    store: Any  # rlvr.select.store.PassRateStore
+    selector: Any  # rlvr.select.base.Selector
+    keys: dict[str, Keys]
+    keep_chars: int
+    probe: Any = None  # rlvr.train.probe.Probe
+    probe_every: int = 10
+    influence: Any = None  # rlvr.train.influence.Influence
+    sampler_state: dict[str, Any] | None = None
+    keep_checkpoints: int = 2
+    sampler: ResumableSampler | None = None
+    last_completions: tuple[list, list] | None = None
+    gen_keys: list[tuple[int, str]] = field(default_factory=list)  # row -> (step, task_id), this generation
+    pending_influence: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
+    step_lr: float = 0.0
+    clip_coef: float = 1.0
+    current_rows: Any = None
+    step_seconds: list[float] = field(default_factory=list)
+    probe_losses: list[tuple[int, float]] = field(default_factory=list)
+
+    def costs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.influence is not None:
+            out.update(influence_seconds=round(self.influence.seconds, 3), influence_refreshes=self.influence.refreshes,
+                       influence_params=self.influence.n_params,
+                       influence_modules=[n for n, _ in self.influence.modules])
+        if self.probe is not None:
+            out.update(probe_seconds=round(self.probe.seconds, 3), probe_evaluations=self.probe.evaluations)
+        return out
+
+
+def _make_trainer_class():
+    """The GRPOTrainer subclass, built on first use so importing rlvr.train stays free of torch/TRL."""
+    from transformers import TrainerCallback
+    from trl import GRPOTrainer
+
+    class RlvrGRPOTrainer(GRPOTrainer):
+        def __init__(self, *args: Any, run: RunState, **kwargs: Any):
+            self.run = run
+            super().__init__(*args, **kwargs)
+
+        def _get_train_sampler(self, dataset=None):
+            sampler = ResumableSampler.for_trainer(self, self.run.selector, dataset)
+            if self.run.sampler_state:
+                sampler.load_state_dict(self.run.sampler_state)
+            self.run.sampler = sampler
+            return sampler
+
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            self.run.last_completions = (completions, completion_ids_list)
+            return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+
+        def _generate_and_score_completions(self, inputs):
+            import torch
+
+            out = super()._generate_and_score_completions(inputs)
+            if self.model.training:
+                step = self.state.global_step
+                self.run.gen_keys = [(step, x["task_id"]) for x in inputs]
+                annotate_generation(self, inputs, out["advantages"], step)
+                out["rlvr_row"] = torch.arange(len(inputs), device=out["advantages"].device)
+            return out
+
+        def training_step(self, model, inputs, num_items_in_batch):
+            inf = self.run.influence
+            if inf is None:
+                return super().training_step(model, inputs, num_items_in_batch)
+            if self._step % self.current_gradient_accumulation_steps == 0:  # first micro-batch of a step
+                self.run.step_lr = float(self._get_learning_rate())
+                self.run.clip_coef = 1.0
+                if inf.due(self.state.global_step):
+                    self.run.probe_losses.append((self.state.global_step,
+                                                  inf.refresh(self.accelerator.unwrap_model(model),
+                                                              self.state.global_step)))
+            try:
+                loss = super().training_step(model, inputs, num_items_in_batch)
+            finally:
+                scores = inf.end()
+            rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
+            for row, score in zip(rows, scores):
+                self.run.pending_influence[self.run.gen_keys[row]] += score
+            self.run.current_rows = None
+            return loss
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.run.influence is not None and model.training and "rlvr_row" in inputs:
+                self.run.current_rows = inputs["rlvr_row"]
+                self.run.influence.begin(len(inputs["rlvr_row"]), inputs["rlvr_row"].device)
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+        def _clip_grad_norm(self, model):
+            norm = super()._clip_grad_norm(model)
+            value = float(norm) if norm is not None else 0.0
+            if self.args.max_grad_norm > 0 and np.isfinite(value):
+                self.run.clip_coef = min(1.0, self.args.max_grad_norm / (value + 1e-6))
+            return norm
+
+        def _save_checkpoint(self, model, trial):
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+            parts_before = [p.name for p in self.run.ledger.part_files()]
+            self.run.ledger.flush()
+            super()._save_checkpoint(model, trial)
+            folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            if self.args.should_save:
+                write_rlvr_state(self.run, folder, self.state.global_step)
+                rotate_checkpoints(folder.parent, self.run.keep_checkpoints)
+            log.debug("checkpoint %s (ledger parts %d -> %d)", folder, len(parts_before),
+                      len(self.run.ledger.part_files()))
+
+    class RlvrCallback(TrainerCallback):
+        """Probe evaluations, influence finalisation and step timing at the optimizer-step boundaries."""
+
+        def __init__(self, run: RunState, resume_from: str | None):
+            self.run = run
+            self.resume_from = resume_from
+            self.trainer: Any = None
+            self._t0 = 0.0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if self.resume_from and self.trainer is not None:
+                # TRL's data-skip path restores the RNG only at an epoch boundary; rlvr never skips
+                # data (the sampler resumes itself), so restore it here.
+                self.trainer._load_rng_state(self.resume_from)
+            elif self.run.probe is not None and state.global_step == 0:
+                self._probe(kwargs, 0)
+            return control
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._t0 = time.perf_counter()
+            return control
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.run.step_seconds.append(time.perf_counter() - self._t0)
+            finalize_influence(self.run)
+            if self.run.probe is not None and (state.global_step % self.run.probe_every == 0
+                                               or state.global_step >= state.max_steps):
+                self._probe(kwargs, state.global_step)
+            return control
+
+        def _probe(self, kwargs: dict, step: int) -> None:
+            model = kwargs.get("model")
+            tokenizer = kwargs.get("processing_class")
+            if self.trainer is not None:
+                model = self.trainer.accelerator.unwrap_model(self.trainer.model)
+                tokenizer = self.trainer.processing_class
+            if self.trainer is None or self.trainer.accelerator.is_main_process:
+                self.run.ledger.add(self.run.probe.evaluate(model, tokenizer, step))
+
+    return RlvrGRPOTrainer, RlvrCallback
+
+
+_CLASSES: tuple[Any, Any] | None = None
+
+
+def trainer_classes() -> tuple[Any, Any]:
+    """(RlvrGRPOTrainer, RlvrCallback), built once."""
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _make_trainer_class()
+    return _CLASSES
+
+
+def annotate_generation(trainer: Any, inputs: list[dict], advantages: Any, step: int) -> None:
+    """Attach TRL's advantages, truncation flags and completion text to this batch's ledger groups."""
+    run: RunState = trainer.run
+    completions, completion_ids = run.last_completions or ([None] * len(inputs), [[]] * len(inputs))
+    stop = {*trainer.eos_token_ids, trainer.processing_class.pad_token_id}
+    rows = [(x["task_id"], float(a), bool(ids) and ids[-1] not in stop, _text(c))
+            for x, a, ids, c in zip(inputs, advantages.tolist(), completion_ids, completions)]
+    if trainer.accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        rows = list(gather_object(rows))
+    if not trainer.accelerator.is_main_process:
+        return
+    by_task: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_task[row[0]].append(row)
+    for task_id, members in by_task.items():
+        group = run.ledger.open_group(step, task_id)
+        if group is None:
+            log.warning("no ledger group for task %s at step %d; its advantages are not recorded", task_id, step)
+            continue
+        keys = run.keys.get(task_id)
+        group.meta.update(advantages=[round(m[1], 6) for m in members], truncated=[m[2] for m in members])
+        if keys is not None:
+            group.meta.update(kind=keys.kind, source=keys.source)
+        if run.keep_chars:
+            group.meta["completions"] = [m[3][: run.keep_chars] for m in members]
+
+
+def _text(completion: Any) -> str:
+    from rlvr.select.rewards import completion_text
+
+    return completion_text(completion) if completion is not None else ""
+
+
+def finalize_influence(run: RunState) -> None:
+    """Turn the step's raw dot products into influence (x lr x clip coefficient) on the ledger groups."""
+    if run.influence is None or not run.pending_influence:
+        return
+    scale = run.step_lr * run.clip_coef
+    for (step, task_id), dot in run.pending_influence.items():
+        if not run.ledger.add_influence(step, task_id, scale * dot):
+            log.warning("influence for task %s at step %d has no ledger group; dropped", task_id, step)
+    run.pending_influence.clear()
+
+
+def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
+    """rlvr's part of a checkpoint; the marker file is written last and makes the checkpoint complete."""
+    sub = folder / "rlvr"
+    sub.mkdir(parents=True, exist_ok=True)
+    run.store.save(sub / STORE_FILE)
+    state = {
+        "step": step,
+        "ledger_parts": [p.name for p in run.ledger.part_files()],
+        "ledger_rows": run.ledger.rows_written,
+        "sampler": _jsonable(run.sampler.state_dict()) if run.sampler is not None else None,
+        "costs": run.costs(),
+        "step_seconds": [round(s, 4) for s in run.step_seconds],
+        "probe_losses": run.probe_losses,
+    }
+    atomic_write_text(folder / MARKER, json.dumps(state, sort_keys=True) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def checkpoints(folder: Path) -> list[tuple[int, Path, bool]]:
+    """(step, path, complete) for every checkpoint-N folder, oldest first."""
+    out = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_dir() and p.name.startswith("checkpoint-") and p.name.split("-")[-1].isdigit():
+                out.append((int(p.name.split("-")[-1]), p, (p / MARKER).exists()))
+    return sorted(out)
+
+
+def latest_complete(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest complete checkpoint and its rlvr state; incomplete newer ones are deleted."""
+    found = None
+    for step, path, complete in checkpoints(folder):
+        if complete:
+            found = (path, json.loads((path / MARKER).read_text(encoding="utf-8")))
+    for step, path, complete in checkpoints(folder):
+        if not complete and (found is None or step > int(found[1]["step"])):
+            log.info("removing incomplete checkpoint %s (the run was killed while writing it)", path)
+            shutil.rmtree(path, ignore_errors=True)
+    return found
+
+
+def rotate_checkpoints(folder: Path, keep: int) -> None:
+    complete = [(s, p) for s, p, c in checkpoints(folder) if c]
+    newest = complete[-1][0] if complete else None
+    for step, path in complete[:-keep]:
+        shutil.rmtree(path, ignore_errors=True)
+    for step, path, c in checkpoints(folder):
+        if not c and newest is not None and step < newest:
+            shutil.rmtree(path, ignore_errors=True)

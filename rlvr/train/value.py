@@ -1,0 +1,180 @@
+"""Which data helped: per-task value from the ledger, aggregated per generator, document, source and kind.
+
+For every training task (rlvr.records.Value, level "task"):
+
+- learning signal: `n_groups` rolled out, `n_mixed_groups` whose rewards were not all equal (the only
+  groups GRPO learns from), and `advantage_mass`, the sum of |advantage| TRL assigned to the task's
+  completions (zero for all-equal groups);
+- trajectory: the group pass rates a_1..a_T in step order. `pass_rate_first` = a_1,
+  `pass_rate_last` = a_T, and a label:
+  unseen (no group), seen_once (T = 1), learned (a_1 < 0.5 <= a_T), forgotten (some earlier
+  a_t >= 0.5 but a_T < 0.5), mastered (every a_t >= 0.5), improving (never >= 0.5, slope > 0),
+  stuck (never >= 0.5, slope <= 0);
+- weakness: the SwS failure rule, max_t a_t < 0.5 and least-squares slope of a_t over steps < 0
+  (needs T >= 2). A task stuck at a constant 0 has slope 0 and is "stuck" but not a SwS weakness;
+- influence: the sum of its groups' TracIn influence on the probe objective (rlvr.train.influence);
+  positive = its updates made correct probe answers more likely.
+
+Aggregates sum the counts and the influence over their tasks and average the first/last pass rates
+over the tasks that were seen. Their `meta` holds the failure ratio (weak tasks / seen tasks, the
+share SwS uses to budget synthesis per domain), trajectory counts, influence per task and the rank.
+
+Ranking ("value"): by influence when it was measured, else by advantage mass; ties broken by
+advantage mass, then by key. Rank 1 helped most.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from rlvr.records import Difficulty, RolloutGroup, Task, Value
+from rlvr.train.data import Keys
+
+LEVELS = ("generator", "doc", "source", "kind")
+THRESHOLD = 0.5  # SwS: a task that never reached 50% is failing
+
+
+def group_pass_rate(g: RolloutGroup) -> float | None:
+    """Mean reward of a group, leaving out rollouts whose verifier crashed (they say nothing)."""
+    rewards = [r for r, s in zip(g.rewards, g.statuses) if s != "error"]
+    return sum(rewards) / len(rewards) if rewards else None
+
+
+def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of ys over xs (0 for fewer than two distinct xs)."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
+
+
+def trajectory(rates: Sequence[float], slope_: float) -> str:
+    if not rates:
+        return "unseen"
+    if len(rates) == 1:
+        return "seen_once"
+    first, last = rates[0], rates[-1]
+    if first < THRESHOLD <= last:
+        return "learned"
+    if last < THRESHOLD and max(rates[:-1]) >= THRESHOLD:
+        return "forgotten"
+    if min(rates) >= THRESHOLD:
+        return "mastered"
+    return "improving" if slope_ > 0 else "stuck"
+
+
+def advantage_mass(g: RolloutGroup) -> float:
+    adv = g.meta.get("advantages")
+    if adv is None:  # a ledger written without TRL's advantages: plain reward deviations
+        mean = sum(g.rewards) / len(g.rewards) if g.rewards else 0.0
+        adv = [r - mean for r in g.rewards]
+    return float(sum(abs(a) for a in adv))
+
+
+def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence_on: bool
+                ) -> tuple[list[Value], dict[str, dict[str, Any]]]:
+    """One Value per training task, plus each task's trajectory details (for weaknesses.parquet)."""
+    by_task: dict[str, list[RolloutGroup]] = defaultdict(list)
+    for g in groups:
+        if g.phase == "train":
+            by_task[g.task_id].append(g)
+    values, details = [], {}
+    for t in tasks:
+        gs = sorted(by_task.get(t.task_id, []), key=lambda g: g.step)
+        points = [(g.step, r) for g in gs if (r := group_pass_rate(g)) is not None]
+        steps, rates = [p[0] for p in points], [p[1] for p in points]
+        s = slope(steps, rates)
+        label = trajectory(rates, s)
+        weak = len(rates) >= 2 and max(rates) < THRESHOLD and s < 0
+        infl = sum(float(g.meta.get("influence", 0.0)) for g in gs) if influence_on else None
+        values.append(Value(
+            level="task", key=t.task_id, n_tasks=1, n_groups=len(gs), n_mixed_groups=sum(g.mixed for g in gs),
+            advantage_mass=round(sum(advantage_mass(g) for g in gs), 6),
+            pass_rate_first=rates[0] if rates else None, pass_rate_last=rates[-1] if rates else None,
+            trajectory=label, weakness=weak, influence=infl,
+            meta={"max_pass_rate": max(rates) if rates else None, "slope": round(s, 8), "kind": t.kind},
+        ))
+        details[t.task_id] = {"steps": steps, "pass_rates": [round(r, 6) for r in rates], "slope": s,
+                              "max": max(rates) if rates else None, "trajectory": label}
+    return values, details
+
+
+def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) -> list[Value]:
+    """Values of `level` ("generator", "doc", "source" or "kind") from the task values."""
+    members: dict[str, list[Value]] = defaultdict(list)
+    for v in task_values_:
+        key = getattr(keys[v.key], level)
+        if level == "doc" and not key:
+            continue  # procedural tasks come from no document
+        members[key].append(v)
+    out = []
+    for key, vs in members.items():
+        seen = [v for v in vs if v.n_groups > 0]
+        weak = sum(v.weakness for v in vs)
+        infl = [v.influence for v in vs if v.influence is not None]
+        firsts = [v.pass_rate_first for v in seen if v.pass_rate_first is not None]
+        lasts = [v.pass_rate_last for v in seen if v.pass_rate_last is not None]
+        counts = Counter(v.trajectory for v in vs)
+        total_infl = sum(infl) if infl else None
+        out.append(Value(
+            level=level, key=key, n_tasks=len(vs), n_groups=sum(v.n_groups for v in vs),
+            n_mixed_groups=sum(v.n_mixed_groups for v in vs),
+            advantage_mass=round(sum(v.advantage_mass for v in vs), 6),
+            pass_rate_first=sum(firsts) / len(firsts) if firsts else None,
+            pass_rate_last=sum(lasts) / len(lasts) if lasts else None,
+            trajectory=counts.most_common(1)[0][0] if seen else "unseen",
+            weakness=weak > 0, influence=total_infl,
+            meta={"seen_tasks": len(seen), "weak_tasks": weak,
+                  "failure_ratio": round(weak / len(seen), 6) if seen else 0.0,
+                  "trajectories": dict(sorted(counts.items())),
+                  "influence_per_task": (total_infl / len(vs)) if total_infl is not None else None},
+        ))
+    return rank(out)
+
+
+def rank(values: list[Value]) -> list[Value]:
+    """Order by value (see module docstring) and write the 1-based rank into meta."""
+    def key(v: Value) -> tuple:
+        primary = v.influence if v.influence is not None else v.advantage_mass
+        return (-primary, -v.advantage_mass, v.key)
+
+    ordered = sorted(values, key=key)
+    for i, v in enumerate(ordered, 1):
+        v.meta["rank"] = i
+    return ordered
+
+
+def compute_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], keys: dict[str, Keys],
+                   influence_on: bool) -> tuple[list[Value], list[Task]]:
+    """(value rows for every level, weakness tasks). Task rows come first, ranked, then each level."""
+    per_task, details = task_values(tasks, groups, influence_on)
+    values = rank(per_task)
+    for level in LEVELS:
+        values += aggregate(per_task, keys, level)
+    weak_ids = {v.key for v in per_task if v.weakness}
+    weaknesses = []
+    for t in tasks:
+        if t.task_id in weak_ids:
+            d = details[t.task_id]
+            rollouts = sum(g.k for g in groups if g.phase == "train" and g.task_id == t.task_id)
+            diff = Difficulty(t.difficulty.nominal, d["pass_rates"][-1], rollouts)
+            weaknesses.append(dataclasses.replace(t, difficulty=diff, meta={**t.meta, "train": {
+                "steps": d["steps"], "pass_rates": d["pass_rates"], "max_pass_rate": d["max"],
+                "slope": round(d["slope"], 8), "rule": "sws: max < 0.5 and slope < 0"}}))
+    return values, weaknesses
+
+
+def top(values: Sequence[Value], level: str, n: int, helpful: bool = True) -> list[Value]:
+    """The n most helpful (or most harmful) values of a level, by influence (advantage mass without it)."""
+    rows = [v for v in values if v.level == level and (v.influence is not None or v.advantage_mass > 0)]
+    rows = [v for v in rows if v.influence is None or math.isfinite(v.influence)]
+    ordered = rank([dataclasses.replace(v, meta=dict(v.meta)) for v in rows])
+    return ordered[:n] if helpful else list(reversed(ordered))[:n]
