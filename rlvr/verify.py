@@ -30,6 +30,7 @@ STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
 # optional third-party libraries are imported inside the verifier, not at module top.
 BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
+    "rlvr.train.toy",
 )
 
 

@@ -16,6 +16,7 @@ from rlvr.records import Task
 
 BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
+    "rlvr.train.toy",
 )
 
 
