@@ -57,7 +57,7 @@ class SelectConfig:
     k: int = field(default=8, metadata={"help": "rollouts per task (TRL num_generations); InSight's evidence term"})
     prior_alpha: float = field(default=1.0, metadata={"help": "Beta prior pseudo-successes"})
     prior_beta: float = field(default=1.0, metadata={"help": "Beta prior pseudo-failures"})
-    forgetting: float = field(default=0.99, metadata={"help": "per-step decay of evidence toward the prior (1 = keep all)"})
+    forgetting: float = field(default=0.995, metadata={"help": "per-step decay of evidence toward the prior (1 = keep all)"})
     offline_weight: float = field(default=1.0, metadata={"help": "weight of offline estimates (select estimate)"})
     band_low: float = field(default=0.125, metadata={"help": "band selector: lowest pass rate kept (SwS 0.125)"})
     band_high: float = field(default=0.875, metadata={"help": "band selector: highest pass rate kept (SwS 0.875)"})

@@ -1,4 +1,4 @@
-"""`rlvr select ...`: offline pass-rate estimation (and, as they land, selector tools)."""
+"""`rlvr select ...`: offline pass-rate estimation, the selector list, and the learner simulator."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from rlvr.config import add_config_args, config_from_args
 # action -> (module with configure(parser)/run(args), help)
 ACTIONS: dict[str, tuple[str, str]] = {
     "estimate": ("rlvr.select.cli", "sample k completions per task with a model and record pass rates"),
+    "list": ("rlvr.select.sim_cli", "list the registered selectors"),
+    "simulate": ("rlvr.select.sim_cli", "compare selectors on a simulated learner; writes summary.csv and plots"),
 }
 
 
