@@ -46,6 +46,7 @@ class StageType:
 # type name -> "module:attribute" of a StageType; imported only when a pipeline uses it.
 STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
+    "synth.azr": "rlvr.synth.azr.stage:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
     "train": "rlvr.train.cli:STAGE",

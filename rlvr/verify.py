@@ -31,6 +31,7 @@ STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
 BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
     "rlvr.train.toy",
+    "rlvr.synth.azr.verifiers",
 )
 
 

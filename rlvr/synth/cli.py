@@ -8,6 +8,7 @@ import importlib
 # family -> (module providing configure(parser) and run(args), one-line help)
 FAMILIES: dict[str, tuple[str, str]] = {
     "gym": ("rlvr.synth.gym_cli", "tasks from any reasoning-gym dataset (extra: gym)"),
+    "azr": ("rlvr.synth.azr.cli", "Absolute Zero code tasks: self-play proposals validated in the sandbox"),
 }
 
 

@@ -17,6 +17,7 @@ from rlvr.records import Task
 BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
     "rlvr.train.toy",
+    "rlvr.synth.azr.generator",
 )
 
 

@@ -1,0 +1,103 @@
+"""Verifiers for the three Absolute Zero task kinds.
+
+- `azr.deduction`: the predicted output is parsed as a literal here (never evaluated) and
+  compared with the gold repr as a value, so `[1,2]` matches `[1, 2]` and `{2, 1}` matches `{1, 2}`.
+- `azr.abduction`: any input counts if `f(input)` returns the gold output. The input must be
+  literal arguments; `f` runs in the sandbox and the returned repr is compared here.
+- `azr.induction`: the solver's program must reproduce every pair, the shown ones and the
+  hidden ones; it runs in the sandbox, all pairs in one run.
+
+Every sandbox run is bounded by the task's `timeout_s` (verifier params), so a hostile
+completion costs at most that long. Statuses: a malformed or banned answer is format_error; a
+program that raises, runs out of memory or prints too much is wrong; one that runs out of time is
+timeout. A sandbox that cannot start raises, which `rlvr.verify.verify` records as error.
+"""
+
+from __future__ import annotations
+
+from rlvr.records import Task
+from rlvr.synth.azr.programs import Rejected, check_program, outputs_match, parse_arguments, parse_literal
+from rlvr.synth.azr.tasks import extract_block
+from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
+from rlvr.verify import FunctionVerifier, Score, register_verifier
+
+
+def _limits(task: Task) -> SandboxLimits:
+    p = task.verifier.params
+    return SandboxLimits(timeout_s=float(p.get("timeout_s", 5.0)), memory_mb=int(p.get("memory_mb", 512)))
+
+
+def _run_failure(result: SandboxResult) -> Score:
+    if result.status == "timeout":
+        return Score(0.0, "timeout", result.detail)
+    if result.status == "banned":
+        return Score(0.0, "format_error", f"banned: {result.detail}")
+    return Score(0.0, "wrong", f"{result.status}: {result.detail}"[:300])
+
+
+def score_deduction(task: Task, completion: str) -> Score:
+    text = extract_block(completion, "output")
+    if text is None:
+        return Score(0.0, "format_error", "no ```output block")
+    if outputs_match(task.answer, text):  # also matches non-literal golds such as Counter({...})
+        return Score(1.0, "ok", f"output {text[:60]!r}")
+    try:
+        parse_literal(text)
+    except Rejected as exc:
+        return Score(0.0, "format_error", str(exc))
+    return Score(0.0, "wrong", f"predicted {text[:60]!r}, expected {task.answer[:60]!r}")
+
+
+def score_abduction(task: Task, completion: str) -> Score:
+    text = extract_block(completion, "input")
+    if text is None:
+        return Score(0.0, "format_error", "no ```input block")
+    try:
+        args = parse_arguments(text)
+    except Rejected as exc:
+        return Score(0.0, "format_error", str(exc))
+    result = run_python(task.meta["program"], expressions=[f"f({args}\n)"], limits=_limits(task))
+    if result.status != "ok":
+        return _run_failure(result)
+    if outputs_match(task.meta["output"], result.values[0]):
+        return Score(1.0, "ok", f"f({args[:40]}) reproduces the output")
+    return Score(0.0, "wrong", f"f({args[:40]}) returned {result.values[0][:60]!r}")
+
+
+def score_induction(task: Task, completion: str) -> Score:
+    code = extract_block(completion, "python")
+    if code is None:
+        return Score(0.0, "format_error", "no ```python block")
+    try:
+        code = check_program(code, single_function=False)
+    except Rejected as exc:
+        return Score(0.0, "format_error", str(exc))
+    pairs = [*task.meta["given"], *task.meta["hidden"]]
+    result = run_python(code, expressions=[f"f({args}\n)" for args, _ in pairs], limits=_limits(task))
+    if result.status != "ok":
+        return _run_failure(result)
+    failed = [i for i, ((_, gold), got) in enumerate(zip(pairs, result.values)) if not outputs_match(gold, got)]
+    if failed:
+        n_given = len(task.meta["given"])
+        hidden_failed = sum(1 for i in failed if i >= n_given)
+        return Score(0.0, "wrong", f"{len(failed)}/{len(pairs)} pairs differ ({hidden_failed} hidden)")
+    return Score(1.0, "ok", f"all {len(pairs)} pairs reproduced")
+
+
+def gold_deduction(task: Task) -> str:
+    return f"```output\n{task.answer}\n```"
+
+
+def gold_abduction(task: Task) -> str:
+    return f"```input\n{task.answer}\n```"
+
+
+def gold_induction(task: Task) -> str:
+    return f"```python\n{task.answer}\n```"
+
+
+VERIFIERS = {
+    "azr.deduction": register_verifier(FunctionVerifier("azr.deduction", score_deduction, gold_deduction)),
+    "azr.abduction": register_verifier(FunctionVerifier("azr.abduction", score_abduction, gold_abduction)),
+    "azr.induction": register_verifier(FunctionVerifier("azr.induction", score_induction, gold_induction)),
+}
