@@ -32,6 +32,7 @@ BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
     "rlvr.train.toy",
     "rlvr.synth.azr.verifiers",
+    "rlvr.synth.np",
 )
 
 

@@ -136,19 +136,24 @@ class Proposal:
 def top_b(scores: np.ndarray, b: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of the b largest finite scores; exact ties at the cut are broken uniformly at random."""
     finite = np.isfinite(scores)
-    n_finite = int(finite.sum()) if not finite.all() else len(scores)
+    n_finite = int(np.count_nonzero(finite))
     if b <= 0 or n_finite == 0:
         return np.empty(0, dtype=np.int64)
+    # Partitioning an array that is mostly -inf is slow (one huge tie), so work on the finite part
+    # when it is small; a few -inf entries (pending tasks) are harmless.
+    cand = np.flatnonzero(finite) if n_finite < len(scores) // 2 else None
+    sub = scores if cand is None else scores[cand]
     if b >= n_finite:
-        idx = np.flatnonzero(finite)
-        return idx[np.argsort(-scores[idx], kind="stable")]
-    part = np.argpartition(scores, len(scores) - b)[len(scores) - b:]
-    cut = scores[part].min()
-    above = np.flatnonzero(scores > cut)
-    tied = np.flatnonzero(scores == cut)
-    chosen = np.concatenate([above[np.argsort(-scores[above], kind="stable")],
-                             rng.choice(tied, size=b - len(above), replace=False)])
-    return chosen.astype(np.int64)
+        chosen = np.flatnonzero(np.isfinite(sub))
+        chosen = chosen[np.argsort(-sub[chosen], kind="stable")]
+    else:
+        part = np.argpartition(sub, len(sub) - b)[len(sub) - b:]
+        cut = sub[part].min()
+        above = np.flatnonzero(sub > cut)
+        tied = np.flatnonzero(sub == cut)
+        chosen = np.concatenate([above[np.argsort(-sub[above], kind="stable")],
+                                 rng.choice(tied, size=b - len(above), replace=False)])
+    return (chosen if cand is None else cand[chosen]).astype(np.int64)
 
 
 def proportional(weights: np.ndarray, b: int, rng: np.random.Generator, available: np.ndarray,
@@ -194,7 +199,10 @@ class Selector:
 
     # -- what subclasses provide ---------------------------------------------------------------
     def scores(self) -> np.ndarray:
-        """Desirability of every task in the pool (float64, higher first; -inf = not eligible)."""
+        """Desirability of every task in the pool (float64, higher first; -inf = not eligible).
+
+        Must return a new array: propose() modifies it in place (pending tasks, recorded scores).
+        """
         raise NotImplementedError
 
     def choose(self, scores: np.ndarray, b: int, rng: np.random.Generator,
@@ -218,7 +226,7 @@ class Selector:
         if not 1 <= batch_size <= n:
             raise ValueError(f"batch_size must be between 1 and the pool size {n}, got {batch_size}")
         self._expire_pending()
-        scores = np.array(self.scores(), dtype=np.float64, copy=True)
+        scores = np.asarray(self.scores(), dtype=np.float64)
         available = np.ones(n, dtype=bool)
         pending = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
         available[pending] = False

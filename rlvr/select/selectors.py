@@ -82,44 +82,55 @@ class InSight(Selector):
 class Pairing(Selector):
     name = "pairing"
     description = "pairs of a hard-but-solvable and an easy-but-brittle task (Beyond Variance)"
+    _roles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def role_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(hard-but-solvable score, easy-but-brittle score, fallback score); -inf = not in role."""
+    def roles(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mu, indices of hard-but-solvable tasks, indices of easy-but-brittle tasks).
+
+        Solvable = some success evidence (alpha above the prior), brittle = some failure evidence.
+        """
         mu = self.store.mean()
         eps = 1e-9
-        solvable = self.store.success_evidence() > eps
-        brittle = self.store.failure_evidence() > eps
-        plus = np.where(solvable & (mu <= self.config.pair_hard_max), 1.0 - mu, -np.inf)
-        minus = np.where(brittle & (mu >= self.config.pair_easy_min), mu, -np.inf)
-        return plus, minus, mu * (1.0 - mu)
+        plus = np.flatnonzero((mu <= self.config.pair_hard_max) & (self.store.alpha > self.store.prior_alpha + eps))
+        minus = np.flatnonzero((mu >= self.config.pair_easy_min) & (self.store.beta > self.store.prior_beta + eps))
+        return mu, plus, minus
 
     def scores(self) -> np.ndarray:
-        plus, minus, fallback = self.role_scores()
-        return np.maximum(np.maximum(plus, minus), fallback)
+        # The fallback score, mu(1-mu), for slots no pair fills; the roles are kept for choose(),
+        # which runs right after within the same propose() call.
+        self._roles = self.roles()
+        mu = self._roles[0]
+        return mu * (1.0 - mu)
 
     def choose(self, scores, b, rng, available):
-        plus, minus, fallback = self.role_scores()
-        for arr in (plus, minus, fallback):
-            arr[~available] = -np.inf
+        mu, plus, minus = self._roles if self._roles is not None else self.roles()
+        self._roles = None
+        plus, minus = plus[available[plus]], minus[available[minus]]
+        if self.config.sampling == "proportional":
+            def pick(s, m):
+                return proportional(s, m, rng, np.ones(len(s), dtype=bool))
+        else:
+            def pick(s, m):
+                return top_b(s, m, rng)
         n_explore = int(rng.binomial(b, self.config.explore)) if self.config.explore > 0 else 0
         n_pairs = (b - n_explore) // 2
-        pick = (lambda s, m: proportional(s, m, rng, np.isfinite(s))) if self.config.sampling == "proportional" \
-            else (lambda s, m: top_b(s, m, rng))
-        pos = pick(plus, n_pairs)
-        minus[pos] = -np.inf
-        neg = pick(minus, min(n_pairs, len(pos)))  # a pair needs both halves
-        pos = pos[:len(neg)]
+        pos = plus[pick(1.0 - mu[plus], n_pairs)]  # the hardest tasks ever solved
+        minus = minus[~np.isin(minus, pos)]
+        neg = minus[pick(mu[minus], min(n_pairs, len(pos)))]  # the easiest tasks ever failed
+        pos = pos[:len(neg)]  # a pair needs both halves
         order = np.empty(2 * len(pos), dtype=np.int64)
         order[0::2], order[1::2] = pos, neg
-        fallback[order] = -np.inf
-        rest = pick(fallback, b - n_explore - len(order))
+        saved = scores[order].copy()
+        scores[order] = -np.inf
+        rest = pick(scores, b - n_explore - len(order))
         free = available.copy()
         free[order] = False
         free[rest] = False
         extra = uniform_from(free, b - len(order) - len(rest), rng)
-        # Record each task's score under the role it was chosen for.
-        scores[order[0::2]] = plus[order[0::2]]
-        scores[order[1::2]] = minus[order[1::2]]
+        # Record each paired task's score under its role: 1 - mu for "pair+", mu for "pair-".
+        scores[order] = saved
+        scores[pos] = 1.0 - mu[pos]
+        scores[neg] = mu[neg]
         reasons = ["pair+", "pair-"] * len(pos) + ["variance"] * len(rest) + ["explore"] * len(extra)
         return np.concatenate([order, rest, extra]), reasons
 

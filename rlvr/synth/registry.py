@@ -18,6 +18,7 @@ BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
     "rlvr.synth.gym",
     "rlvr.train.toy",
     "rlvr.synth.azr.generator",
+    "rlvr.synth.np",
 )
 
 
