@@ -47,6 +47,7 @@ class StageType:
 STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
     "synth.azr": "rlvr.synth.azr.stage:STAGE",
+    "synth.np": "rlvr.synth.np.stage:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
     "train": "rlvr.train.cli:STAGE",

@@ -9,6 +9,7 @@ import importlib
 FAMILIES: dict[str, tuple[str, str]] = {
     "gym": ("rlvr.synth.gym_cli", "tasks from any reasoning-gym dataset (extra: gym)"),
     "azr": ("rlvr.synth.azr.cli", "Absolute Zero code tasks: self-play proposals validated in the sandbox"),
+    "np": ("rlvr.synth.np_cli", "NP-hard optimisation tasks (NP-Engine): clique, colouring, TSP, knapsack, ..."),
 }
 
 

@@ -1,0 +1,282 @@
+"""What every NP-hard task family shares: difficulty knobs, the Problem interface, task
+assembly, the quality-ratio verifier and registration.
+
+A family is a `Problem` subclass plus a `Config`. The Problem says how to build an instance from
+a seeded RNG, how to solve it heuristically (the reference), how to solve small instances
+exactly (for tests), how to parse and evaluate an answer, how to phrase the prompt and how to
+fingerprint the instance. Everything else (seeding, the Task record, the reward) lives here
+once, so the ten families cannot drift apart.
+
+Difficulty is one continuous knob in [0, 1]. Each family lists its knobs at three anchor points
+(NP-Engine's easy / medium / hard presets sit at 0, 0.5 and 1, widened at the easy end where
+NP-Engine's tiny graphs would repeat themselves) and the knob is interpolated piecewise-linearly
+between them. Any knob can be pinned with an explicit override on the Config.
+
+Reward (NP-Engine's quality ratio, clipped): for a feasible answer with objective value v and
+reference value r, max problems score v / r and min problems r / v, clipped to [0, 1]. A
+constraint violation is status `infeasible`, an unparsable answer `format_error`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rlvr.hashing import config_fingerprint, seed_int
+from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
+from rlvr.synth.np.answer import MARKER, FormatError, Infeasible, answer_text
+from rlvr.synth.registry import GeneratorSpec, register_generator
+from rlvr.verify import FunctionVerifier, Score, register_verifier
+
+MIN, MAX = "min", "max"
+ANCHORS = (0.0, 0.5, 1.0)  # where NP-Engine's easy, medium and hard presets sit on the knob
+EXAMPLE_DIFFICULTIES = (0.0, 0.5, 1.0)
+
+
+def interpolate(points: tuple[float, float, float], d: float) -> float:
+    """Piecewise-linear value at difficulty d of a knob given at the three anchors."""
+    if d <= ANCHORS[1]:
+        a, b, t = points[0], points[1], d / ANCHORS[1]
+    else:
+        a, b, t = points[1], points[2], (d - ANCHORS[1]) / (ANCHORS[2] - ANCHORS[1])
+    return a + (b - a) * t
+
+
+def resolve_knob(presets: tuple[Any, Any, Any], d: float) -> Any:
+    """A knob's setting at difficulty d: an (lo, hi) range or a single number, ints rounded."""
+    first = presets[0]
+    if isinstance(first, tuple):
+        lo = interpolate(tuple(p[0] for p in presets), d)
+        hi = interpolate(tuple(p[1] for p in presets), d)
+        if isinstance(first[0], int):
+            lo, hi = round(lo), round(hi)
+        return (lo, max(lo, hi))
+    value = interpolate(presets, d)
+    return round(value) if isinstance(first, int) else value
+
+
+@dataclass
+class NPConfig:
+    """Base config: a difficulty in [0, 1] plus, in subclasses, one optional override per knob.
+
+    Subclasses declare `PRESETS` (knob -> values at difficulty 0, 0.5 and 1) and `LIMITS`
+    (knob -> smallest and largest value allowed); a field named like a knob overrides it.
+    """
+
+    difficulty: float = field(
+        default=0.0, metadata={"help": "0 = easiest, 1 = hardest; NP-Engine's easy/medium/hard sit at 0, 0.5, 1"}
+    )
+
+    PRESETS: ClassVar[dict[str, tuple[Any, Any, Any]]] = {}
+    LIMITS: ClassVar[dict[str, tuple[float, float]]] = {}
+    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = ({"difficulty": -0.1}, {"difficulty": 1.5})
+
+    def __post_init__(self) -> None:
+        d = self.difficulty
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or not 0 <= d <= 1:
+            raise ValueError(f"{type(self).__name__}.difficulty must be a number in [0, 1], got {d!r}")
+        self.difficulty = float(d)
+        for name in self.PRESETS:
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, self._check_override(name, value))
+
+    def _check_override(self, name: str, value: Any) -> Any:
+        lo_ok, hi_ok = self.LIMITS[name]
+        where = f"{type(self).__name__}.{name}"
+        preset = self.PRESETS[name][0]
+        if isinstance(preset, tuple):
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValueError(f"{where}: give a range as two numbers [low, high], got {value!r}")
+            lo, hi = (_as_number(v, type(preset[0]), where) for v in value)
+            if lo > hi:
+                raise ValueError(f"{where}: low {lo} is above high {hi}; swap them")
+            if lo < lo_ok or hi > hi_ok:
+                raise ValueError(f"{where}: {[lo, hi]} is outside the supported [{lo_ok}, {hi_ok}]")
+            return (lo, hi)
+        value = _as_number(value, type(preset), where)
+        if not lo_ok <= value <= hi_ok:
+            raise ValueError(f"{where}: {value!r} is outside the supported [{lo_ok}, {hi_ok}]")
+        return value
+
+    def knobs(self) -> dict[str, Any]:
+        """Every knob's setting (the override when given, else the preset at this difficulty),
+        plus the config's other fields (switches such as `plant`, solver budgets) as they are."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, presets in self.PRESETS.items():
+            override = getattr(self, name, None)
+            out[name] = override if override is not None else resolve_knob(presets, self.difficulty)
+        return out
+
+
+def _as_number(value: Any, kind: type, where: str) -> Any:
+    """value as the knob's number type: an integer knob refuses 2.5, a float knob takes 2."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{where}: expected a number, got {value!r}")
+    if kind is int:
+        if value != int(value):
+            raise ValueError(f"{where}: expected a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def sample(rng: random.Random, knob: Any) -> Any:
+    """One draw from a knob: uniform in an (lo, hi) range, the value itself otherwise."""
+    if isinstance(knob, tuple):
+        lo, hi = knob
+        return rng.randint(lo, hi) if isinstance(lo, int) and isinstance(hi, int) else rng.uniform(lo, hi)
+    return knob
+
+
+@dataclass
+class Reference:
+    """A heuristic's answer: the solution and whether a bound proves it optimal (None: unknown)."""
+
+    solution: Any
+    optimal: bool | None = None
+
+
+class Problem:
+    """One NP-hard family. Subclasses fill the class attributes and the methods below."""
+
+    name: ClassVar[str]  # "np.tsp": task kind, generator and verifier name
+    title: ClassVar[str]  # "the travelling salesman problem", used in the prompt
+    sense: ClassVar[str]  # MIN or MAX
+    solver: ClassVar[str]  # the reference heuristic, for meta and reports
+    config_cls: ClassVar[type[NPConfig]]
+    version: ClassVar[str] = "1"
+
+    def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
+        """A JSON-native instance (lists, ints, str keys) drawn with rng."""
+        raise NotImplementedError
+
+    def solve(self, instance: dict[str, Any], rng: random.Random, config: NPConfig) -> Reference:
+        """The reference: a feasible solution from a seeded heuristic with a bounded budget."""
+        raise NotImplementedError
+
+    def exact(self, instance: dict[str, Any]) -> Any:
+        """An optimal solution by exhaustive search; only for small instances (tests)."""
+        raise NotImplementedError
+
+    def parse(self, literal: list[Any]) -> Any:
+        """Check the parsed literal's shape (FormatError) and return the solution."""
+        raise NotImplementedError
+
+    def evaluate(self, instance: dict[str, Any], solution: Any) -> int:
+        """The objective value of a solution, or Infeasible saying which constraint it breaks."""
+        raise NotImplementedError
+
+    def render(self, solution: Any) -> str:
+        raise NotImplementedError
+
+    def describe(self, instance: dict[str, Any]) -> str:
+        """The full prompt for one instance."""
+        raise NotImplementedError
+
+    def fingerprint(self, instance: dict[str, Any]) -> str:
+        """A canonical hash of the instance, equal for relabelled copies where cheap to get."""
+        raise NotImplementedError
+
+    def size(self, instance: dict[str, Any]) -> dict[str, int]:
+        """A few size figures for meta and summaries."""
+        raise NotImplementedError
+
+    # -- shared behaviour -------------------------------------------------------------------
+    def parse_completion(self, completion: str) -> Any:
+        from rlvr.synth.np.answer import parse_literal
+
+        return self.parse(parse_literal(answer_text(completion)))
+
+    def ratio(self, value: int, reference: int) -> float:
+        """NP-Engine's quality ratio, clipped to [0, 1]; a zero reference is met by any answer."""
+        if self.sense == MAX:
+            r = 1.0 if reference <= 0 else value / reference
+        else:
+            r = 1.0 if value <= reference else reference / value
+        return min(1.0, max(0.0, r))
+
+    def score(self, task: Task, completion: str) -> Score:
+        try:
+            solution = self.parse_completion(completion)
+        except FormatError as exc:
+            return Score(0.0, "format_error", str(exc)[:300])
+        try:
+            value = self.evaluate(task.meta["instance"], solution)
+        except Infeasible as exc:
+            return Score(0.0, "infeasible", str(exc)[:300])
+        reference = task.answer["value"]
+        return Score(self.ratio(value, reference), "ok", f"{self.sense} objective {value}, reference {reference}")
+
+    def gold_completion(self, task: Task) -> str:
+        return f"{MARKER} {self.render(task.answer['solution'])}"
+
+
+class NPGenerator:
+    """Makes tasks of one Problem under one Config; `generate(seed, idx)` is a pure function."""
+
+    def __init__(self, problem: Problem, config: NPConfig):
+        if not isinstance(config, problem.config_cls):
+            raise TypeError(f"{problem.name} needs a {problem.config_cls.__name__}, got {type(config).__name__}")
+        self.problem = problem
+        self.config = config
+        self.name = problem.name
+        self.version = problem.version
+        self.fingerprint = config_fingerprint(config)
+        self.knobs = config.knobs()
+
+    def instance(self, seed: int, idx: int) -> dict[str, Any]:
+        """The instance alone (no solving): what uniqueness checks and benchmarks of the
+        generator need. The solver gets its own RNG stream, so solver settings never change
+        which instance a (seed, idx) pair makes."""
+        return self.problem.build(random.Random(seed_int("np", self.name, seed, idx)), self.knobs)
+
+    def generate(self, seed: int, idx: int) -> Task:
+        problem = self.problem
+        instance = self.instance(seed, idx)
+        ref = problem.solve(instance, random.Random(seed_int("np-solve", self.name, seed, idx)), self.config)
+        try:
+            value = problem.evaluate(instance, ref.solution)
+        except Infeasible as exc:  # a solver bug, not a data problem: fail loudly
+            raise RuntimeError(f"{self.name}: reference solution is infeasible ({exc}); seed={seed} idx={idx}") from exc
+        return Task(
+            kind=self.name,
+            prompt=[Message("user", problem.describe(instance))],
+            answer={"solution": ref.solution, "value": value},
+            verifier=VerifierSpec(self.name),
+            provenance=Provenance(self.name, self.version, self.fingerprint, seed, idx),
+            difficulty=Difficulty(nominal=self.config.difficulty),
+            meta={
+                "instance": instance,
+                "objective": problem.sense,
+                "solver": problem.solver,
+                "optimal": ref.optimal,
+                "size": problem.size(instance),
+            },
+            fingerprint=problem.fingerprint(instance),
+        )
+
+
+PROBLEMS: dict[str, Problem] = {}
+
+
+def register_problem(problem: Problem) -> Problem:
+    """Register the family's verifier and generator (both named `problem.name`)."""
+    if problem.name in PROBLEMS:
+        raise ValueError(f"NP problem {problem.name!r} is already registered")
+    PROBLEMS[problem.name] = problem
+    register_verifier(FunctionVerifier(problem.name, problem.score, problem.gold_completion))
+    cls = problem.config_cls
+    register_generator(
+        GeneratorSpec(
+            name=problem.name,
+            config_cls=cls,
+            make=lambda config, p=problem: NPGenerator(p, config),
+            verifiers=(problem.name,),
+            description=f"{problem.title} ({problem.sense}imize; reference: {problem.solver})",
+            examples=tuple(cls(difficulty=d) for d in EXAMPLE_DIFFICULTIES),
+        )
+    )
+    return problem

@@ -1,0 +1,54 @@
+"""`rlvr synth np --task NAME|all --n N --difficulty D --seed S --out tasks.parquet`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import yaml
+
+from rlvr.cliutil import add_out
+from rlvr.config import add_config_args, config_from_args
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from rlvr.synth.np.stage import NPStageConfig
+
+    add_config_args(parser, NPStageConfig, skip=("settings",))
+    add_out(parser, required=False)
+    parser.add_argument("--list", action="store_true", help="list the NP problems with their objective and solver")
+    parser.epilog = ("--config KEY=VALUE items that are not stage settings override the chosen problem's config, "
+                     "e.g. --task tsp --config cities=[8,12] --config sa_steps=2000")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rlvr.records import Task
+    from rlvr.synth.np.stage import NPStageConfig, make_tasks, summarize
+
+    if args.list:
+        from rlvr.synth.np.base import PROBLEMS
+        from rlvr.synth.np.stage import problem_names
+
+        for name in problem_names():
+            p = PROBLEMS[name]
+            print(f"{name:<24} {p.sense}imize  reference: {p.solver}")
+        return 0
+    if args.out is None:
+        raise ValueError("--out is required: the Parquet file to write the tasks to")
+    settings: dict = {}
+
+    def claim(key: str, value: str) -> bool:
+        settings[key] = yaml.safe_load(value) if value else value
+        return True
+
+    config = config_from_args(NPStageConfig, args, extra=claim)
+    if settings:
+        config.settings = {**config.settings, **settings}
+        config.__post_init__()
+    start = time.perf_counter()
+    tasks = make_tasks(config, progress=True)
+    seconds = time.perf_counter() - start
+    Task.write_parquet(args.out, tasks)
+    print(f"wrote {len(tasks)} tasks to {args.out} in {seconds:.1f}s ({len(tasks) / max(seconds, 1e-9):.0f} tasks/s)")
+    print(summarize(tasks))
+    return 0
