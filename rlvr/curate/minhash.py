@@ -158,6 +158,8 @@ class MinHashStep:
         self.config = config
         self.hasher = MinHasher(config.num_perm, config.minhash_seed)
         self.bands, self.rows = band_params(config.threshold, config.num_perm, config.lsh_recall)
+        self.confirmed_pairs: list[tuple[str, str]] = []
+        self.confirmed_similarity = np.zeros(0)
         log.info("minhash: %d bands x %d rows; P(candidate) at J=%.2f is %.4f", self.bands, self.rows,
                  config.threshold, candidate_probability(config.threshold, self.bands, self.rows))
 
@@ -184,6 +186,9 @@ class MinHashStep:
         index.add(items)
         left, right = index.candidate_pairs(items)  # indices into items (external ones appended)
         left, right, sims = self._confirm(items, left, right)
+        # Kept for inspection (tests, benchmarks): every confirmed near-duplicate pair and its Jaccard.
+        self.confirmed_pairs = [(items.ids[a], items.ids[b]) for a, b in zip(left.tolist(), right.tolist())]
+        self.confirmed_similarity = sims
         n = len(items.ids)
         groups, sizes = cluster_from_pairs(n, left, right)
         rank = rank_order(items.ids, items.quality)

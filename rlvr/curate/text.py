@@ -9,7 +9,8 @@ Every step must agree on it, so it lives in one place. The rules, and why:
   which merges "Calculate 12 + 7" with "Calculate 98 + 3": for verifiable tasks a changed
   number is a different problem with a different answer.
 - Operators and brackets (+ - * / = < > ^ % ( ) [ ] { } and friends) are tokens, so
-  "2 + 3" and "2 * 3" stay different; other punctuation is dropped.
+  "2 + 3" and "2 * 3" stay different; other punctuation is dropped. A few Unicode symbols
+  fold to their ASCII meaning first ("×" is "*", "÷" is "/", typographic quotes and dashes).
 
 Hashing is vectorised: texts are tokenised by one C-level regex per text, tokens are
 mapped to a batch vocabulary, each distinct token is hashed once with a numpy polynomial
@@ -35,9 +36,13 @@ _TENS = {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy":
 NUMBER_WORDS: dict[str, str] = {**{w: str(i) for i, w in enumerate(_UNITS)}, **_TENS}
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-# A number (with an optional decimal part), a run of letters, or one operator/bracket symbol.
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|[+\-*/=<>^%()\[\]{}×÷±≤≥≠√∫∑π|]")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A number (digits, with decimal parts), a run of letters, or one operator/bracket symbol.
+_OPS_ASCII = "+-*/=<>^%()[]{}|"
+_TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+|[+\-*/=<>^%()\[\]{}|×÷±≤≥≠√∫∑π]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)*")
+# Symbols folded to ASCII before tokenising: same meaning, and the fast ASCII path can take the text.
+_FOLD = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+                       "°": " ", "\u00a0": " ", "…": "..."})
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -56,7 +61,9 @@ def fmix64(h: np.ndarray) -> np.ndarray:
 
 def tokens(text: str) -> list[str]:
     """The normalised tokens of one text (see the module docstring for the rules)."""
-    text = _THOUSANDS.sub("", unicodedata.normalize("NFKC", text).lower())
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    text = _THOUSANDS.sub("", text.lower())
     return [NUMBER_WORDS.get(t, t) for t in _TOKEN.findall(text)]
 
 
@@ -68,11 +75,6 @@ def normalize(text: str) -> str:
 def numbers(text: str) -> list[str]:
     """The numbers in a text after normalisation, in order (number words count as numbers)."""
     return [t for t in tokens(text) if _NUMBER.fullmatch(t)]
-
-
-def _raw_tokens(text: str) -> list[str]:
-    # Number words are mapped later, once per distinct token, rather than once per token here.
-    return _TOKEN.findall(_THOUSANDS.sub("", unicodedata.normalize("NFKC", text).lower()))
 
 
 # ----------------------------------------------------------------------------- hashing
@@ -132,21 +134,132 @@ class TokenBatch:
 
 
 def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
-    """Tokenise and hash a batch of texts; each distinct token string is hashed once."""
-    per_text = [_raw_tokens(t) for t in texts]
+    """Tokenise and hash a batch of texts.
+
+    ASCII texts (nearly all task prompts) go through a numpy tokeniser that classifies every
+    byte, finds token boundaries and hashes tokens with array arithmetic; the rest go through
+    the regex in `tokens`. Both give the same tokens and hashes for ASCII input (tested), so a
+    text hashes the same whichever path it takes.
+    """
+    texts = [t if t.isascii() else _fold_ascii(t) for t in texts]
+    ascii_docs = [i for i, t in enumerate(texts) if t.isascii()]
+    other_docs = [i for i, t in enumerate(texts) if not t.isascii()]
+    if not other_docs:
+        return _ascii_batch(texts)
+    if not ascii_docs:
+        return _regex_batch(texts)
+    parts = [_ascii_batch([texts[i] for i in ascii_docs]), _regex_batch([texts[i] for i in other_docs])]
+    return _interleave(parts, [np.asarray(ascii_docs), np.asarray(other_docs)], len(texts))
+
+
+def _fold_ascii(text: str) -> str:
+    """The folded text when folding makes it ASCII (and NFKC cannot change it), else the text."""
+    folded = text.translate(_FOLD)
+    return folded if folded.isascii() else text
+
+
+def _regex_batch(texts: Sequence[str]) -> TokenBatch:
+    per_text = [tokens(t) for t in texts]
     offsets = np.zeros(len(per_text) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in per_text], out=offsets[1:])
-    # A batch-local vocabulary: a dict lookup per token is far cheaper than building an Arrow
-    # array of token strings, and the hashes depend only on the strings, never on this order.
     vocab: dict[str, int] = {}
     ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in itertools.chain.from_iterable(per_text)),
                       dtype=np.int64, count=int(offsets[-1]))
-    words = [NUMBER_WORDS.get(t, t) for t in vocab]
-    vocab_hash = hash_strings(words)
+    words = list(vocab)
+    vocab_hash = hash_strings(words) if words else np.zeros(0, dtype=np.uint64)
     vocab_num = np.fromiter((bool(_NUMBER.fullmatch(t)) for t in words), dtype=bool, count=len(words))
     vocab_content = vocab_num | np.fromiter((len(t) >= 3 and t.isalpha() for t in words), dtype=bool,
                                             count=len(words))
     return TokenBatch(vocab_hash[ids], vocab_num[ids], offsets, vocab_content[ids])
+
+
+def _interleave(parts: list[TokenBatch], docs: list[np.ndarray], n_docs: int) -> TokenBatch:
+    """Merge token batches of disjoint document subsets back into document order."""
+    lengths = np.zeros(n_docs, dtype=np.int64)
+    starts = np.zeros(n_docs, dtype=np.int64)
+    base = 0
+    for part, idx in zip(parts, docs):
+        lengths[idx] = part.lengths
+        starts[idx] = part.offsets[:-1] + base
+        base += int(part.offsets[-1])
+    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    cat = [np.concatenate([getattr(p, name) for p in parts])[take] for name in ("hashes", "is_number", "is_content")]
+    return TokenBatch(cat[0], cat[1], offsets, cat[2])
+
+
+# Byte classes of the ASCII tokeniser.
+_SPACE, _LETTER, _DIGIT, _OP, _DOT, _COMMA = range(6)
+_CLASS = np.zeros(256, dtype=np.int8)
+_CLASS[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = _LETTER
+_CLASS[np.frombuffer(b"0123456789", np.uint8)] = _DIGIT
+_CLASS[np.frombuffer(_OPS_ASCII.encode(), np.uint8)] = _OP
+_CLASS[ord(".")], _CLASS[ord(",")] = _DOT, _COMMA
+_LOWER = np.arange(256, dtype=np.uint64)
+_LOWER[65:91] += 32
+_NUMBER_WORD_HASH = hash_strings(list(NUMBER_WORDS))
+_NUMBER_WORD_ORDER = np.argsort(_NUMBER_WORD_HASH)
+_NUMBER_WORD_SORTED = _NUMBER_WORD_HASH[_NUMBER_WORD_ORDER]
+_NUMBER_VALUE_HASH = hash_strings(list(NUMBER_WORDS.values()))[_NUMBER_WORD_ORDER]
+
+
+def _neighbour_is(cls: np.ndarray, doc: np.ndarray, at: np.ndarray, k: int, want: int) -> np.ndarray:
+    """For positions `at`: is the byte k places away, in the same document, of class `want`?"""
+    j = np.clip(at + k, 0, len(cls) - 1)
+    return (at + k >= 0) & (at + k < len(cls)) & (doc[j] == doc[at]) & (cls[j] == want)
+
+
+def _ascii_batch(texts: Sequence[str]) -> TokenBatch:
+    """The vectorised tokeniser: the same rules as the regex, on ASCII bytes."""
+    n_docs = len(texts)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n_docs)
+    buf = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+    doc = np.repeat(np.arange(n_docs), lengths)
+    cls = _CLASS[buf]
+    # Thousands separators ("1,000") disappear; decimal points between digits join the number.
+    commas = np.flatnonzero(cls == _COMMA)
+    if len(commas):
+        near = [_neighbour_is(cls, doc, commas, k, _DIGIT) for k in (-1, 1, 2, 3, 4)]
+        drop = commas[near[0] & near[1] & near[2] & near[3] & ~near[4]]
+        if len(drop):
+            keep = np.ones(len(buf), dtype=bool)
+            keep[drop] = False
+            buf, cls, doc = buf[keep], cls[keep], doc[keep]
+    dots = np.flatnonzero(cls == _DOT)
+    if len(dots):
+        joins = _neighbour_is(cls, doc, dots, -1, _DIGIT) & _neighbour_is(cls, doc, dots, 1, _DIGIT)
+        cls[dots[joins]] = _DIGIT
+    cls[(cls == _DOT) | (cls == _COMMA)] = _SPACE
+    new_doc = np.ones(len(cls), dtype=bool)
+    new_doc[1:] = doc[1:] != doc[:-1]
+    prev = np.empty_like(cls)
+    prev[0:1] = _SPACE
+    prev[1:] = cls[:-1]
+    start = (cls != _SPACE) & ((cls != prev) | (cls == _OP) | new_doc)
+    in_tok = cls != _SPACE
+    tok_of = np.cumsum(start)[in_tok] - 1
+    n_tok = int(start.sum())
+    tok_doc = doc[start]
+    tok_cls = cls[start]
+    tok_len = np.bincount(tok_of, minlength=n_tok).astype(np.int64)
+    first = np.zeros(n_tok, dtype=np.int64)
+    np.cumsum(tok_len[:-1], out=first[1:])
+    raw = _LOWER[buf[in_tok]] + np.uint64(1)
+    pos = np.arange(len(raw), dtype=np.int64) - first[tok_of]
+    with np.errstate(over="ignore"):
+        terms = raw * _pow_table(_BYTE_BASE, int(tok_len.max()) if n_tok else 1)[pos]
+        sums = np.add.reduceat(terms, first) if n_tok else np.zeros(0, dtype=np.uint64)
+        hashes = fmix64(sums ^ (tok_len.astype(np.uint64) * _GRAM_BASE))
+    # Number words ("three") become their digits, and count as numbers.
+    at = np.minimum(np.searchsorted(_NUMBER_WORD_SORTED, hashes), len(_NUMBER_WORD_SORTED) - 1)
+    word = (tok_cls == _LETTER) & (_NUMBER_WORD_SORTED[at] == hashes)
+    hashes = np.where(word, _NUMBER_VALUE_HASH[at], hashes)
+    is_number = (tok_cls == _DIGIT) | word
+    is_content = is_number | ((tok_cls == _LETTER) & (tok_len >= 3))
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tok_doc, minlength=n_docs), out=offsets[1:])
+    return TokenBatch(hashes, is_number, offsets, is_content)
 
 
 def byte_batch(texts: Sequence[str]) -> TokenBatch:
@@ -156,7 +269,7 @@ def byte_batch(texts: Sequence[str]) -> TokenBatch:
     data = norm.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8)[: offsets[-1]] if data is not None else np.zeros(0, np.uint8)
     hashes = fmix64(raw.astype(np.uint64) + np.uint64(1))
-    return TokenBatch(hashes, np.zeros(len(hashes), bool), offsets - offsets[0])
+    return TokenBatch(hashes, np.zeros(len(hashes), bool), offsets - offsets[0], np.zeros(len(hashes), bool))
 
 
 # ----------------------------------------------------------------------------- shingles
@@ -184,24 +297,31 @@ class Ragged:
 
 
 def _unique_per_doc(doc: np.ndarray, values: np.ndarray, n_docs: int) -> Ragged:
-    """Distinct values per document, sorted within each document."""
-    order = np.lexsort((values, doc))
-    doc, values = doc[order], values[order]
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = (doc[1:] != doc[:-1]) | (values[1:] != values[:-1])
-    doc, values = doc[keep], values[keep]
+    """Distinct values per document, grouped by document (in first-occurrence order within one).
+
+    `doc` must be non-decreasing. A (doc, value) pair is identified by one mixed 64-bit key, so
+    a single-key sort finds the duplicates (two pairs colliding is a 2**-64 event).
+    """
+    if not len(values):
+        return Ragged(values[:0], np.zeros(n_docs + 1, dtype=np.int64))
+    with np.errstate(over="ignore"):
+        keys = fmix64(values ^ (doc.astype(np.uint64) * _GRAM_BASE))
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    doc, values = doc[first], values[first]
     offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(doc, minlength=n_docs), out=offsets[1:])
     return Ragged(values, offsets)
 
 
-def ngram_hashes(batch: TokenBatch, n: int, whole_if_shorter: bool = True) -> Ragged:
+def ngram_hashes(batch: TokenBatch, n: int, whole_if_shorter: bool = True, distinct: bool = True) -> Ragged:
     """The distinct n-gram hashes of each document (contiguous runs of n tokens).
 
     A document shorter than n tokens gets one shingle for its whole token sequence when
     `whole_if_shorter` (so short texts can still match), and none otherwise. The hash of a
     k-token sequence does not depend on where it sits, so a short document's shingle equals the
-    k-gram of the same tokens inside a longer one (`ngram_hashes(longer, k)`).
+    k-gram of the same tokens inside a longer one (`ngram_hashes(longer, k)`). With
+    `distinct=False` repeats within a document are kept (cheaper, for callers that dedupe later).
     """
     if n < 1:
         raise ValueError(f"n-gram size must be at least 1, got {n}")
@@ -229,7 +349,15 @@ def ngram_hashes(batch: TokenBatch, n: int, whole_if_shorter: bool = True) -> Ra
             vals.append(_whole_sequence_hashes(t, offsets, short))
     if not docs:
         return Ragged(np.zeros(0, np.uint64), np.zeros(n_docs + 1, np.int64))
-    return _unique_per_doc(np.concatenate(docs), np.concatenate(vals), n_docs)
+    doc, val = np.concatenate(docs), np.concatenate(vals)
+    if len(docs) > 1:  # whole-sequence shingles of short documents go back to their place
+        order = np.argsort(doc, kind="stable")
+        doc, val = doc[order], val[order]
+    if distinct:
+        return _unique_per_doc(doc, val, n_docs)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc, minlength=n_docs), out=offsets[1:])
+    return Ragged(val, offsets)
 
 
 def _whole_sequence_hashes(t: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:

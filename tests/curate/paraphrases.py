@@ -1,0 +1,259 @@
+"""Hand-written paraphrases of GSM8K and MATH-500 test items, for the decontamination tests.
+
+What they are, honestly: each text below was written by hand for this test suite by the
+engineer who built rlvr.curate (an AI model), reading the benchmark item and restating the
+same problem (same quantities, same answer) with different wording and sentence order. They
+were not produced by a program at test time and were not tuned against the detector: they
+were written before its thresholds were chosen, and the tests hold whatever recall they give
+to a fixed floor. They are deliberately not light edits: most sentences are restructured,
+synonyms replace content words where natural, and questions are rephrased, so a word 8-gram
+check finds little or nothing in most of them.
+
+Keys are benchmark item ids (the `id` field of ../shared/data/benchmarks/*.jsonl).
+"""
+
+from __future__ import annotations
+
+GSM8K: dict[str, str] = {
+    "gsm8k-test-0000": (
+        "Every day the ducks that Janet keeps produce 16 eggs. Each morning she has 3 of them for breakfast, "
+        "and she uses another 4 daily when baking muffins for her friends. Whatever eggs are left she sells "
+        "at the farmers' market at $2 apiece. What are her daily earnings at the market, in dollars?"
+    ),
+    "gsm8k-test-0001": (
+        "To make one robe you need 2 bolts of blue fabric plus white fabric amounting to half of the blue. "
+        "Altogether, how many bolts does one robe require?"
+    ),
+    "gsm8k-test-0002": (
+        "Josh wants to flip a property. He pays $80,000 for a house and spends a further $50,000 fixing it up, "
+        "which raises the home's value by 150%. What is his profit?"
+    ),
+    "gsm8k-test-0003": (
+        "Three times each week James goes out and does 3 sprints, covering 60 meters in every sprint. "
+        "What distance in meters does he run per week?"
+    ),
+    "gsm8k-test-0005": (
+        "Kylar needs 16 glasses for his new flat. A single glass is priced at $5, though every second glass "
+        "he buys is charged at only 60% of that price. What will the 16 glasses cost him in total?"
+    ),
+    "gsm8k-test-0006": (
+        "Seattle has 20 sheep. Charleston owns 4 times as many sheep as Seattle, and Toulouse owns twice "
+        "as many as Charleston. What is the combined number of sheep in the three places?"
+    ),
+    "gsm8k-test-0009": (
+        "For her first 40 hours of work in a week Eliza is paid $10 an hour, and any overtime is paid at "
+        "1.2 times that hourly wage. She put in 45 hours this week. What did she earn this week?"
+    ),
+    "gsm8k-test-0010": (
+        "A newly released app was downloaded 60 times during its first month. Month two saw triple the "
+        "first month's downloads, while month three fell 30% below month two. Over those three months, "
+        "what was the total number of downloads?"
+    ),
+    "gsm8k-test-0011": (
+        "At the bakery Toula picked up 3 dozen donuts priced at $68 a dozen, 2 dozen mini cupcakes at "
+        "$80 a dozen and 6 dozen mini cheesecakes at $55 a dozen. What did she pay altogether?"
+    ),
+    "gsm8k-test-0012": (
+        "Planting a lemon tree costs Carlos $90. The tree yields 7 lemons a year that he sells for $1.5 "
+        "each, while watering and feeding it costs him $3 every year. After how many years will the tree "
+        "begin to make him money?"
+    ),
+    "gsm8k-test-0013": (
+        "Melanie sells vacuum cleaners door to door. At the green house she sold one third of her stock, "
+        "at the red house she sold 2 more, and at the orange house she sold half of the ones remaining. "
+        "She now has 5 left. How many vacuum cleaners did she have at the start?"
+    ),
+    "gsm8k-test-0014": (
+        "A dance class has 20 students. 20% of them signed up for contemporary, a quarter (25%) of the "
+        "others chose jazz, and everyone else took hip-hop. What percent of the whole class is doing hip-hop?"
+    ),
+    "gsm8k-test-0016": (
+        "Leaving San Rafael together, two trains head west and each covers 80 miles. On the following day "
+        "both go north for 150 miles. Over the two days, how far has each train gone?"
+    ),
+    "gsm8k-test-0017": (
+        "Jill earns $20 an hour as a teacher and $30 an hour as a cheerleading coach. Each year she works "
+        "50 weeks, putting in 35 hours of teaching and 15 hours of coaching every week. How much does she "
+        "make in a year?"
+    ),
+    "gsm8k-test-0018": (
+        "For breakfast each morning Claire cooks an omelet using 3 eggs. Over a period of 4 weeks, how many "
+        "dozen eggs does she get through?"
+    ),
+    "gsm8k-test-0019": (
+        "Marissa sets out on a trail that is 12 miles long. The first 4 miles take her 1 hour and the next "
+        "2 miles take her another hour. To average 4 miles per hour over the whole trail, how fast, in miles "
+        "per hour, must she cover the rest?"
+    ),
+    "gsm8k-test-0021": (
+        "Samantha is Raymond's cousin and was born 6 years after him. Raymond became a father at 23. "
+        "Samantha is 31 today. How many years ago was Raymond's son born?"
+    ),
+    "gsm8k-test-0022": (
+        "On Tuesday Billy, who sells DVDs, had 8 customers. The first 3 bought a single DVD apiece, the "
+        "following 2 bought 2 DVDs apiece, and the final 3 bought nothing. How many DVDs were sold that Tuesday?"
+    ),
+    "gsm8k-test-0023": (
+        "A burning candle loses 2 centimeters of height per hour. If it burns from 1:00 PM until 5:00 PM, "
+        "by how many centimeters will it have shrunk?"
+    ),
+    "gsm8k-test-0024": (
+        "Last year's bestseller cost Kyle $19.50 after a 25% discount was applied. What was the book's "
+        "price before the discount?"
+    ),
+    "gsm8k-test-0026": (
+        "Mishka purchased 3 pairs each of shorts, pants and shoes. Shorts are $16.50 a pair, pants $22.50 "
+        "a pair and shoes $42 a pair. What was Mishka's total spending on clothes, in dollars?"
+    ),
+    "gsm8k-test-0027": (
+        "Each night Cynthia has a single serving of ice cream. A carton holds 15 servings and sells for "
+        "$4.00. What will she have spent on ice cream at the end of 60 days?"
+    ),
+    "gsm8k-test-0028": (
+        "On a bike ride of 60 miles Henry stopped twice: first after riding 20 miles, and again 15 miles "
+        "short of the finish. What distance did he cover between the two stops?"
+    ),
+    "gsm8k-test-0030": (
+        "The ages of Darrell and Allen are in a 7:11 ratio and currently add up to 162. How old will Allen "
+        "be in 10 years?"
+    ),
+    "gsm8k-test-0031": (
+        "Gunter asks his friends to guess the number of jelly beans in a jar. The first friend guesses 80, "
+        "the second guesses 20 more than half of that, and the third guesses 25% above the first guess. "
+        "What is the mean of the three guesses?"
+    ),
+    "gsm8k-test-0032": (
+        "John looks after 10 dogs, and walking and caring for each dog takes .5 hours per day. How many "
+        "hours per week go into caring for the dogs?"
+    ),
+    "gsm8k-test-0033": (
+        "Gretchen owns 110 coins in total, and she has 30 more gold coins than silver ones. How many of her "
+        "coins are gold?"
+    ),
+    "gsm8k-test-0034": (
+        "Raymond owns 40 jewels. Aaron owns 5 more than half of Raymond's, and Siobhan owns 2 fewer than "
+        "Aaron. How many jewels belong to Siobhan?"
+    ),
+    "gsm8k-test-0035": (
+        "During a 40 minute game of ping pong, Mike gets 4 points in the opening 20 minutes and 25% more "
+        "points than that in the last 20 minutes. What is his point total?"
+    ),
+    "gsm8k-test-0036": (
+        "Terry has 2 yogurts every day. The store is selling them on offer, 4 yogurts for $5.00. How much "
+        "will he spend on yogurt across 30 days?"
+    ),
+    "gsm8k-test-0037": (
+        "John owns 13 lego sets and sells them at $15 apiece so he can buy video games. He buys 8 games at "
+        "$20 each and ends up with $5 left over. How many lego sets are still his?"
+    ),
+    "gsm8k-test-0038": (
+        "Running on 3 days each week, John covers 60 miles weekly. On the first day he runs for 3 hours, "
+        "and on each of the other two days he runs half that long. What is his running speed?"
+    ),
+    "gsm8k-test-0039": (
+        "Dana runs four times as fast as she walks, and she skips at half her running speed. Her skipping "
+        "speed is 3 miles per hour. In six hours, spending one-third of the time running and two-thirds "
+        "walking, how far can she go?"
+    ),
+    "gsm8k-test-0008": (
+        "After driving 3 hours at 60 mph, John realises he left something important at home and heads back. "
+        "He wants to be home within 4 hours, but the first 2 of them are spent stuck in traffic. He then "
+        "drives half an hour at 30 mph and for the rest of the 4 hours travels at 80 mph. When the 4 hours "
+        "are up, how far from home is he?"
+    ),
+    "gsm8k-test-0025": (
+        "Marie bought a chicken meal for $12, 5 packs of milk at $3 a pack, 4 apples at $1.50 apiece and a "
+        "few boxes of pizza at $8.50 a box. Her bill came to $50. How many pizza boxes did she buy?"
+    ),
+    "gsm8k-test-0029": (
+        "Gloria found boots within her shoe budget, but she could instead buy two pairs of high heels that "
+        "together come to five dollars less than the boots. One pair of heels is $33 and the second pair is "
+        "double that. What do the boots cost in dollars?"
+    ),
+    "gsm8k-test-0020": (
+        "I've got 10 liters of orange drink, two-thirds of which is water, and I'm adding it to 15 liters "
+        "of pineapple drink that is three-fifths water. While pouring I spill a liter of the orange drink. "
+        "In the 24 liters I end up with, how much is water?"
+    ),
+    "gsm8k-test-0015": (
+        "A merchant has to pick one of 2 purchases: $5,000 of jewelry or $8,000 of electronic gadgets. His "
+        "advisor expects jewelry to rise by 2.5% and electronic gadgets by 1.2% over the same month. If he "
+        "chooses to maximise his profit by the month's end, how much profit will he make?"
+    ),
+}
+
+MATH500: dict[str, str] = {
+    "test/precalculus/807.json": (
+        "Express the rectangular point $(0,3)$ in polar form $(r,\\theta)$ with $r > 0$ and "
+        "$0 \\le \\theta < 2 \\pi$."
+    ),
+    "test/algebra/2584.json": (
+        "Let $f(x) = \\frac{3x-2}{x-2}$. Give $f(-2) + f(-1) + f(0)$ as a common fraction."
+    ),
+    "test/number_theory/572.json": "Count the positive integer divisors of 196.",
+    "test/prealgebra/1622.json": (
+        "Six equilateral triangles make up a regular hexagon. One triangle has a perimeter of 21 inches. "
+        "Find the hexagon's perimeter in inches."
+    ),
+    "test/number_theory/515.json": (
+        "Find the least positive perfect cube that equals the sum of three consecutive integers."
+    ),
+    "test/algebra/2036.json": (
+        "Find the distance between $(2, -6)$ and $(-4, 3)$, giving the answer in simplest radical form."
+    ),
+    "test/number_theory/1032.json": (
+        "Find the smallest positive multiple of 30 whose decimal digits are all 0s and 2s."
+    ),
+    "test/intermediate_algebra/134.json": "Evaluate the alternating sum $1-2+3-4+5- \\dots +99-100$.",
+    "test/algebra/1098.json": "Compute $(1+2i)6-3i$ and simplify.",
+    "test/intermediate_algebra/607.json": (
+        "Without a calculator, determine the largest integer that is smaller than $(\\sqrt{7} + \\sqrt{5})^6$."
+    ),
+    "test/algebra/2193.json": "Solve $x = \\!\\sqrt{11-2x} + 4$ for every possible value of $x$.",
+    "test/counting_and_probability/525.json": (
+        "Seven people, among them Pierre, Rosa and Thomas, are seated at a round table, and no two of those "
+        "3 may be neighbours. Counting seatings that differ by a rotation as identical, how many arrangements "
+        "are there?"
+    ),
+    "test/precalculus/779.json": (
+        "Rotate the complex number $7 + 2i$ counter-clockwise by $90^\\circ$ about the origin. Which complex "
+        "number do you get?"
+    ),
+    "test/number_theory/864.json": "Multiply $6_8$ by $7_8$ and write the product in base $8$.",
+    "test/prealgebra/1302.json": "Write $\\sqrt{242}$ in simplest form.",
+    "test/counting_and_probability/134.json": (
+        "Eight people sit at a round table, and three of them, Pierre, Rosa and Thomas, insist on sitting "
+        "side by side. If rotations of a seating count as the same seating, how many seatings are possible?"
+    ),
+    "test/algebra/1072.json": (
+        "A geometric sequence begins $\\frac{125}{9}, \\frac{25}{3}, 5, 3, \\ldots$. Give its 8th term as "
+        "a common fraction."
+    ),
+    "test/number_theory/627.json": (
+        "Given $n \\equiv 2 \\pmod{7}$, what remainder does $(n + 2)(n + 4)(n + 6)$ leave on division by 7?"
+    ),
+    "test/geometry/967.json": (
+        "Through how many degrees, at minimum, must a regular pentagon turn counterclockwise about its "
+        "centre before it lands exactly on its starting position?"
+    ),
+    "test/algebra/24.json": (
+        "A small tin of peaches contains $40$ calories, which is $2\\%$ of someone's daily calorie needs. "
+        "How many calories does that person need per day?"
+    ),
+    "test/number_theory/45.json": (
+        "Take the greatest common factor of 6432 and 132 and add 11. What number results?"
+    ),
+    "test/algebra/2214.json": (
+        "Writing the solution set of $-4 < 2(x - 1) < 8$ as $a < x < b$, compute $a + b$."
+    ),
+    "test/prealgebra/1558.json": (
+        "Bill goes $\\frac{1}{2}$ mile south, $\\frac{3}{4}$ mile east, then another $\\frac{1}{2}$ mile "
+        "south. To the nearest hundredth, how many miles is he from where he began, in a straight line?"
+    ),
+}
+
+
+def all_paraphrases() -> list[tuple[str, str, str]]:
+    """(benchmark file stem, item id, paraphrase) for every hand-written paraphrase."""
+    return ([("gsm8k_test", k, v) for k, v in GSM8K.items()]
+            + [("math500_test", k, v) for k, v in MATH500.items()])
