@@ -68,6 +68,11 @@ def test_layout_matches_trl_repeat_sampler():
         assert groups[0, 0] != groups[1, 0], "a chunk holds distinct tasks"
         np.testing.assert_array_equal(groups[:, 0], sampler.history[c].indices)
     assert SelectorSampler(uniform(10), num_generations=2, batch_size=3).chunks_per_epoch == 3
+    long = SelectorSampler(uniform(10, max_pending_age=1), num_generations=1, batch_size=2, chunks_per_epoch=50,
+                           max_history=5)
+    everything = list(long)
+    assert 5 <= len(long.history) <= 10 and long.history[-1].number == 49
+    np.testing.assert_array_equal(everything[-2:], long.history[-1].indices)
 
 
 def test_proposals_are_made_lazily_and_seeded_per_epoch():

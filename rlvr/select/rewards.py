@@ -19,6 +19,11 @@ statuses, and is left out of the pass-rate belief (the store ignores it).
 
 The dataset must carry a `task_id` column (see `sampler.tasks_dataset`); TRL passes dataset
 columns to reward functions as keyword lists aligned with the completions.
+
+TRL calls the same reward functions during evaluation and does not say which phase it is in, so
+groups from an `eval_dataset` would reach the selector as training evidence (tasks outside the
+store are counted and skipped). Evaluate with a separate `VerifierRewards(tasks)` (no selector),
+or outside the trainer.
 """
 
 from __future__ import annotations

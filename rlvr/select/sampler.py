@@ -72,7 +72,8 @@ class SelectorSampler:
     """
 
     def __init__(self, selector: Selector, *, num_generations: int, batch_size: int, repeat_count: int = 1,
-                 chunks_per_epoch: int | None = None, seed: int = 0, dataset_size: int | None = None):
+                 chunks_per_epoch: int | None = None, seed: int = 0, dataset_size: int | None = None,
+                 max_history: int = 1024):
         n = selector.store.size
         if dataset_size is not None and dataset_size != n:
             raise ValueError(f"the training dataset has {dataset_size} rows but the selector's store has {n} tasks; "
@@ -92,7 +93,8 @@ class SelectorSampler:
             raise ValueError(f"chunks_per_epoch must be at least 1, got {self.chunks_per_epoch}")
         self.seed = seed
         self.epoch = 0
-        self.history: list[Proposal] = []  # every proposal made, in order (for tests and the ledger)
+        self.history: list[Proposal] = []  # recent proposals, oldest first (at least the last max_history)
+        self.max_history = max_history
 
     @classmethod
     def for_trainer(cls, trainer: Any, selector: Selector, dataset: Sequence | None = None,
@@ -110,6 +112,12 @@ class SelectorSampler:
                    repeat_count=trainer.num_iterations * args.steps_per_generation,
                    chunks_per_epoch=chunks_per_epoch, seed=args.seed, dataset_size=len(dataset))
 
+    def _record(self, proposal: Proposal) -> None:
+        """Keep a proposal in `history`, dropping the oldest beyond `max_history` (memory stays flat)."""
+        self.history.append(proposal)
+        if len(self.history) > 2 * self.max_history:
+            del self.history[: len(self.history) - self.max_history]
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
@@ -120,7 +128,7 @@ class SelectorSampler:
         rng = np.random.default_rng([self.seed, self.epoch])
         for _ in range(self.chunks_per_epoch):
             proposal = self.selector.propose(self.batch_size, rng)  # lazily: beliefs as of now
-            self.history.append(proposal)
+            self._record(proposal)
             chunk = proposal.indices.tolist()
             for _ in range(self.repeat_count):
                 for index in chunk:
