@@ -1,0 +1,181 @@
+"""Unit tests of rlvr.train's pure parts: config -> TRL config, probe split, ledger, values."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rlvr.records import Message, Provenance, RolloutGroup, Task, VerifierSpec
+from rlvr.train.config import TrainConfig
+from rlvr.train.data import Keys, split_probe, task_keys
+from rlvr.train.ledger import Ledger, covered_by
+from rlvr.train.value import compute_values, slope, trajectory
+
+
+# ----------------------------------------------------------------------------- config
+
+@pytest.mark.parametrize("kwargs", TrainConfig.BAD_EXAMPLES)
+def test_bad_train_config_raises(kwargs):
+    with pytest.raises(ValueError):
+        TrainConfig(**kwargs)
+
+
+def test_unknown_selector_and_select_setting_fail_early():
+    with pytest.raises(ValueError, match="unknown selector"):
+        TrainConfig(selector="nope")
+    with pytest.raises(ValueError, match="unknown setting"):
+        TrainConfig(select={"explor": 0.1})
+    with pytest.raises(ValueError, match="num_generations"):
+        TrainConfig(select={"k": 4})
+    sc = TrainConfig(selector="variance", num_generations=4, select={"explore": 0.2}).select_config()
+    assert (sc.selector, sc.k, sc.explore) == ("variance", 4, 0.2)
+
+
+def test_cpu_grpo_config_is_what_trl_needs(tmp_path):
+    from trl import GRPOConfig
+
+    cfg = TrainConfig(prompts_per_step=4, num_generations=8, micro_batches=2, steps=7, loss_type="dr_grpo")
+    kw = cfg.grpo_kwargs(str(tmp_path))
+    assert (kw["use_cpu"], kw["bf16"], kw["gradient_checkpointing"]) == (True, False, False)
+    assert "use_vllm" not in kw
+    args = GRPOConfig(**kw)
+    # one optimizer step = prompts_per_step groups of num_generations, generated together
+    assert args.generation_batch_size == 32 and args.steps_per_generation == 2
+    assert args.per_device_train_batch_size == 16 and args.gradient_accumulation_steps == 2
+    assert (args.loss_type, args.max_steps, args.epsilon_high, args.scale_rewards) == ("dr_grpo", 7, 0.28, "group")
+    assert args.ignore_data_skip and not args.remove_unused_columns
+
+
+def test_cuda_config_uses_bf16_and_vllm_colocate_or_server(tmp_path):
+    import trl
+
+    fields = {f.name for f in dataclasses.fields(trl.GRPOConfig)}
+    one = TrainConfig(device="cuda").grpo_kwargs(str(tmp_path), visible_gpus=1)
+    assert one["bf16"] and not one["use_cpu"] and one["use_vllm"] and one["vllm_mode"] == "colocate"
+    assert one["vllm_gpu_memory_utilization"] == 0.3
+    several = TrainConfig(device="cuda", vllm_server_base_url="http://gpu0:8000").grpo_kwargs(str(tmp_path),
+                                                                                               visible_gpus=4)
+    assert several["vllm_mode"] == "server" and several["vllm_server_base_url"] == "http://gpu0:8000"
+    plain = TrainConfig(device="cuda", use_vllm=False).grpo_kwargs(str(tmp_path), visible_gpus=1)
+    assert "use_vllm" not in plain and plain["bf16"]
+    for kw in (one, several, plain):
+        assert set(kw) <= fields, f"not GRPOConfig fields: {set(kw) - fields}"
+    # the same settings construct a GRPOConfig once the GPU-only switches are off (no GPU here)
+    trl.GRPOConfig(**{**one, "bf16": False, "use_cpu": True})
+
+
+def test_lora_config():
+    assert TrainConfig().peft_config() is None
+    lora = TrainConfig(lora=True, lora_r=4).peft_config()
+    assert lora.r == 4 and lora.task_type == "CAUSAL_LM"
+
+
+# ----------------------------------------------------------------------------- data
+
+def _task(i: int, kind: str = "k.a", source: str = "s1", doc: str | None = None) -> Task:
+    return Task(kind=kind, prompt=[Message("user", f"q{i} {kind} {source}")], answer=str(i),
+                verifier=VerifierSpec("toy.first_char"), provenance=Provenance("gen." + kind, doc_id=doc),
+                meta={"source": source})
+
+
+def test_probe_split_is_stratified_deterministic_and_disjoint():
+    tasks = ([_task(i, "k.a", "s1") for i in range(40)] + [_task(i, "k.b", "s1") for i in range(10)]
+             + [_task(i, "k.a", "s2") for i in range(3)] + [_task(0, "k.c", "s3")])
+    train, probe = split_probe(tasks, 0.1, 64, seed=3)
+    again = split_probe(tasks, 0.1, 64, seed=3)[1]
+    assert [t.task_id for t in probe] == [t.task_id for t in again]
+    assert {t.task_id for t in train}.isdisjoint({t.task_id for t in probe})
+    assert len(train) + len(probe) == len(tasks)
+    strata = {(t.kind, t.meta["source"]) for t in probe}
+    assert strata == {("k.a", "s1"), ("k.b", "s1"), ("k.a", "s2")}  # the single-task stratum stays in training
+    assert sum(t.kind == "k.a" and t.meta["source"] == "s1" for t in probe) == 4
+    capped = split_probe(tasks, 0.5, 5, seed=3)[1]
+    assert len(capped) == 5
+    assert split_probe(tasks, 0.0, 5, seed=3)[1] == []
+
+
+def test_task_keys_prefer_document_source():
+    from rlvr.records import Document
+
+    t = _task(1, doc="d1")
+    assert task_keys(t) == Keys("gen.k.a", "d1", "s1", "k.a")
+    assert task_keys(t, {"d1": Document("d1", "text", source="book")}).source == "book"
+    bare = dataclasses.replace(_task(2), meta={})
+    assert task_keys(bare).source == "gen.k.a"
+
+
+# ----------------------------------------------------------------------------- ledger
+
+def _group(step: int, tid: str, rewards: list[float], phase: str = "train") -> RolloutGroup:
+    k = len(rewards)
+    return RolloutGroup(step=step, task_id=tid, k=k, rewards=rewards, statuses=["ok" if r else "wrong" for r in rewards],
+                        completion_lengths=[3] * k, phase=phase)
+
+
+def test_ledger_restore_drops_rows_after_the_checkpoint(tmp_path):
+    ledger = Ledger(tmp_path / "ledger")
+    ledger.add([_group(0, "a", [1, 0]), _group(0, "b", [0, 0])])
+    assert ledger.add_influence(0, "a", 0.5) and not ledger.add_influence(3, "a", 1.0)
+    first = ledger.flush()
+    ledger.add([_group(1, "a", [1, 1])])
+    second = ledger.flush()
+    ledger.add([_group(2, "c", [0, 1])])  # buffered, never flushed: lost with the process
+    assert [g.task_id for g in ledger.read()] == ["a", "b", "a", "c"]
+    # a new process resumes from the checkpoint that covered only the first part
+    again = Ledger(tmp_path / "ledger")
+    assert again.rows_written == 3
+    assert again.restore([first]) == 1
+    assert [(g.step, g.task_id) for g in again.read()] == [(0, "a"), (0, "b")]
+    assert again.read()[0].meta["influence"] == 0.5
+    with pytest.raises(RuntimeError, match="gone"):
+        again.restore([first, second])
+    path, rows = again.consolidate(tmp_path / "rollouts.parquet")
+    assert rows == 2 and len(RolloutGroup.read_parquet(path)) == 2
+
+
+def test_checkpoint_coverage_rule():
+    assert covered_by(_group(4, "a", [1, 0]), 5) and not covered_by(_group(5, "a", [1, 0]), 5)
+    assert covered_by(_group(5, "a", [1, 0], phase="probe"), 5)
+
+
+# ----------------------------------------------------------------------------- values
+
+def test_trajectory_labels_and_slope():
+    assert slope([0, 1, 2], [0.4, 0.2, 0.0]) == pytest.approx(-0.2)
+    assert slope([3], [1.0]) == 0.0
+    assert trajectory([], 0) == "unseen"
+    assert trajectory([0.2], 0) == "seen_once"
+    assert trajectory([0.2, 0.7], 0.5) == "learned"
+    assert trajectory([0.8, 0.6, 0.1], -0.3) == "forgotten"
+    assert trajectory([0.5, 1.0], 0.5) == "mastered"
+    assert trajectory([0.0, 0.25], 0.25) == "improving"
+    assert trajectory([0.25, 0.0], -0.25) == "stuck"
+
+
+def test_values_sws_rule_aggregates_and_ranking():
+    tasks = [_task(0, "k.a", "s1"), _task(1, "k.a", "s1"), _task(2, "k.b", "s2"), _task(3, "k.b", "s2")]
+    ids = [t.task_id for t in tasks]
+    keys = {t.task_id: task_keys(t) for t in tasks}
+    groups = [
+        _group(0, ids[0], [0, 0, 1, 0]), _group(5, ids[0], [1, 1, 0, 1]),      # learned
+        _group(1, ids[1], [1, 0, 0, 0]), _group(6, ids[1], [0, 0, 0, 0]),      # SwS weakness (max .25, down)
+        _group(2, ids[2], [0, 0, 0, 0]), _group(7, ids[2], [0, 0, 0, 0]),      # stuck at 0: not a SwS weakness
+        _group(3, ids[3], [1, 0, 1, 0], phase="probe"),                        # probe rows are not training value
+    ]
+    for g, infl in zip(groups, [0.3, 0.1, -0.2, 0.0, 0.0, 0.0]):
+        g.meta["influence"] = infl
+    values, weak = compute_values(tasks, groups, keys, influence_on=True)
+    by = {(v.level, v.key): v for v in values}
+    a, b, c, d = (by[("task", i)] for i in ids)
+    assert (a.trajectory, b.trajectory, c.trajectory, d.trajectory) == ("learned", "stuck", "stuck", "unseen")
+    assert (a.weakness, b.weakness, c.weakness) == (False, True, False)
+    assert a.n_mixed_groups == 2 and c.n_mixed_groups == 0 and c.advantage_mass == 0.0
+    assert a.influence == pytest.approx(0.4) and b.influence == pytest.approx(-0.2)
+    assert [w.task_id for w in weak] == [ids[1]] and weak[0].meta["train"]["pass_rates"] == [0.25, 0.0]
+    s1, s2 = by[("source", "s1")], by[("source", "s2")]
+    assert (s1.n_tasks, s1.n_groups, s1.meta["failure_ratio"]) == (2, 4, 0.5)
+    assert s1.influence == pytest.approx(0.2) and s1.meta["rank"] == 1 and s2.meta["rank"] == 2
+    assert s2.meta["seen_tasks"] == 1 and s2.pass_rate_first == 0.0
+    assert {v.level for v in values} == {"task", "generator", "source", "kind"}  # no doc ids here
+    assert [v.key for v in values if v.level == "task"][0] == ids[0]  # most helpful first
