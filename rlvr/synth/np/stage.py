@@ -31,18 +31,22 @@ def problem_names() -> list[str]:
 
 
 def resolve_tasks(task: str) -> list[str]:
-    """'all', 'tsp', 'np.tsp' or 'tsp,knapsack' -> registered problem names, in catalogue order."""
+    """'all', 'tsp', 'np.tsp', a module name such as 'clique', or 'tsp,knapsack' -> registered
+    problem names, in the order given."""
+    from rlvr.synth.np import MODULES
+
     names = problem_names()
     if task.strip() == "all":
         return names
     short = {n.removeprefix("np."): n for n in names}
+    short.update({module: name for module, name in MODULES.items() if module not in short})
     chosen = []
     for part in (p.strip() for p in task.split(",")):
         if not part:
             continue
         name = part if part in names else short.get(part)
         if name is None:
-            raise ValueError(f"unknown NP task {part!r}; valid: all, {', '.join(short)}")
+            raise ValueError(f"unknown NP task {part!r}; valid: all, {', '.join(n.removeprefix('np.') for n in names)}")
         if name not in chosen:
             chosen.append(name)
     if not chosen:
