@@ -195,11 +195,12 @@ class MinHashStep:
         rep = group_representatives(groups, rank)
         local = items.n_local
         to_rep = np.array([np.nan if rep[i] == i else jaccard(items.shingles[i], items.shingles[rep[i]])
-                           for i in range(local)])
-        detail = [self._detail(i, rep[i], sizes[i], items) for i in range(local)]
+                           for i in range(n)])
+        detail = [self._detail(i, rep[i], sizes[i], items) for i in range(n)]
         source = "minhash" if index.redis is None else f"minhash (shared index {index.basename})"
-        return group_verdicts(items.ids[:local], rep[:local], sizes[:local], self.reason, source,
-                              score=to_rep, detail=detail)
+        # Verdicts over every item seen (external ones may be representatives), returned for ours.
+        verdicts = group_verdicts(items.ids, rep, sizes, self.reason, source, score=to_rep, detail=detail)
+        return verdicts.slice(0, local)
 
     def _confirm(self, items: _Items, left: np.ndarray, right: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
