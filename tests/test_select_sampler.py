@@ -172,3 +172,33 @@ def test_tasks_dataset_follows_store_order_and_completion_text():
     with pytest.raises(ValueError, match="not among the given tasks"):
         tasks_dataset(tasks[:2], store)
     assert completion_text([{"role": "assistant", "content": "hi"}]) == "hi" and completion_text("x") == "x"
+
+
+def test_ranks_apply_the_same_gathered_groups(test_verifiers, monkeypatch):
+    """Four ranks hold two rows each, so every group of four straddles two ranks; after the gather
+    every rank's selector must see the same complete groups and hold the same beliefs."""
+    import rlvr.select.rewards as rewards_module
+
+    tasks = [task(0, "coin"), task(1, "always")]
+    ids = [tasks[0].task_id] * 4 + [tasks[1].task_id] * 4
+    completions = [f"completion {j}" for j in range(8)]
+    local: list[list[tuple]] = []
+    monkeypatch.setattr(rewards_module, "_gather_rows", lambda rows: local.append(rows) or rows)
+    for rank in range(4):  # pass 1: what each rank scores on its own slice
+        VerifierRewards(tasks).reward_functions()[0](
+            prompts=["p"] * 2, completions=completions[2 * rank:2 * rank + 2], completion_ids=[[1]] * 2,
+            task_id=ids[2 * rank:2 * rank + 2], trainer_state=SimpleNamespace(global_step=0))
+    gathered = [row for rows in local for row in rows]
+    monkeypatch.setattr(rewards_module, "_gather_rows", lambda rows: gathered)
+    stores = []
+    for rank in range(4):  # pass 2: each rank applies the gathered rows
+        config = SelectConfig(selector="variance", k=4)
+        store = config.make_store(tasks)
+        bridge = VerifierRewards(tasks, make_selector(None, store, config))
+        bridge.reward_functions()[0](prompts=["p"] * 2, completions=completions[2 * rank:2 * rank + 2],
+                                     completion_ids=[[1]] * 2, task_id=ids[2 * rank:2 * rank + 2],
+                                     trainer_state=SimpleNamespace(global_step=0))
+        assert [(g.task_id, g.k) for g in bridge.last_groups] == [(tasks[0].task_id, 4), (tasks[1].task_id, 4)]
+        stores.append(store)
+    assert all(s.alpha.tolist() == stores[0].alpha.tolist() for s in stores)
+    assert stores[0].alpha[1] == 5.0  # the "always" task: 4 successes over the prior
