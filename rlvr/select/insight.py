@@ -24,6 +24,13 @@ policy solves about half the time, the evidence term favours tasks we know littl
 use the mean belief (no Thompson draw), so the score is stable from step to step. Form
 "weighted_mi" is the paper's wording taken literally: mu(1-mu) * I(s; theta) for k rollouts.
 tests/test_select_insight.py checks both identities against direct computation.
+
+Behaviour to expect: the evidence term of form 1 falls like 1/n^2, so under top-B selection
+InSight keeps returning to the least-observed tasks (including ones it has seen all-0 or all-1,
+once forgetting has thinned their evidence) and samples a task at a rate that grows only like
+sqrt(mu(1-mu)); form 2's information falls like 1/n, giving a rate closer to mu(1-mu). Both
+explore far more than the variance selector, which is what they are for; `rlvr select simulate`
+measures what that exploration costs or gains on a simulated learner.
 """
 
 from __future__ import annotations

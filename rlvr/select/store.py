@@ -168,11 +168,11 @@ class PassRateStore:
             return
         if self.forgetting < 1.0:
             factor = self.forgetting ** (step - self.step)
-            # In place, no temporaries: this touches the whole pool once per training step.
+            # prior + f (x - prior) = f x + (1 - f) prior: two in-place passes per array, no
+            # temporaries; this touches the whole pool once per training step.
             for arr, prior in ((self.alpha, self.prior_alpha), (self.beta, self.prior_beta)):
-                arr -= prior
                 arr *= factor
-                arr += prior
+                arr += (1.0 - factor) * prior
         self.step = int(step)
 
     def update(self, indices: np.ndarray, successes: np.ndarray, trials: np.ndarray, *,
