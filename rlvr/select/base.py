@@ -69,7 +69,7 @@ class SelectConfig:
     insight_form: str = field(default="variance_reduction", metadata={"help": "InSight score form",
                                                                        "choices": INSIGHT_FORMS})
     max_pending_age: int = field(default=4, metadata={"help": "proposals after which an unreported task is no longer pending"})
-    seed: int = field(default=0, metadata={"help": "seed of the proposal random generator"})
+    seed: int = field(default=0, metadata={"help": "seed of make_rng() (the TRL sampler uses the trainer's seed)"})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"sampling": "greedy"}, {"explore": 1.5}, {"k": 0}, {"prior_alpha": 0}, {"forgetting": 0},
@@ -104,6 +104,10 @@ class SelectConfig:
             raise ValueError(f"insight_form must be one of {INSIGHT_FORMS}, got {self.insight_form!r}")
         if self.max_pending_age < 1:
             raise ValueError(f"max_pending_age must be at least 1, got {self.max_pending_age}")
+
+    def make_rng(self) -> np.random.Generator:
+        """The random generator to pass to `propose` when you drive a selector yourself."""
+        return np.random.default_rng(self.seed)
 
     def make_store(self, tasks=None, task_ids: Sequence[str] | None = None) -> PassRateStore:
         """A store with these prior/forgetting settings, from tasks (offline estimates used) or ids."""
