@@ -17,7 +17,7 @@ NAMES = sorted(PROBLEMS)
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def task_for(name: str):
     problem = PROBLEMS[name]
     return NPGenerator(problem, problem.config_cls(difficulty=0.0)).generate(0, 0)

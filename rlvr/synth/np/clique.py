@@ -21,8 +21,8 @@ from rlvr.synth.np.base import MAX, NPConfig, Problem, Reference, register_probl
 from rlvr.synth.np.fingerprint import graph_fingerprint
 from rlvr.synth.np.graphs import (
     bitsets,
-    edges_to_adj,
     colour_bound,
+    edges_to_adj,
     grasp_clique,
     is_clique,
     max_clique,

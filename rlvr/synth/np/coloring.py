@@ -30,7 +30,7 @@ class ColoringConfig(NPConfig):
     vertices: tuple[int, int] | None = field(default=None, metadata={"help": "vertex count range [lo, hi]"})
     colours: tuple[int, int] | None = field(default=None, metadata={"help": "planted colour count range"})
     density: float | None = field(default=None, metadata={"help": "edge probability between different planted classes"})
-    tabu_iterations: int | None = field(default=None, metadata={"help": "TabuCol moves per colour-count attempt (default 30 x vertices)"})
+    tabu_iterations: int | None = field(default=None, metadata={"help": "TabuCol moves per colour-count attempt (default 10 x vertices)"})
 
     PRESETS: ClassVar[dict[str, tuple[Any, Any, Any]]] = {
         "vertices": ((12, 15), (15, 22), (25, 32)),
@@ -189,7 +189,7 @@ class GraphColoring(Problem):
         if max(planted) < max(best):
             best = planted
         lower = len(grasp_clique(bitsets(n, instance["edges"]), rng, min(n, 12), max(best) + 1)) if n else 0
-        budget = 30 * n if config.tabu_iterations is None else config.tabu_iterations
+        budget = 10 * n if config.tabu_iterations is None else config.tabu_iterations
         while max(best) + 1 > lower and budget:
             k = max(best)  # try one colour fewer than the best so far
             found = tabucol(adj, k, _drop_colour(adj, best, k), rng, budget)

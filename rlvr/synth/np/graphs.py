@@ -61,30 +61,25 @@ def greedy_colour_classes(bits: list[int], cand: int) -> list[int]:
 def colour_bound(bits: list[int]) -> int:
     """Colours used by greedy colouring in decreasing-degree order (Welsh-Powell): an upper
     bound on the clique number, so a clique of that size is certified maximum."""
-    order = sorted(range(len(bits)), key=lambda v: (-bits[v].bit_count(), v))
-    return len(greedy_colour_classes(relabelled(bits, order), (1 << len(bits)) - 1))
-
-
-def relabelled(bits: list[int], order: list[int]) -> list[int]:
-    """The graph renumbered so that vertex order[i] becomes i."""
-    pos = {v: i for i, v in enumerate(order)}
-    out = []
-    for v in order:
-        b, nb = bits[v], 0
-        while b:
-            low = b & -b
-            nb |= 1 << pos[low.bit_length() - 1]
-            b ^= low
-        out.append(nb)
-    return out
+    classes: list[int] = []
+    for v in sorted(range(len(bits)), key=lambda v: (-bits[v].bit_count(), v)):
+        nb = bits[v]
+        for c, cls in enumerate(classes):
+            if not nb & cls:
+                classes[c] = cls | 1 << v
+                break
+        else:
+            classes.append(1 << v)
+    return len(classes)
 
 
 def grasp_clique(bits: list[int], rng: random.Random, restarts: int, upper: int, alpha: float = 0.3) -> list[int]:
     """Greedy randomized clique with restarts (NP-Engine's clique heuristic).
 
     Each restart starts from a vertex (highest degree first, then random ones) and keeps adding
-    a vertex drawn from the best `alpha` fraction of candidates, ranked by how many candidates
-    they keep. Stops early once a clique reaches `upper`, a proven bound.
+    a vertex from the restricted candidate list: candidates that keep at least (1 - alpha) of
+    the most candidates any choice keeps. A restart stops as soon as it cannot beat the best
+    clique so far; the search stops once a clique reaches `upper`, a proven bound.
     """
     n = len(bits)
     by_degree = sorted(range(n), key=lambda v: (-bits[v].bit_count(), v))
@@ -92,13 +87,15 @@ def grasp_clique(bits: list[int], rng: random.Random, restarts: int, upper: int,
     for r in range(restarts):
         start = by_degree[r] if r < n else rng.randrange(n)
         clique, cand = [start], bits[start]
-        while cand:
-            scored = sorted(((bits[u] & cand).bit_count(), u) for u in members(cand))
-            keep = max(1, int(len(scored) * alpha + 0.5))
-            _, u = scored[-1 - rng.randrange(keep)]
+        while cand and len(clique) + cand.bit_count() > len(best):
+            mem = members(cand)
+            counts = [(bits[u] & cand).bit_count() for u in mem]
+            floor = max(counts) * (1 - alpha)
+            pool = [u for u, c in zip(mem, counts) if c >= floor]
+            u = pool[rng.randrange(len(pool))] if len(pool) > 1 else pool[0]
             clique.append(u)
             cand &= bits[u]
-        if len(clique) > len(best):
+        if len(clique) > len(best) and not cand:
             best = clique
             if len(best) >= upper:
                 break

@@ -78,16 +78,26 @@ def _greedy(masks: list[int], full: int, rng: random.Random, chosen: list[int], 
 
 
 def _prune(masks: list[int], full: int, chosen: list[int], rng: random.Random) -> list[int]:
-    """Drop redundant subsets (each covered by the others), visiting them in random order."""
+    """Drop redundant subsets, visiting them in random order. A subset is redundant when every
+    element it has is covered at least twice; `once`/`twice` hold those coverage levels and are
+    recomputed only after a removal."""
     chosen = list(chosen)
     rng.shuffle(chosen)
-    for i in list(chosen):
-        rest = 0
+
+    def levels() -> int:
+        once = twice = 0
         for j in chosen:
-            if j != i:
-                rest |= masks[j]
-        if rest == full:
-            chosen.remove(i)
+            twice |= once & masks[j]
+            once |= masks[j]
+        return twice
+
+    twice, i = levels(), 0
+    while i < len(chosen):
+        if masks[chosen[i]] & ~twice:
+            i += 1
+        else:
+            chosen.pop(i)
+            twice = levels()
     return chosen
 
 
