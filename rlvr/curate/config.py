@@ -68,7 +68,7 @@ class CurateConfig:
     same_answer: bool = field(default=True, metadata={
         "help": "near/semantic duplicates must have the same reference answer when both have one"})
     # -- semantic
-    semantic_eps: float = field(default=0.03, metadata={"help": "SemDeDup: duplicates at cosine >= 1 - eps"})
+    semantic_eps: float = field(default=0.07, metadata={"help": "SemDeDup: duplicates at cosine >= 1 - eps"})
     semantic_clusters: int = field(default=0, metadata={"help": "k-means clusters (0: about sqrt(n/2))"})
     embedder: str = field(default="all-minilm-l6-v2", metadata={
         "help": "sentence embedder: the bundled all-minilm-l6-v2, a local folder or a HF id"})

@@ -123,7 +123,8 @@ class SemanticStep:
         groups, sizes = cluster_from_pairs(n, left[ok], right[ok])
         rep = group_representatives(groups, rank_order(ids, quality_array(scores)))
         to_rep = np.where(rep == np.arange(n), np.nan, np.einsum("ij,ij->i", emb, emb[rep]))
-        detail = [f"cosine {c:.3f} to kept item; k-means cluster {lab}" if r != i else ""
-                  for i, (r, c, lab) in enumerate(zip(rep, to_rep, labels))]
+        detail = [f"cosine {c:.3f} to kept item; k-means cluster {lab}" if r != i
+                  else (f"kept over {s - 1} semantic duplicate(s)" if s > 1 else "")
+                  for i, (r, c, lab, s) in enumerate(zip(rep, to_rep, labels, sizes))]
         return group_verdicts(ids, rep, sizes, self.reason, f"embeddings {cfg.embedder}", score=to_rep,
                               detail=detail)

@@ -68,7 +68,8 @@ def _whitespace(text: str, rng: random.Random) -> str:
 
 
 def _punctuation(text: str, rng: random.Random) -> str:
-    text = text.replace(",", "") if rng.random() < 0.5 else text.replace(", ", " , ")
+    # Only commas that separate words: in "(5,4)" the comma is part of the mathematics.
+    text = text.replace(", ", " ") if rng.random() < 0.5 else text.replace(", ", " , ")
     text = re.sub(r"\?\s*$", ".", text.strip()) if rng.random() < 0.5 else text.rstrip(".?") + "?!"
     return text.replace("'", "") if rng.random() < 0.5 else text.replace(". ", "; ", 1)
 
