@@ -104,3 +104,29 @@ def test_wl_limits_are_the_documented_ones():
     deg = lambda adj: [len(a) for a in adj]  # noqa: E731
     assert sorted(deg(spider)) == sorted(deg(broom))
     assert wl_digest(deg(spider), spider) != wl_digest(deg(broom), broom)
+
+
+def test_curate_drops_relabelled_duplicates_that_text_dedupe_keeps(tmp_path):
+    """Issue 3's point: a renumbered copy is a different text but the same problem."""
+    from rlvr.cli import main
+    from rlvr.records import Decision, Message, Task
+
+    rng, tasks = random.Random(1), []
+    for name in ("np.max_clique", "np.tsp", "np.set_cover"):
+        problem = PROBLEMS[name]
+        original = NPGenerator(problem, problem.config_cls()).generate(0, 0)
+        inst = relabel(name, original.meta["instance"], rng)
+        ref = problem.solve(inst, random.Random(0), problem.config_cls())
+        copy = Task(kind=name, prompt=[Message("user", problem.describe(inst))],
+                    answer={"solution": ref.solution, "value": problem.evaluate(inst, ref.solution)},
+                    verifier=original.verifier, provenance=original.provenance,
+                    meta={**original.meta, "instance": inst}, fingerprint=problem.fingerprint(inst))
+        assert copy.prompt_text != original.prompt_text and copy.fingerprint == original.fingerprint
+        tasks += [original, copy]
+    Task.write_parquet(tmp_path / "tasks.parquet", tasks)
+    for steps, dropped in (("exact", 0), ("structural", 3)):
+        out, decisions = tmp_path / f"{steps}.parquet", tmp_path / f"{steps}-decisions.parquet"
+        assert main(["curate", "--in", str(tmp_path / "tasks.parquet"), "--steps", steps, "--out", str(out),
+                     "--decisions", str(decisions), "--no-progress"]) == 0
+        assert len(Task.read_parquet(out)) == len(tasks) - dropped
+        assert sum(not d.keep for d in Decision.read_parquet(decisions)) == dropped
