@@ -127,3 +127,13 @@ def test_meeting_exact_matches_brute_force():
             except Infeasible:
                 continue  # most combinations clash; only feasible ones count
         assert problem.evaluate(instance, problem.exact(instance)) == best
+
+
+def test_planted_hamiltonian_reference_is_a_longest_cycle():
+    problem = PROBLEMS["np.hamiltonian_cycle"]
+    gen = NPGenerator(problem, problem.config_cls(vertices=(8, 11), density=0.15))
+    for i in range(6):
+        task = gen.generate(2, i)
+        n = task.meta["instance"]["n"]
+        assert task.answer["value"] == n and task.meta["optimal"] is True
+        assert len(problem.exact(task.meta["instance"])) == n

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
-from rlvr.synth.np.answer import MARKER, FormatError, Infeasible, answer_text
+from rlvr.synth.np.answer import MARKER, FormatError, Infeasible, answer_text, parse_literal
 from rlvr.synth.registry import GeneratorSpec, register_generator
 from rlvr.verify import FunctionVerifier, Score, register_verifier
 
@@ -186,8 +186,6 @@ class Problem:
 
     # -- shared behaviour -------------------------------------------------------------------
     def parse_completion(self, completion: str) -> Any:
-        from rlvr.synth.np.answer import parse_literal
-
         return self.parse(parse_literal(answer_text(completion)))
 
     def ratio(self, value: int, reference: int) -> float:
