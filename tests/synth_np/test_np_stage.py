@@ -76,3 +76,18 @@ def test_pipeline_stage_runs_and_resumes(tmp_path):
     assert {t.provenance.seed for t in tasks} == {3}
     (rec2, ran2), = run_pipeline(pipeline, tmp_path / "run")
     assert not ran2 and rec2.outputs == rec.outputs
+
+
+def test_same_bytes_across_processes_and_hash_seeds(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"t{hash_seed}.parquet"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-m", "rlvr", "synth", "np", "--task", "all", "--n", "10", "--seed", "9",
+                        "--difficulty", "0.5", "--out", str(out)], check=True, env=env, capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
