@@ -1,8 +1,12 @@
-"""The LSH index behind near-duplicate dedupe: datasketch's MinHashLSH, in memory or in Redis.
+"""The LSH index behind near-duplicate dedupe: numpy bands in memory, datasketch's MinHashLSH in Redis.
 
-In memory (the default) the index lives and dies with one `rlvr curate` run. With
-`lsh_redis=redis://host:port/db` the bands live in Redis through datasketch's own Redis
-storage, under a namespace derived from `lsh_basename` and every setting that changes the
+In memory (the default) banding is done with array operations (`band_candidates`): each band
+of r signature values is hashed to one 64-bit key and documents sharing a key in some band
+become a candidate pair. That is exactly the candidate set of datasketch's `MinHashLSH` with
+`params=(bands, rows)` (a test checks it against datasketch's dict storage), without one Python
+call per document and band. With `lsh_redis=redis://host:port/db` the index is datasketch's
+`MinHashLSH` itself, fed `LeanMinHash` objects, with its bands in Redis through datasketch's
+own Redis storage, under a namespace derived from `lsh_basename` and every setting that changes the
 signatures or bands (so incompatible indexes never mix). Beside the bands rlvr keeps one Redis
 hash, `<namespace>_items`, holding each indexed item's shingle set, number signature, answer key
 and quality, because confirming a candidate from another worker needs its exact shingles.
@@ -27,6 +31,56 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _HEADER = 4  # float64 quality, uint64 numbers, uint64 answer key, uint64 shingle count
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n_docs, bands) uint64: a hash of each band's `rows` signature values."""
+    from rlvr.curate.text import fmix64
+
+    keys = np.zeros((len(sigs), bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            h = np.full(len(sigs), np.uint64(b + 1), dtype=np.uint64)
+            for j in range(b * rows, (b + 1) * rows):
+                h = fmix64(h * np.uint64(0x9E3779B97F4A7C15) + sigs[:, j].astype(np.uint64))
+            keys[:, b] = h
+    return keys
+
+
+def band_candidates(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (i < j): documents whose signatures agree on all rows of some band.
+
+    Within a band, documents are sorted by key and every pair inside a run of equal keys is
+    emitted, one run offset at a time (so a run of m documents costs m - 1 vector steps).
+    """
+    docs = np.flatnonzero(valid) if valid is not None else np.arange(len(sigs))
+    if len(docs) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = band_keys(sigs[docs], bands, rows)
+    codes: list[np.ndarray] = []
+    n = len(sigs)
+    for b in range(bands):
+        order = np.argsort(keys[:, b], kind="stable")
+        k = keys[order, b]
+        d = docs[order]
+        same_as_next = k[1:] == k[:-1]
+        if not same_as_next.any():
+            continue
+        # run_end[i]: index one past the last document sharing document i's key.
+        breaks = np.flatnonzero(~same_as_next) + 1
+        run_end = np.repeat(np.append(breaks, len(k)), np.diff(np.concatenate([[0], breaks, [len(k)]])))
+        offset = 1
+        live = np.flatnonzero(run_end - np.arange(len(k)) > 1)
+        while len(live):
+            a, c = d[live], d[live + offset]
+            codes.append(np.minimum(a, c) * n + np.maximum(a, c))
+            offset += 1
+            live = live[live + offset < run_end[live]]
+    if not codes:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.unique(np.concatenate(codes))
+    return pairs // n, pairs % n
 
 
 def _pack(quality: float, numbers: int, answer: int, shingles: np.ndarray) -> bytes:

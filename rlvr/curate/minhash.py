@@ -137,6 +137,25 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+def jaccard_pairs(shingles: list[np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact Jaccard similarity of many pairs at once (a sparse row-wise product)."""
+    if not len(left):
+        return np.zeros(0)
+    from scipy import sparse
+
+    used = np.unique(np.concatenate([left, right]))
+    lengths = np.array([len(shingles[i]) for i in used], dtype=np.int64)
+    values = np.concatenate([shingles[i] for i in used]) if len(used) else np.zeros(0, np.uint64)
+    _, cols = np.unique(values, return_inverse=True)
+    rows = np.repeat(np.arange(len(used)), lengths)
+    x = sparse.csr_matrix((np.ones(len(cols), dtype=np.float64), (rows, cols.ravel())),
+                          shape=(len(used), int(cols.max()) + 1 if len(cols) else 0))
+    a, b = np.searchsorted(used, left), np.searchsorted(used, right)
+    inter = np.asarray(x[a].multiply(x[b]).sum(axis=1)).ravel()
+    union = lengths[a] + lengths[b] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
 def _list_column(ragged: Ragged) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(ragged.offsets.astype(np.int32)), pa.array(ragged.values))
 
@@ -179,12 +198,18 @@ class MinHashStep:
     def decide(self, scores: pa.Table) -> pa.Table:
         if scores.num_rows == 0:
             return VERDICT_SCHEMA.empty_table()
-        from rlvr.curate.lsh import LSHIndex
+        from rlvr.curate.lsh import LSHIndex, band_candidates
 
         items = _Items.from_scores(scores, self.config.num_perm)
-        index = LSHIndex(self.config, self.bands, self.rows)
-        index.add(items)
-        left, right = index.candidate_pairs(items)  # indices into items (external ones appended)
+        if self.config.lsh_redis:
+            index = LSHIndex(self.config, self.bands, self.rows)
+            index.add(items)
+            left, right = index.candidate_pairs(items)  # indices into items (external ones appended)
+            source = f"minhash (shared index {index.basename})"
+        else:
+            has_shingles = np.array([len(s) > 0 for s in items.shingles], dtype=bool)
+            left, right = band_candidates(items.sigs, self.bands, self.rows, has_shingles)
+            source = "minhash"
         left, right, sims = self._confirm(items, left, right)
         # Kept for inspection (tests, benchmarks): every confirmed near-duplicate pair and its Jaccard.
         self.confirmed_pairs = [(items.ids[a], items.ids[b]) for a, b in zip(left.tolist(), right.tolist())]
@@ -194,10 +219,10 @@ class MinHashStep:
         rank = rank_order(items.ids, items.quality)
         rep = group_representatives(groups, rank)
         local = items.n_local
-        to_rep = np.array([np.nan if rep[i] == i else jaccard(items.shingles[i], items.shingles[rep[i]])
-                           for i in range(n)])
+        to_rep = np.full(n, np.nan)
+        moved = np.flatnonzero(rep != np.arange(n))
+        to_rep[moved] = jaccard_pairs(items.shingles, moved, rep[moved])
         detail = [self._detail(i, rep[i], sizes[i], items) for i in range(n)]
-        source = "minhash" if index.redis is None else f"minhash (shared index {index.basename})"
         # Verdicts over every item seen (external ones may be representatives), returned for ours.
         verdicts = group_verdicts(items.ids, rep, sizes, self.reason, source, score=to_rep, detail=detail)
         return verdicts.slice(0, local)
@@ -213,7 +238,7 @@ class MinHashStep:
             a, b = items.answers[left], items.answers[right]
             ok &= (a == 0) | (b == 0) | (a == b)
         left, right = left[ok], right[ok]
-        sims = np.array([jaccard(items.shingles[i], items.shingles[j]) for i, j in zip(left, right)])
+        sims = jaccard_pairs(items.shingles, left, right)
         hit = sims >= cfg.threshold if len(sims) else np.zeros(0, bool)
         log.info("minhash: %d candidate pairs passed the guards, %d confirmed", len(left), int(hit.sum()))
         return left[hit], right[hit], sims[hit]

@@ -97,6 +97,28 @@ def test_band_params_are_permissive():
     assert candidate_probability(0.8, lsh.b, lsh.r) < 0.6
 
 
+def test_numpy_bands_give_datasketch_candidates():
+    """The in-memory banding proposes exactly the pairs datasketch's MinHashLSH(params=(b, r)) does."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from rlvr.curate.lsh import band_candidates
+
+    rng = random.Random(6)
+    base = gym_tasks(150, seed=8)
+    texts = [t.prompt_text for t in base] + [_edit_words(t.prompt_text, rng, 2) for t in base[:60]]
+    shingles, _ = shingle_batch(texts, "word", 5)
+    sigs = MinHasher(128, seed=1).signatures(shingles)
+    bands, rows = band_params(0.8, 128, 0.99)
+    left, right = band_candidates(sigs, bands, rows)
+    ours = set(zip(left.tolist(), right.tolist()))
+    lsh = MinHashLSH(num_perm=128, params=(bands, rows))
+    sketches = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
+    for i, m in enumerate(sketches):
+        lsh.insert(i, m)
+    theirs = {(min(i, j), max(i, j)) for i, m in enumerate(sketches) for j in lsh.query(m) if i != j}
+    assert len(theirs) > 60 and ours == theirs
+
+
 def _edit_words(text: str, rng: random.Random, n_edits: int) -> str:
     """Delete, replace or insert n_edits letter-only words (numbers stay, so guards stay neutral)."""
     words = text.split()
