@@ -137,12 +137,12 @@ def anneal(dist: list[list[int]], tour: list[int], rng: random.Random, steps: in
     best = list(tour)
     temp = sum(map(sum, dist)) / (n * n) * 0.2
     cool = (0.5 / temp) ** (1 / steps) if temp > 0.5 else 1.0
-    randrange, rand, exp = rng.randrange, rng.random, math.exp
+    rand, exp, m = rng.random, math.exp, n - 1
     for _ in range(steps):
-        i, j = randrange(1, n), randrange(1, n)
+        i, j = 1 + int(rand() * m), 1 + int(rand() * m)  # cheaper than randrange in this loop
         if i > j:
             i, j = j, i
-        if j - i < 1:
+        if i == j:
             temp *= cool
             continue
         a, b, c, e = tour[i - 1], tour[i], tour[j], tour[(j + 1) % n]
