@@ -95,9 +95,9 @@ def anneal(w: list[list[int]], side: list[int], rng: random.Random, steps: int) 
     best_cut, best = cut, list(side)
     temp = max(1.0, sum(map(sum, w)) / max(1, n * n) * 4)
     cool = (0.05 / temp) ** (1 / steps)
-    randrange, rand, exp = rng.randrange, rng.random, math.exp
+    rand, exp, nl, nr = rng.random, math.exp, len(left), len(right)
     for _ in range(steps):
-        i, j = randrange(len(left)), randrange(len(right))
+        i, j = int(rand() * nl), int(rand() * nr)  # cheaper than randrange in this loop
         a, b = left[i], right[j]
         gain = d[a] + d[b] - 2 * w[a][b]
         if gain >= 0 or rand() < exp(gain / temp):
