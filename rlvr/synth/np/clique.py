@@ -3,7 +3,9 @@
 Instance (NP-Engine's generator): a planted clique of k vertices; clique-to-other pairs are
 edges with probability `cross_density`, other pairs with `density`, vertex ids shuffled so the
 clique is not 0..k-1. NP-Engine's easy graphs have 4-8 vertices, of which there are only a few
-thousand up to isomorphism, so the easy end here starts at 10 vertices.
+thousand up to isomorphism, so the easy end here starts at 10 vertices, and medium / hard grow
+to 14-20 / 20-28 vertices (NP-Engine: 8-12 / 12-16), where a clique is no longer visible at a
+glance.
 
 Reference: greedy randomized restarts (NP-Engine's solver), stopped early when the clique
 reaches the greedy-colouring upper bound (then it is certified optimal); never worse than the

@@ -4,7 +4,8 @@ many numbers as possible (NP-Engine's variant of the decision problem).
 Instance (NP-Engine's generator): a planted subset sets the target, several other subsets of
 the same size are planted with the same sum ("variants", so no single lucky guess finds the
 answer), and the rest are random fillers. NP-Engine's easy setting (5-10 numbers in 1-5) has
-only a few thousand distinct multisets, so the easy end here uses 9-12 numbers in 1-20.
+only a few thousand distinct multisets, so the easy end here uses 9-12 numbers in 1-20, and the
+value range grows with difficulty (1-30, 1-40) instead of NP-Engine's 1-10 and 1-15.
 
 Reference: exact DP over (count, sum) with Python-int bitsets (NP-Engine solves this exactly
 too), so the reference is always optimal. Exact (for tests): enumeration of subsets from the
