@@ -6,9 +6,9 @@ minute duration, rooms with capacities, and for every person availability window
 9:00-17:00 day, drawn as the day minus random busy blocks. NP-Engine gives every person the same
 lunch-split day and has more rooms than meetings, which leaves little to decide; here busy
 blocks differ per person, rooms are scarce, and there are a few more meetings (5-7 / 6-8 / 8-10
-against NP-Engine's 4-5 / 5-6 / 6-7, also to keep the easy end from repeating). All boundaries lie on a 30-minute grid, so some
-optimal schedule starts every meeting on the grid (shifting a start down to the grid keeps it
-feasible); answers may still use any minute.
+against NP-Engine's 4-5 / 5-6 / 6-7, also to keep the easy end from repeating). All boundaries
+lie on a 30-minute grid, so some optimal schedule starts every meeting on the grid (shifting a
+start down to the grid keeps it feasible); answers may still use any minute.
 
 Reference: GRASP, NP-Engine's kind of solver: meetings are placed in a randomized
 largest-first order at the earliest feasible time in the smallest room that fits, over a
