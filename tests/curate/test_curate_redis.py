@@ -30,6 +30,7 @@ def redis_url(tmp_path_factory):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does this)")
+    pytest.importorskip("redis", reason="the redis client is not installed: pip install 'rlvr[scale]'")
     port = _free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
