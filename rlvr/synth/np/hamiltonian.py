@@ -6,10 +6,10 @@ the graph is a plain random graph and the longest cycle is unknown.
 
 Reference: NP-Engine's kind of solver, greedy path extension choosing the neighbour with the
 fewest onward options (Warnsdorff), with Posa rotations when stuck and restarts under a fixed
-budget; every other restart extends to a random neighbour instead (on 150 small unplanted graphs
-this cut the restarts that missed the exact optimum from 23 to 2). The best cycle found along
-any path is kept. A planted cycle visits every
-vertex, so it is optimal and is the reference whenever the heuristic finds nothing as long.
+budget; every other restart extends to a random neighbour instead (on 150 small unplanted
+graphs this cut the references short of the exact optimum from 23 to 2). The best cycle found
+along any path is kept. A planted cycle visits every vertex, so when there is one it is optimal
+and is the reference.
 Exact (for tests): depth-first search over simple cycles.
 """
 
