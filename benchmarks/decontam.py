@@ -3,7 +3,8 @@
 Benchmarks: GSM8K and MATH-500 test questions (../shared/data/benchmarks). Corpus:
 reasoning-gym tasks (clean), plus copies of benchmark items planted verbatim, lightly edited
 (whitespace, punctuation, case, one added sentence) and paraphrased (the hand-written
-paraphrases of tests/curate/paraphrases.py). Two more sets are reported but not scored as
+paraphrases of tests/curate/paraphrases.py: the set the thresholds were chosen on, and a
+held-out set written afterwards, reported separately). Two more sets are reported but not scored as
 right or wrong: MMLU-STEM test questions (another benchmark, which really does contain some
 MATH-500 problems) and reasoning-gym's gsm_symbolic (GSM8K test templates with new names and
 numbers).
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "curate"))  # the planted-corpus helpers the tests use
 DATA = REPO.parent / "shared" / "data" / "benchmarks"
 
-from paraphrases import all_paraphrases  # noqa: E402
+from paraphrases import all_paraphrases, held_out_paraphrases  # noqa: E402
 from planted import gym_tasks, planted_decontam_corpus, read_benchmark, task  # noqa: E402
 
 from rlvr.curate.config import CurateConfig  # noqa: E402
@@ -114,6 +115,10 @@ def main() -> None:
     questions = [r["question"] for rows in bench.values() for r in rows]
     clean = gym_tasks(args.clean, seed=1)
     planted = planted_decontam_corpus(bench, all_paraphrases(), args.copies, clean=[], seed=2)
+    held_out = planted_decontam_corpus(bench, held_out_paraphrases(), 0, clean=[], seed=2)
+    for t in held_out:
+        t.meta["planted"] = "paraphrase (held out)"
+    planted += held_out
     mmlu = [task(r["question"], r["answer"], kind="mmlu") for r in read_benchmark(DATA / "mmlu_stem_test.jsonl")]
     symbolic = gym_tasks(500, seed=3, datasets=("gsm_symbolic",))
 
@@ -153,7 +158,7 @@ def main() -> None:
                                                                                  lookup)}
 
     print(f"\n{'set':<46} {'baseline flagged':>18} {'rlvr flagged':>18}")
-    for label in ("verbatim", "light", "paraphrase", "clean"):
+    for label in ("verbatim", "light", "paraphrase", "paraphrase (held out)", "clean"):
         (fb, nb), (fr, nr) = theirs[label], ours[label]
         print(f"{label:<46} {fb:>6}/{nb:<6} {fb / nb:>5.3f} {fr:>6}/{nr:<6} {fr / nr:>5.3f}")
     for label in extra_ours:
@@ -162,6 +167,7 @@ def main() -> None:
 
     light = (ours["verbatim"][0] + ours["light"][0]) / (ours["verbatim"][1] + ours["light"][1])
     para = ours["paraphrase"][0] / ours["paraphrase"][1]
+    held = ours["paraphrase (held out)"][0] / ours["paraphrase (held out)"][1]
     fp = ours["clean"][0] / ours["clean"][1]
     print(f"\nthroughput on {len(clean)} clean tasks (tasks per CPU s, median of {args.repeats}): "
           f"baseline {len(clean) / tb:.0f}, rlvr {len(clean) / tr:.0f} "
@@ -169,7 +175,7 @@ def main() -> None:
     print(f"end to end over the {len(planted)} planted items: rlvr {t_planted:.2f} CPU s, of which "
           f"{para_embedded} texts embedded (paraphrase candidates and their benchmark items)")
     print(f"targets: verbatim+light >= 0.99 [{light:.3f} {'ok' if light >= 0.99 else 'MISSED'}], paraphrased >= 0.80 "
-          f"[{para:.3f} {'ok' if para >= 0.8 else 'MISSED'}], clean <= 0.005 [{fp:.4f} {'ok' if fp <= 0.005 else 'MISSED'}], "
+          f"[{para:.3f} {'ok' if para >= 0.8 else 'MISSED'}; held out {held:.3f} {'ok' if held >= 0.8 else 'MISSED'}], clean <= 0.005 [{fp:.4f} {'ok' if fp <= 0.005 else 'MISSED'}], "
           f"throughput >= 0.5x baseline [{tb / tr:.2f} {'ok' if tb / tr >= 0.5 else 'MISSED'}]")
 
 

@@ -69,10 +69,6 @@ class Inputs:
     id_field: str = "id"
     text_field: str = "text"
 
-    @property
-    def kind(self) -> str:
-        return "tasks" if self.tasks is not None else "records"
-
 
 def items_from_tasks(tasks: list[Task]) -> pa.Table:
     return pa.table({

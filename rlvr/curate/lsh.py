@@ -106,7 +106,11 @@ def redis_params(url: str) -> dict:
 
 
 class LSHIndex:
-    """datasketch MinHashLSH with (bands, rows) fixed by us, plus the Redis items hash when shared."""
+    """datasketch MinHashLSH with (bands, rows) fixed by us, plus the Redis items hash when shared.
+
+    MinHashStep uses it for `lsh_redis`; without a URL it is datasketch's in-memory dict storage
+    (the tests compare `band_candidates` with it).
+    """
 
     def __init__(self, config, bands: int, rows: int):
         from datasketch import MinHashLSH

@@ -10,8 +10,10 @@ sets, so the extra candidates cost a set intersection, never a false drop.
 
 Signatures are computed in bulk with numpy and are bit-identical to datasketch's MinHash with
 the "affine32" scheme and a hash function returning our 32-bit shingle hashes (the tests check
-this), so the index is datasketch's own `MinHashLSH`, fed `LeanMinHash` objects. Its storage can
-be datasketch's Redis backend (`lsh_redis`), shared by several workers; see `LSHIndex`.
+this). In memory, bands are matched with array operations that propose exactly the pairs
+datasketch's `MinHashLSH(params=(bands, rows))` would; with `lsh_redis` the index is that
+`MinHashLSH` itself, fed `LeanMinHash` objects, on datasketch's Redis storage, shared by several
+workers (rlvr.curate.lsh).
 
 Guards make text similarity safe for verifiable tasks: a pair is only a duplicate when both
 items contain the same multiset of numbers (`same_numbers`) and, when both have reference
@@ -22,7 +24,6 @@ legs do 13 crabs and 7 flies have") differ in exactly those places.
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pyarrow as pa
@@ -35,8 +36,15 @@ from rlvr.curate.base import (
     quality_array,
     rank_order,
 )
-from rlvr.curate.text import Ragged, byte_batch, hash_strings, ngram_hashes, normalize, number_signature, \
-    tokenize_batch
+from rlvr.curate.text import (
+    Ragged,
+    byte_batch,
+    hash_strings,
+    ngram_hashes,
+    normalize,
+    number_signature,
+    tokenize_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +288,3 @@ class _Items:
         self.numbers = np.concatenate([self.numbers, numbers])
         self.answers = np.concatenate([self.answers, answers])
         self.shingles = self.shingles + shingles
-
-
-def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-    """The MinHash estimate (fraction of equal signature values); used by benchmarks and tests."""
-    return float(np.mean(sig_a == sig_b)) if len(sig_a) else math.nan

@@ -204,44 +204,52 @@ _NUMBER_WORD_SORTED = _NUMBER_WORD_HASH[_NUMBER_WORD_ORDER]
 _NUMBER_VALUE_HASH = hash_strings(list(NUMBER_WORDS.values()))[_NUMBER_WORD_ORDER]
 
 
-def _neighbour_is(cls: np.ndarray, doc: np.ndarray, at: np.ndarray, k: int, want: int) -> np.ndarray:
+def _neighbour_is(cls: np.ndarray, ends: np.ndarray, at: np.ndarray, k: int, want: int) -> np.ndarray:
     """For positions `at`: is the byte k places away, in the same document, of class `want`?"""
-    j = np.clip(at + k, 0, len(cls) - 1)
-    return (at + k >= 0) & (at + k < len(cls)) & (doc[j] == doc[at]) & (cls[j] == want)
+    doc = np.searchsorted(ends, at, side="right")
+    lo = np.where(doc > 0, ends[np.maximum(doc - 1, 0)], 0)
+    j = at + k
+    inside = (j >= lo) & (j < ends[doc])
+    return inside & (cls[np.clip(j, 0, len(cls) - 1)] == want)
 
 
 def _ascii_batch(texts: Sequence[str]) -> TokenBatch:
-    """The vectorised tokeniser: the same rules as the regex, on ASCII bytes."""
+    """The vectorised tokeniser: the same rules as the regex, on ASCII bytes.
+
+    No per-byte document array is built: document membership is looked up (by binary search on
+    document end offsets) only where it matters, at commas, dots and token starts.
+    """
     n_docs = len(texts)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n_docs)
     buf = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
-    doc = np.repeat(np.arange(n_docs), lengths)
+    ends = np.cumsum(lengths)
     cls = _CLASS[buf]
     # Thousands separators ("1,000") disappear; decimal points between digits join the number.
     commas = np.flatnonzero(cls == _COMMA)
     if len(commas):
-        near = [_neighbour_is(cls, doc, commas, k, _DIGIT) for k in (-1, 1, 2, 3, 4)]
+        near = [_neighbour_is(cls, ends, commas, k, _DIGIT) for k in (-1, 1, 2, 3, 4)]
         drop = commas[near[0] & near[1] & near[2] & near[3] & ~near[4]]
         if len(drop):
             keep = np.ones(len(buf), dtype=bool)
             keep[drop] = False
-            buf, cls, doc = buf[keep], cls[keep], doc[keep]
+            lengths = lengths - np.bincount(np.searchsorted(ends, drop, side="right"), minlength=n_docs)
+            ends = np.cumsum(lengths)
+            buf, cls = buf[keep], cls[keep]
     dots = np.flatnonzero(cls == _DOT)
     if len(dots):
-        joins = _neighbour_is(cls, doc, dots, -1, _DIGIT) & _neighbour_is(cls, doc, dots, 1, _DIGIT)
+        joins = _neighbour_is(cls, ends, dots, -1, _DIGIT) & _neighbour_is(cls, ends, dots, 1, _DIGIT)
         cls[dots[joins]] = _DIGIT
     cls[(cls == _DOT) | (cls == _COMMA)] = _SPACE
-    new_doc = np.ones(len(cls), dtype=bool)
-    new_doc[1:] = doc[1:] != doc[:-1]
-    prev = np.empty_like(cls)
-    prev[0:1] = _SPACE
-    prev[1:] = cls[:-1]
-    start = (cls != _SPACE) & ((cls != prev) | (cls == _OP) | new_doc)
+    new_doc = np.zeros(len(cls), dtype=bool)
+    new_doc[(ends - lengths)[lengths > 0]] = True
+    start = cls != _SPACE
+    start[1:] &= (cls[1:] != cls[:-1]) | (cls[1:] == _OP) | new_doc[1:]
     in_tok = cls != _SPACE
+    tok_pos = np.flatnonzero(start)
+    n_tok = len(tok_pos)
+    tok_doc = np.searchsorted(ends, tok_pos, side="right")
+    tok_cls = cls[tok_pos]
     tok_of = np.cumsum(start)[in_tok] - 1
-    n_tok = int(start.sum())
-    tok_doc = doc[start]
-    tok_cls = cls[start]
     tok_len = np.bincount(tok_of, minlength=n_tok).astype(np.int64)
     first = np.zeros(n_tok, dtype=np.int64)
     np.cumsum(tok_len[:-1], out=first[1:])

@@ -3,11 +3,14 @@
 What they are, honestly: each text below was written by hand for this test suite by the
 engineer who built rlvr.curate (an AI model), reading the benchmark item and restating the
 same problem (same quantities, same answer) with different wording and sentence order. They
-were not produced by a program at test time and were not tuned against the detector: they
-were written before its thresholds were chosen, and the tests hold whatever recall they give
-to a fixed floor. They are deliberately not light edits: most sentences are restructured,
-synonyms replace content words where natural, and questions are rephrased, so a word 8-gram
-check finds little or nothing in most of them.
+were not produced by a program. They are deliberately not light edits: most sentences are
+restructured, synonyms replace content words where natural, and questions are rephrased, so a
+word 8-gram check finds little or nothing in most of them.
+
+Two sets. GSM8K / MATH500 were written first and then used, together with clean reasoning-gym
+tasks, to choose the paraphrase retrieval thresholds (so recall on them is optimistic); the
+tests hold it to a fixed floor. HELD_OUT_* were written after every threshold was fixed and are
+only measured (benchmarks/decontam.py), which is the honest estimate of recall on new text.
 
 Keys are benchmark item ids (the `id` field of ../shared/data/benchmarks/*.jsonl).
 """
@@ -257,3 +260,94 @@ def all_paraphrases() -> list[tuple[str, str, str]]:
     """(benchmark file stem, item id, paraphrase) for every hand-written paraphrase."""
     return ([("gsm8k_test", k, v) for k, v in GSM8K.items()]
             + [("math500_test", k, v) for k, v in MATH500.items()])
+
+
+# Held out: written after every decontamination threshold had been fixed, and never used to
+# choose one. benchmarks/decontam.py reports recall on these separately from the set above.
+HELD_OUT_GSM8K: dict[str, str] = {
+    "gsm8k-test-0040": (
+        "Suzy's phone is 1 year old. Ben's phone is two times as old as Suzy's, and Brandon's phone is four "
+        "times as old as Ben's. What is the age of Brandon's phone?"
+    ),
+    "gsm8k-test-0042": (
+        "For the firemen's lunch, Grandma Jones made 5 apple pies and sliced every pie into 8 pieces. The guests "
+        "helped themselves, and by the end of the night 14 pieces were left over. How many pieces did the guests take?"
+    ),
+    "gsm8k-test-0044": (
+        "Charlie makes tapered beeswax candles: a pound of beeswax yields 10 of them, and a pound of wax plus "
+        "wicks costs him $10.00. He charges $2.00 per candle. If he produces and sells 20 candles, what net "
+        "profit does he make?"
+    ),
+    "gsm8k-test-0047": (
+        "John spends $200 on blue ties priced at $40 apiece. He also buys red ties, twice as many as the blue "
+        "ones, and each red tie is 50% more expensive than a blue tie. What is his total spending on ties?"
+    ),
+    "gsm8k-test-0048": (
+        "To hold up her tomato plants, Tracy took a 4 foot length of wire and cut it into 6 inch pieces. "
+        "How many pieces did she end up with?"
+    ),
+    "gsm8k-test-0049": (
+        "An apartment block has 15 floors with 8 units on each floor. Three quarters (3/4) of the units are "
+        "occupied. How many units in the building are empty?"
+    ),
+    "gsm8k-test-0050": (
+        "Lloyd's hens lay 252 eggs every day, and he sells the eggs at $2 for each dozen. What does Lloyd earn "
+        "from eggs in one week?"
+    ),
+    "gsm8k-test-0052": (
+        "Uriah has to take 15 pounds out of his heavy book bag. Each comic book weighs 1/4 pound and each toy "
+        "weighs 1/2 pound. After taking out 30 comic books, how many toys must he still remove?"
+    ),
+    "gsm8k-test-0055": (
+        "Jean starts with 30 lollipops and eats 2. She puts the rest into bags, 2 lollipops to a bag. How many "
+        "bags does she fill?"
+    ),
+    "gsm8k-test-0056": (
+        "Each trip to the cinema costs Peter $7 for the ticket and $7 for popcorn. With a weekly budget of 42 "
+        "dollars, how many movie trips can he make this week?"
+    ),
+    "gsm8k-test-0057": (
+        "A bridge made of wood holds at most 5000 pounds. The driver together with the empty delivery truck "
+        "weighs 3755 pounds, and the truck carries identical 15 pound boxes. What is the largest number of "
+        "boxes it can carry across without going over the limit?"
+    ),
+    "gsm8k-test-0059": (
+        "On a raspberry bush there are 6 clusters holding 20 berries apiece, plus 67 single berries spread "
+        "around the bush. How many raspberries does the bush have altogether?"
+    ),
+    "gsm8k-test-0060": (
+        "Of the 25 oranges in a basket, 1 is bad, 20% are not yet ripe, 2 taste sour, and all the others are "
+        "good. How many good oranges are there?"
+    ),
+    "gsm8k-test-0061": (
+        "Janet has a brooch made for her daughter: the materials cost $500 and the jeweler charges $800 to "
+        "make it. Insuring it then costs 10% of that amount. What does she pay in total?"
+    ),
+}
+
+HELD_OUT_MATH500: dict[str, str] = {
+    "test/algebra/1265.json": "Which power of 4 gives 8? Write the exponent as a common fraction.",
+    "test/prealgebra/1388.json": "If one half of $3x-9$ equals $x+37$, find $x$.",
+    "test/prealgebra/572.json": "Convert $\\frac{3}{20}$ into decimal form.",
+    "test/algebra/769.json": "Adding up the first $N$ positive odd integers gives 121. Find $N$.",
+    "test/algebra/722.json": "Without writing anything down, evaluate $99^2+99+1$.",
+    "test/prealgebra/1247.json": (
+        "Of 50 students in a class, 28 are in MATHCOUNTS, 21 are in the science club and 6 are in neither. "
+        "How many are in both MATHCOUNTS and the science club?"
+    ),
+    "test/number_theory/46.json": "Subtract $18_9$ from $58_9$ and give the result in base $9$.",
+    "test/algebra/1004.json": "Given that $2^8=4^x$, find $x$.",
+    "test/prealgebra/192.json": "Find the value of $x$ for which $2^3\\cdot3^x=72$.",
+    "test/prealgebra/307.json": (
+        "An outfit is one shirt, one pair of pants and one hat. With 5 shirts, 6 pairs of pants and 8 hats, "
+        "how many different outfits are possible?"
+    ),
+    "test/algebra/567.json": "What is the greatest $x$ satisfying $|5x-1|=x+3$?",
+    "test/number_theory/357.json": "Compute the GCD of $3339$, $2961$ and $1491$.",
+}
+
+
+def held_out_paraphrases() -> list[tuple[str, str, str]]:
+    """(benchmark file stem, item id, paraphrase) for the held-out set."""
+    return ([("gsm8k_test", k, v) for k, v in HELD_OUT_GSM8K.items()]
+            + [("math500_test", k, v) for k, v in HELD_OUT_MATH500.items()])

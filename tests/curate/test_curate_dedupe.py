@@ -13,7 +13,14 @@ from rlvr.curate.base import UnionFind, rank_order
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, items_from_tasks
 from rlvr.curate.keyed import ExactStep, StructuralStep
-from rlvr.curate.minhash import MinHasher, MinHashStep, band_params, candidate_probability, jaccard, shingle_batch
+from rlvr.curate.minhash import (
+    MinHasher,
+    MinHashStep,
+    band_params,
+    candidate_probability,
+    jaccard,
+    shingle_batch,
+)
 from rlvr.curate.runner import run_steps
 
 
