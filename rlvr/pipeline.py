@@ -48,6 +48,7 @@ STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
     "synth.azr": "rlvr.synth.azr.stage:STAGE",
     "synth.np": "rlvr.synth.np.stage:STAGE",
+    "synth.fim": "rlvr.synth.fim.stage:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
     "train": "rlvr.train.cli:STAGE",

@@ -33,6 +33,7 @@ BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
     "rlvr.train.toy",
     "rlvr.synth.azr.verifiers",
     "rlvr.synth.np",
+    "rlvr.synth.fim.task",
 )
 
 

@@ -10,6 +10,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "gym": ("rlvr.synth.gym_cli", "tasks from any reasoning-gym dataset (extra: gym)"),
     "azr": ("rlvr.synth.azr.cli", "Absolute Zero code tasks: self-play proposals validated in the sandbox"),
     "np": ("rlvr.synth.np_cli", "NP-hard optimisation tasks (NP-Engine): clique, colouring, TSP, knapsack, ..."),
+    "fim": ("rlvr.synth.fim.cli", "Golden Goose fill-in-the-middle multiple choice from raw text (embedded or LLM)"),
 }
 
 

@@ -19,6 +19,7 @@ BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
     "rlvr.train.toy",
     "rlvr.synth.azr.generator",
     "rlvr.synth.np",
+    "rlvr.synth.fim.generator",
 )
 
 

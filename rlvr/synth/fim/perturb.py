@@ -1,0 +1,220 @@
+"""Perturbation distractors: the true span, changed in one checkable way so it becomes wrong.
+
+Three kinds, each a small edit a careful reader can refute from the passage:
+
+- `number`: one number changed (to another number seen in the passage when there is one, so the
+  option stays plausible). A number is only changed when the text pins it down: prose numbers
+  outside math must recur in the context; numbers in math need a relation (=, <, ...) in the
+  span; code numbers must recur in the context or be an index or offset (`a[i - 1]`, `n + 1`).
+  List markers and constant definitions (`const int m = 1e9 + 9;`, `lr = 0.1`) are never touched:
+  another constant would be just as correct.
+- `negation`: one polarity flip: a word (increases/decreases, can/cannot, larger/smaller, ...),
+  a relation in math (\\le/\\ge, </>, \\max/\\min) or an operator in code (==/!=, +=/-=, min/max).
+- `reorder`: code lines in another order, only when a later line uses a variable an earlier one
+  assigns. Prose is not reordered: reordered sentences still state only true things, so a careful
+  reader could defend the option.
+
+Every perturbation differs from the original after normalisation; anything else is dropped.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from rlvr.synth.fim.text import normalize, units
+
+KINDS = ("number", "negation", "reorder")
+
+_NUM = re.compile(r"(?<![\w.\\])\d+(?:\.\d+)?(?![\w])")
+_SCI = re.compile(r"\b\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[fFlLuU]*\b")
+_CONST_DEF = re.compile(r"^\s*(?:(?:const|static|constexpr|final|int|long|double|float|auto|var|let)\s+)*"
+                        r"[A-Za-z_][\w.]*\s*(?::\s*\w+\s*)?=(?!=)\s*([^;#/]*)")
+_LIST_MARKER = re.compile(r"^\s*\d{1,3}[.)]\s")
+_OFFSET_BEFORE = re.compile(r"(?:\[|\[-|[\w\])]\s*[-+*/%]\s*|[-+*/%]=\s*|<=?\s*|>=?\s*|==\s*)$")
+_OFFSET_AFTER = re.compile(r"^\s*(?:\]|[-+*/%]\s*[\w(\[])")
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|`[^`\n]+`", re.S)
+
+_WORD_PAIRS = [
+    ("increases", "decreases"), ("increase", "decrease"), ("increased", "decreased"), ("increasing", "decreasing"),
+    ("larger", "smaller"), ("largest", "smallest"), ("greater than", "less than"), ("greater", "smaller"),
+    ("higher", "lower"), ("more", "less"),
+    ("maximum", "minimum"), ("maximize", "minimize"), ("maximizes", "minimizes"), ("positive", "negative"),
+    ("always", "never"), ("before", "after"), ("faster", "slower"), ("cannot", "can"), ("possible", "impossible"),
+    ("necessary", "unnecessary"), ("correct", "incorrect"), ("true", "false"), ("inside", "outside"),
+    ("above", "below"), ("upper", "lower"), ("same", "different"), ("dependent", "independent"),
+    ("stable", "unstable"), ("sufficient", "insufficient"), ("converges", "diverges"), ("adds", "subtracts"),
+    ("multiply", "divide"), ("left", "right"), ("rows", "columns"), ("row", "column"), ("does not", "does"),
+    ("do not", "do"), ("is not", "is"), ("are not", "are"), ("will not", "will"), ("attractive", "repulsive"),
+    ("gains", "loses"), ("parallel", "perpendicular"), ("efficient", "inefficient"), ("linear", "nonlinear"),
+]
+_MATH_PAIRS = [("\\leq", "\\geq"), ("\\le", "\\ge"), ("\\max", "\\min"), ("\\lt", "\\gt"), (" < ", " > "),
+               (" + ", " - "), ("\\sum", "\\prod")]
+_CODE_PAIRS = [("==", "!="), ("<=", ">="), (" < ", " > "), ("+=", "-="), (" + 1", " - 1"), (" and ", " or "),
+               ("True", "False"), ("min(", "max("), (" + ", " - "), ("&&", "||"), ("++", "--"), (".max(", ".min(")]
+_NEGATED_AFTER = re.compile(r"^(?:\s+\w+){0,2}\s+(?:not|no|never)\b|n't", re.I)
+_COPULAS = {"is", "are", "is not", "are not", "does", "do", "does not", "do not", "will", "will not"}
+_ASSIGN = re.compile(r"^\s*(?:[\w<>,:]+\s+)?([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:=|\+=|-=|\*=)(?!=)")
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    text: str
+    kind: str
+    detail: str
+
+
+def _math_mask(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _MATH.finditer(text)]
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _new_number(value: str, others: list[str], rng: random.Random) -> str:
+    pool = sorted({o for o in others if o != value and ("." in o) == ("." in value)})
+    if pool and rng.random() < 0.6:
+        return rng.choice(pool)
+    if "." in value:
+        head, tail = value.split(".")
+        digit = int(tail[-1])
+        return f"{head}.{tail[:-1]}{(digit + rng.choice((1, 2, 3))) % 10}"
+    n = int(value)
+    return str(n + 1 if n <= 1 or rng.random() < 0.5 else n - 1)
+
+
+def _constant_lines(span: str) -> list[tuple[int, int]]:
+    """(start, end) of lines that only define a constant: `name = <numbers and operators>`."""
+    out, pos = [], 0
+    for line in span.split("\n"):
+        m = _CONST_DEF.match(line)
+        if m and not re.search(r"[A-Za-z_]", _SCI.sub("", m.group(1))):
+            out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def _anchored(span: str, m: re.Match, context_numbers: list[str], code: bool, math: list, relation: bool) -> bool:
+    line_start = span.rfind("\n", 0, m.start()) + 1
+    if _LIST_MARKER.match(span[line_start:]) and m.start() < line_start + 6:
+        return False  # "1." of a list: renumbering changes nothing
+    if m.group(0) in context_numbers:
+        return True
+    offset = bool(_OFFSET_BEFORE.search(span[:m.start()]) or _OFFSET_AFTER.match(span[m.end():]))
+    if code:
+        return offset
+    formula = next(((a, b) for a, b in math if a <= m.start() < b), None)
+    if formula is None:
+        return False
+    # In math: an exponent or an offset next to a variable (x^2, j-1, 1 - Q), or a number in a formula
+    # whose other numbers let a reader check it ("2^3 = 8"); a lone stated value ("n = 52") is a fact.
+    body = span[formula[0]:formula[1]]
+    return offset or span[max(m.start() - 2, 0):m.start()].rstrip("{").endswith("^") or (
+        relation and len(_NUM.findall(body)) >= 2)
+
+
+def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> Perturbation | None:
+    math = _math_mask(span)
+    relation = bool(re.search(r"=|<|>|\\le|\\ge", span))
+    context_numbers = _NUM.findall(context)
+    constants = _constant_lines(span) if code else []
+    choices = [m for m in _NUM.finditer(span)
+               if not _inside(m.start(), constants) and _anchored(span, m, context_numbers, code, math, relation)]
+    if not choices:
+        return None
+    m = rng.choice(choices)
+    new = _new_number(m.group(0), context_numbers + _NUM.findall(span), rng)
+    text = span[:m.start()] + new + span[m.end():]
+    return Perturbation(text, "number", f"{m.group(0)} -> {new}")
+
+
+def _flip_sites(span: str, code: bool) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) for every place one polarity flip could be made."""
+    sites: list[tuple[int, int, str]] = []
+    if code:
+        constants = _constant_lines(span)
+        pairs = _CODE_PAIRS + [(b, a) for a, b in _CODE_PAIRS]
+        for a, b in pairs:
+            for m in re.finditer(re.escape(a), span):
+                if not _inside(m.start(), constants):
+                    sites.append((m.start(), m.end(), b))
+        return sites
+    math = _math_mask(span)
+    for a, b in _MATH_PAIRS + [(b, a) for a, b in _MATH_PAIRS]:
+        for m in re.finditer(re.escape(a) + (r"(?![A-Za-z])" if a.startswith("\\") else ""), span):
+            if _inside(m.start(), math):
+                sites.append((m.start(), m.end(), b))
+    for a, b in _WORD_PAIRS + [(b, a) for a, b in _WORD_PAIRS]:
+        for m in re.finditer(r"\b" + re.escape(a) + r"\b(?!['\u2019-])", span, re.I):
+            if not _inside(m.start(), math):
+                rep = b[0].upper() + b[1:] if m.group(0)[0].isupper() else b
+                sites.append((m.start(), m.end(), rep))
+    return sites
+
+
+def perturb_negation(span: str, rng: random.Random, code: bool) -> Perturbation | None:
+    sites = _flip_sites(span, code)
+    # Longer matches first at a position ("is not" before "is"); drop sites nested in another.
+    sites.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    clean, last_end = [], -1
+    for s in sites:
+        if s[0] >= last_end:
+            clean.append(s)
+            last_end = s[1]
+    if not clean:
+        return None
+    # "is" -> "is not" fits almost any sentence; prefer a flip of a more specific word when there is one.
+    specific = [s for s in clean if span[s[0]:s[1]].lower() not in _COPULAS]
+    # "is" -> "is not" only where no negation follows already ("is generally not" stays as it is).
+    copulas = [s for s in clean if s not in specific and not _NEGATED_AFTER.match(span[s[1]:])]
+    if not (specific or copulas):
+        return None
+    a, b, rep = rng.choice(specific or copulas)
+    return Perturbation(span[:a] + rep + span[b:], "negation", f"{span[a:b]!r} -> {rep!r}")
+
+
+def perturb_reorder(span: str, code: bool) -> Perturbation | None:
+    if not code:
+        return None
+    us = [u for u in units("```\n" + span + "\n```") if u.kind == "code"]
+    us = [type(u)(u.start - 4, u.end - 4, u.kind, u.block) for u in us]
+    if len(us) < 2:
+        return None
+    parts = [span[u.start:u.end] for u in us]
+    seps = [span[us[i].end:us[i + 1].start] for i in range(len(us) - 1)]
+    dependent = None
+    for j in range(1, len(parts)):
+        assigned = {m.group(1) for p in parts[:j] if (m := _ASSIGN.match(p))}
+        if any(re.search(rf"\b{re.escape(v)}\b", parts[j]) for v in assigned):
+            dependent = j
+            break
+    if dependent is None:
+        return None
+    # Move the dependent unit in front of everything it depends on.
+    order = [dependent] + [i for i in range(len(parts)) if i != dependent]
+    text = parts[order[0]] + "".join(seps[k] + parts[order[k + 1]] for k in range(len(seps)))
+    if span[:us[0].start] or span[us[-1].end:]:
+        text = span[:us[0].start] + text + span[us[-1].end:]
+    return Perturbation(text, "reorder", f"unit {dependent + 1} moved first")
+
+
+def perturbations(span: str, context: str, rng: random.Random, code: bool,
+                  kinds: tuple[str, ...] = KINDS) -> list[Perturbation]:
+    """At most one perturbation per kind, in a seeded order; each differs from the span."""
+    out: list[Perturbation] = []
+    seen = {normalize(span)}
+    order = list(kinds)
+    rng.shuffle(order)
+    for kind in order:
+        if kind == "number":
+            p = perturb_number(span, context, rng, code)
+        elif kind == "negation":
+            p = perturb_negation(span, rng, code)
+        else:
+            p = perturb_reorder(span, code)
+        if p is not None and normalize(p.text) not in seen:
+            seen.add(normalize(p.text))
+            out.append(p)
+    return out
