@@ -104,6 +104,9 @@ def test_perturbations_are_checkably_different_and_pinned_down():
     assert perturb_number("1. Make further adjustments.", "1. Item", rng, code=False) is None  # list marker
     assert perturb_number("const int m = 1e9 + 9;\nconst int p = 31;", "", rng, code=True) is None  # constants
     assert perturb_number("x = a[i - 1]", "", rng, code=True).text == "x = a[i - 2]"
+    assert perturb_number("return math.exp(-0.1 * t)", "", rng, code=True) is None  # a tunable decimal
+    assert perturb_number("net = nn.Sequential(nn.LazyLinear(8))", "", rng, code=True) is None
+    assert perturb_negation("$y = \\sin(x) + \\epsilon$", rng, code=False) is None  # symmetric noise
     neg = perturb_negation("The error increases with depth.", rng, code=False)
     assert neg.text == "The error decreases with depth."
     assert perturb_negation("This can't really happen.", rng, code=False) is None or "cannot't" not in \

@@ -32,8 +32,10 @@ _SCI = re.compile(r"\b\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[fFlLuU]*\b")
 _CONST_DEF = re.compile(r"^\s*(?:(?:const|static|constexpr|final|int|long|double|float|auto|var|let)\s+)*"
                         r"[A-Za-z_][\w.]*\s*(?::\s*\w+\s*)?=(?!=)\s*([^;#/]*)")
 _LIST_MARKER = re.compile(r"^\s*\d{1,3}[.)]\s")
-_OFFSET_BEFORE = re.compile(r"(?:\[|\[-|[\w\])]\s*[-+*/%]\s*|[-+*/%]=\s*|<=?\s*|>=?\s*|==\s*)$")
-_OFFSET_AFTER = re.compile(r"^\s*(?:\]|[-+*/%]\s*[\w(\[])")
+_OFFSET_BEFORE = re.compile(r"(?:\[|\[-|[\w\])]\s*(?:[-+*/%&|^]|\*\*|<<|>>)\s*|[-+*/%]=\s*|==\s*)$")
+_OFFSET_AFTER = re.compile(r"^\s*(?:\]|(?:[-+*/%&|^]|\*\*|<<|>>)\s*[\w(\[])")
+# Conventionally zero-mean symmetric noise: "+ \epsilon" and "- \epsilon" describe the same data.
+_NOISE_TERM = re.compile(r"^\s*\\(?:epsilon|varepsilon|xi)\b")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|`[^`\n]+`", re.S)
 
 _WORD_PAIRS = [
@@ -104,7 +106,9 @@ def _anchored(span: str, m: re.Match, context_numbers: list[str], code: bool, ma
         return True
     offset = bool(_OFFSET_BEFORE.search(span[:m.start()]) or _OFFSET_AFTER.match(span[m.end():]))
     if code:
-        return offset
+        # Only integers next to an operator or inside brackets (i + 1, a[-1], n & 1, x ** 2): a
+        # decimal or a bare argument (lr = 0.1, exp(-0.1 * t), Linear(8)) is a tunable constant.
+        return offset and "." not in m.group(0)
     formula = next(((a, b) for a, b in math if a <= m.start() < b), None)
     if formula is None:
         return False
@@ -144,7 +148,7 @@ def _flip_sites(span: str, code: bool) -> list[tuple[int, int, str]]:
     math = _math_mask(span)
     for a, b in _MATH_PAIRS + [(b, a) for a, b in _MATH_PAIRS]:
         for m in re.finditer(re.escape(a) + (r"(?![A-Za-z])" if a.startswith("\\") else ""), span):
-            if _inside(m.start(), math):
+            if _inside(m.start(), math) and not (a.strip() in "+-" and _NOISE_TERM.match(span[m.end():])):
                 sites.append((m.start(), m.end(), b))
     for a, b in _WORD_PAIRS + [(b, a) for a, b in _WORD_PAIRS]:
         for m in re.finditer(r"\b" + re.escape(a) + r"\b(?!['\u2019-])", span, re.I):
