@@ -217,7 +217,6 @@ def test_selfplay_round_and_solver_scoring_with_the_bundled_model(tmp_path):
     no completion makes a verifier fail (status error)."""
     from rlvr.models.backends import make_backend
     from rlvr.synth.azr.generator import AZRConfig, AZRGenerator
-    from rlvr.synth.azr.propose import estimate_solve_rates
     from rlvr.verify import verify
 
     backend = make_backend("transformers:smollm2-135m-instruct")
@@ -231,8 +230,6 @@ def test_selfplay_round_and_solver_scoring_with_the_bundled_model(tmp_path):
 
     tasks = [AZRGenerator(AZRConfig(kind, timeout_s=3.0)).generate(0, 0) for kind in ("deduction", "abduction",
                                                                                        "induction")]
-    rates = estimate_solve_rates(tasks, backend, 2, max_new_tokens=32, temperature=1.0, seed=0)
-    assert len(rates) == 3 and all(0.0 <= r <= 1.0 for r in rates)
     outs = backend.generate([t.chat() for t in tasks], n=2, max_new_tokens=32, temperature=1.0, seed=1)
     statuses = [verify(t, c).status for t, cs in zip(tasks, outs) for c in cs]
-    assert "error" not in statuses, statuses
+    assert len(statuses) == 6 and "error" not in statuses, statuses
