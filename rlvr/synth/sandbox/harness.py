@@ -48,7 +48,7 @@ def install_guard(workdir, read_roots):
     """Add the audit hook. It cannot be removed from Python code once added."""
     realpath, fsdecode = os.path.realpath, os.fsdecode
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-    writable = (realpath(workdir),)
+    writable = (realpath(workdir), "/dev/null")
     readable = writable + tuple(realpath(r) for r in read_roots if r) + DEVICES
 
     def inside(path, roots):
