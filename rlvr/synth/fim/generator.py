@@ -21,7 +21,6 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rlvr.hashing import config_fingerprint, seed_int
@@ -64,7 +63,9 @@ class _Scan:
 
 class FimGenerator:
     def __init__(self, config: FimConfig, *, documents: list[Document] | None = None, backend: Any = None,
-                 encoder: Any = None):
+                 embeddings: Any = None):
+        """`documents` replaces reading config.corpus; `backend` (LLM mode) and `embeddings` (an
+        rlvr.curate.embed.EmbeddingCache, embedded mode) replace the ones the config names."""
         self.config = config
         self.name, self.version = NAME, VERSION
         self.fingerprint = config_fingerprint(config)
@@ -87,17 +88,15 @@ class FimGenerator:
             for p in self.passages
         ]
         self._backend = backend
-        self.miner = self._build_miner(encoder) if config.mode == "embedded" else None
+        self.miner = self._build_miner(embeddings) if config.mode == "embedded" else None
         self._scans: dict[int, _Scan] = {}
 
-    def _build_miner(self, encoder: Any):
-        from rlvr.models import cache_dir
-        from rlvr.synth.fim.mining import EmbeddingCache, Miner, PoolSpan
+    def _build_miner(self, embeddings: Any):
+        from rlvr.synth.fim.mining import Embeddings, Miner, PoolSpan, shared_embeddings
 
         pool = [PoolSpan(p.text[c.start:c.end], p.passage_id, p.doc_id, p.page, c.kind, c.n_tokens, c.has_math)
                 for p, cs in zip(self.passages, self.spans) for c in cs]
-        slug = self.config.embedder.replace("/", "--")
-        cache = EmbeddingCache(self.config.embedder, Path(cache_dir()) / "fim-embeddings" / slug, encoder=encoder)
+        cache = Embeddings(embeddings) if embeddings is not None else shared_embeddings(self.config.embedder)
         # Enough shortlisted spans for the mined options this option count needs (9 options need more).
         shortlist = max(self.config.shortlist, 3 * (self.config.options - 1 - self.config.perturbations))
         return Miner(pool, cache, cosine_min=self.config.cosine_min, cosine_max=self.config.cosine_max,

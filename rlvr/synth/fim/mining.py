@@ -8,108 +8,54 @@ sentence), shortlist them lexically with TF-IDF, and then keep those whose cosin
 the answer under the bundled sentence embedder lies in a band: above `cosine_min` so the option
 is plausible, below `cosine_max` so it is not a paraphrase of the answer.
 
-Embeddings are batch-encoded and cached by content hash, in memory and on disk under
-$RLVR_CACHE/fim-embeddings/<model>/. They are rounded to float16 and cosines to 4 decimals, so a
-text embedded inside a different batch (tiny float differences) gives the same decisions.
+Embeddings are batch-encoded per chunk of passages and cached by content hash (the project's
+embedding cache, shared with curation). They are rounded to float16 and cosines to 4 decimals,
+so a text embedded inside a different batch (tiny float differences) gives the same decisions.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import logging
 import random
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rlvr.io.atomic import atomic_path
 from rlvr.synth.fim.text import math_signatures, normalize
 
-log = logging.getLogger(__name__)
 
+class Embeddings:
+    """Rounded, cached sentence embeddings (one model load per process and model).
 
-@functools.lru_cache(maxsize=2)
-def _load_encoder(name: str) -> Any:
-    """One loaded embedder per process and model, shared by every generator."""
-    from rlvr.models import load_embedder
+    Vectors come from the project-wide content-hash cache of rlvr.curate.embed (SQLite under the
+    rlvr cache, shared with curation), and are rounded to float16 here, so a text embedded inside
+    a different batch (tiny float differences) leads to the same decisions.
+    """
 
-    model = load_embedder(name)
-    # Spans and their neighbouring sentences are short; capping the sequence length bounds the cost
-    # of the rare long one (MiniLM allows 256 word pieces).
-    model.max_seq_length = min(model.max_seq_length or 128, 128)
-    return model
+    def __init__(self, cache: Any):
+        self.cache = cache
 
-
-def _key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-class EmbeddingCache:
-    """Unit-norm float16 embeddings of texts, computed once per distinct text."""
-
-    MAX_SHARDS = 64
-
-    def __init__(self, model: str = "all-minilm-l6-v2", cache_dir: Path | None = None, batch_size: int = 64,
-                 encoder: Any = None):
-        self.model_name = model
-        self.cache_dir = cache_dir
-        self.batch_size = batch_size
-        self._encoder = encoder
-        self._vectors: dict[str, np.ndarray] = {}
-        self._loaded = cache_dir is None
-        self.encoded = 0  # texts actually run through the model (the rest came from the cache)
-
-    def _model(self) -> Any:
-        if self._encoder is None:
-            self._encoder = _load_encoder(self.model_name)
-        return self._encoder
-
-    def _load_disk(self) -> None:
-        self._loaded = True
-        if not self.cache_dir.is_dir():
-            return
-        shards = sorted(self.cache_dir.glob("shard-*.npz"))
-        for shard in shards:
-            try:
-                with np.load(shard, allow_pickle=False) as data:
-                    for k, v in zip(data["keys"], data["vectors"]):
-                        self._vectors[str(k)] = v
-            except (OSError, ValueError, KeyError) as exc:  # a shard another process is replacing
-                log.info("skipping embedding cache shard %s: %s", shard, exc)
-        if len(shards) > self.MAX_SHARDS:
-            self._write_shard(list(self._vectors))
-            for shard in shards:
-                shard.unlink(missing_ok=True)
-
-    def _write_shard(self, keys: list[str]) -> None:
-        if self.cache_dir is None or not keys:
-            return
-        name = "shard-" + _key("\n".join(sorted(keys))) + ".npz"
-        with atomic_path(self.cache_dir / name) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+    @property
+    def encoded(self) -> int:
+        """Texts actually run through the model by this process (the rest came from the cache)."""
+        return self.cache.computed
 
     def prefetch(self, texts: list[str]) -> None:
-        """Encode every text not cached yet, in batches, and persist the new vectors."""
-        if not self._loaded:
-            self._load_disk()
-        missing = list(dict.fromkeys(t for t in texts if _key(t) not in self._vectors))
-        if not missing:
-            return
-        vecs = self._model().encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
-        for text, vec in zip(missing, vecs):
-            self._vectors[_key(text)] = np.asarray(vec, dtype=np.float16)
-        self.encoded += len(missing)
-        self._write_shard([_key(t) for t in missing])
+        """Batch-encode every text not cached yet (one model call for a whole chunk of passages)."""
+        if texts:
+            self.cache.embed(list(dict.fromkeys(texts)))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self.prefetch(texts)
-        return np.stack([self._vectors[_key(t)] for t in texts]).astype(np.float32)
+        return self.cache.embed(texts).astype(np.float16).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_embeddings(model: str) -> Embeddings:
+    from rlvr.curate.embed import EmbeddingCache
+
+    return Embeddings(EmbeddingCache(model))
 
 
 @dataclass(frozen=True)
@@ -134,7 +80,7 @@ class Mined:
 class Miner:
     """Finds mined distractors for an answer span among the pool's spans."""
 
-    def __init__(self, pool: list[PoolSpan], cache: EmbeddingCache, *, cosine_min: float, cosine_max: float,
+    def __init__(self, pool: list[PoolSpan], cache: Embeddings, *, cosine_min: float, cosine_max: float,
                  shortlist: int, context_margin: float = 0.0, length_ratio: float = 1.6):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
