@@ -207,7 +207,7 @@ def test_cli_seeds_source(tmp_path, capsys):
     code = rlvr_main(["synth", "azr", "--source", "seeds", "--n", "2", "--kinds", "deduction", "--out", str(out)])
     assert code == 0 and len(Task.read_parquet(out)) == 2
     assert "wrote" in capsys.readouterr().out
-    assert rlvr_main(["synth", "azr", "--isolation", "--out", str(out)]) == 0
+    assert rlvr_main(["synth", "azr", "--isolation"]) == 0
     assert "layers" in capsys.readouterr().out
 
 

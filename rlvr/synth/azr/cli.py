@@ -14,7 +14,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from rlvr.synth.azr.stage import AZRStageConfig
 
     add_config_args(parser, AZRStageConfig)
-    add_out(parser, "output Parquet file of tasks (proposals.parquet and, by default, azr_buffer.jsonl go beside it)")
+    add_out(parser, "output Parquet file of tasks (proposals.parquet and, by default, azr_buffer.jsonl go beside it)",
+            required=False)
     parser.add_argument("--isolation", action="store_true", help="print what the sandbox isolates here and exit")
     parser.epilog = ("selfplay proposes programs with the policy (default: the bundled SmolLM2-135M), validates them "
                      "in the sandbox and keeps the valid ones; seeds builds tasks from rlvr's bundled programs.")
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_python("print('ok')")
         print(f"sandbox: {result.status}; layers: {', '.join(result.isolation)}")
         return 0 if result.ok else 1
+    if args.out is None:
+        raise ValueError("--out is required: the Parquet file to write the tasks to")
     config = config_from_args(AZRStageConfig, args)
     out: Path = args.out
     buffer = Path(config.buffer) if config.buffer else out.parent / BUFFER_NAME
