@@ -18,10 +18,12 @@ order a program meets them:
    - new network namespace: only a loopback interface that is down, so no connection to the
      host, the LAN or the internet is possible, at any level;
    - new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
-     (`/tmp`, the only writable place, noexec, `disk_mb` in total), read-only binds of the
-     standard library and the shared libraries, and /dev/null, /dev/zero, /dev/urandom. Host
-     files, including world-readable ones such as /etc/passwd, /work or /home, do not exist
-     inside; there is no shell or other binary to execute;
+     (`/tmp`, the only writable place, noexec, `disk_mb` in total), read-only nosuid binds of the
+     Python standard library, of /lib* and /usr/lib* (shared libraries) and of /etc/ld.so.cache,
+     and /dev/null, /dev/zero, /dev/urandom, /dev/random. Everything else on the host, including
+     world-readable files such as /etc/passwd, /proc, /home or the rlvr checkout, does not exist
+     inside. There is no /bin or /usr/bin, so no shell; the few helper executables that live
+     under /usr/lib can run, under the same uid and limits;
    - new pid namespace whose init kills everything when the program ends, so a fork bomb, a
      daemon or a `setsid` child cannot outlive the run, and no host process is visible or
      signalable;
