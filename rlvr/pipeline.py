@@ -49,6 +49,7 @@ STAGE_TYPES: dict[str, str] = {
     "synth.azr": "rlvr.synth.azr.stage:STAGE",
     "synth.np": "rlvr.synth.np.stage:STAGE",
     "synth.fim": "rlvr.synth.fim.stage:STAGE",
+    "synth.svs": "rlvr.synth.svs.stage:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
     "train": "rlvr.train.cli:STAGE",

@@ -34,6 +34,7 @@ BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
     "rlvr.synth.azr.verifiers",
     "rlvr.synth.np",
     "rlvr.synth.fim.task",
+    "rlvr.synth.svs.answer",
 )
 
 

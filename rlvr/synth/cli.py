@@ -11,6 +11,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "azr": ("rlvr.synth.azr.cli", "Absolute Zero code tasks: self-play proposals validated in the sandbox"),
     "np": ("rlvr.synth.np_cli", "NP-hard optimisation tasks (NP-Engine): clique, colouring, TSP, knapsack, ..."),
     "fim": ("rlvr.synth.fim.cli", "Golden Goose fill-in-the-middle multiple choice from raw text (embedded or LLM)"),
+    "svs": ("rlvr.synth.svs.cli", "SvS variants: rewrite a run's correct solutions into new problems, same answer"),
 }
 
 

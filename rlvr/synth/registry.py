@@ -20,6 +20,7 @@ BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
     "rlvr.synth.azr.generator",
     "rlvr.synth.np",
     "rlvr.synth.fim.generator",
+    "rlvr.synth.svs.generator",
 )
 
 
