@@ -6,6 +6,7 @@ verifier relies on.
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 
@@ -21,7 +22,7 @@ from rlvr.synth.sandbox import (
 )
 from rlvr.synth.sandbox.policy import AZR_ONLY_POLICY, BanPolicy, check_code
 
-NAMESPACES = os.geteuid() == 0 and os.path.exists("/proc/self/ns/net")
+NAMESPACES = run_python("pass").isolation[:1] == ("mount+net+pid namespaces",)
 
 
 def test_program_and_expressions_report_reprs():
@@ -95,7 +96,7 @@ def test_environment_is_minimal(monkeypatch):
     r = run_python("import os\nprint(sorted(os.environ))", policy=None)
     assert r.status == "ok"
     assert "RLVR_SANDBOX_SECRET" not in r.stdout and "hunter2" not in r.stdout
-    assert set(eval(r.stdout)) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_ALL", "PYTHONHASHSEED", "PYTHONIOENCODING"}
+    assert set(ast.literal_eval(r.stdout)) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_ALL", "PYTHONHASHSEED", "PYTHONIOENCODING"}
 
 
 def test_basic_mode_still_confines_through_the_audit_hook():
@@ -115,7 +116,7 @@ def test_runtime_guard_off_requires_kernel_isolation():
         run_python("print(1)", isolation="basic", runtime_guard=False)
 
 
-@pytest.mark.skipif(not NAMESPACES, reason="namespace mode needs root on Linux")
+@pytest.mark.skipif(not NAMESPACES, reason="namespace mode needs root on Linux and a kernel that allows unshare")
 def test_namespace_mode_is_active_as_root():
     r = run_python("print(1)", isolation="namespaces")
     assert r.ok and r.isolation[0] == "mount+net+pid namespaces" and any(x.startswith("uid ") for x in r.isolation)

@@ -3,7 +3,8 @@
 - full:   what rlvr uses (static ban list + audit hook + kernel isolation);
 - guard:  static check off, so the audit hook and the kernel must hold;
 - kernel: static check and audit hook off, so only the kernel layers (namespaces, private root,
-          per-run uid, rlimits) and the parent's timeouts hold. Needs namespace mode (root).
+          per-run uid, rlimits) and the parent's timeouts hold.
+The guard and kernel modes need namespace mode (root, unshare allowed) and skip without it.
 
 Every program must end with the expected status in every mode, within its time limit, and
 leave the host untouched: no file written outside the sandbox, the victim process and the test
@@ -29,7 +30,7 @@ import pytest
 
 from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
 
-NAMESPACES = os.geteuid() == 0 and os.path.exists("/proc/self/ns/net")
+NAMESPACES = run_python("pass").isolation[:1] == ("mount+net+pid namespaces",)
 TOKEN = uuid.uuid4().hex[:10]
 SECRET = f"s3cret-{TOKEN}"
 RUNNER = Path(__file__).resolve().parents[1] / "rlvr" / "synth" / "sandbox" / "runner.py"
@@ -150,8 +151,8 @@ def host(tmp_path_factory):
 def outcomes(host) -> dict[str, SandboxResult | None]:
     """Every case in every mode, run once, in parallel; None where a mode is unavailable."""
     def run(case: Hostile, mode: str) -> SandboxResult | None:
-        if mode == "kernel" and not NAMESPACES:
-            return None
+        if mode != "full" and not NAMESPACES:
+            return None  # the guard and kernel expectations assume namespace mode
         code = case.code.replace("{port}", str(host["port"])).replace("{victim}", str(host["victim"].pid))
         return run_python(code, expressions=case.expressions, limits=case.limits, **MODES[mode])
 
@@ -182,7 +183,7 @@ def test_suite_has_at_least_thirty_hostile_programs():
 def test_hostile_program_is_contained(case, mode, outcomes, host):
     result = outcomes[f"{case.name}-{mode}"]
     if result is None:
-        pytest.skip("kernel-only mode needs namespace isolation (root on Linux)")
+        pytest.skip("the guard and kernel-only modes need namespace isolation (root on Linux, unshare allowed)")
     expected = getattr(case, mode)
     assert result.status == expected, f"{case.name} [{mode}]: {result.status} ({result.detail}), expected {expected}"
     assert result.duration_s < case.limits.timeout_s + 2, "the run must end within its wall-clock limit"
