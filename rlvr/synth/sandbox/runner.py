@@ -82,8 +82,7 @@ def _bind_ro(libc, source, target, is_file=False):
 
 
 def _build_root(libc, job, stdlib):
-    """Private namespaces plus a tmpfs root holding only what a Python program needs."""
-    _check(libc, libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+    """A tmpfs root holding only what a Python program needs (call after unsharing)."""
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount propagates to the host
     root = job["workdir"]
     size = f"size={job['limits']['disk_mb']}m,mode=0755"
@@ -235,14 +234,19 @@ def main():
     chroot, uid, isolation = None, None, []
     if mode in ("auto", "namespaces") and os.geteuid() == 0 and libc is not None:
         try:
-            chroot = _build_root(libc, job, stdlib)
-            uid = job["uid"]
-            isolation = ["mount+net+pid namespaces", "private root", f"uid {uid}"]
-        except OSError as exc:
+            _check(libc, libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+        except OSError as exc:  # e.g. a container whose seccomp profile forbids unshare
             if mode == "namespaces" or not job["runtime_guard"]:
                 _frame(out, {"runner_error": f"kernel isolation unavailable: {exc}"})
                 os._exit(SETUP_ERROR_EXIT)
-            chroot = None
+        else:
+            try:
+                chroot = _build_root(libc, job, stdlib)
+            except OSError as exc:  # half-built namespaces are no place to fall back to basic mode
+                _frame(out, {"runner_error": f"could not build the private root: {exc}"})
+                os._exit(SETUP_ERROR_EXIT)
+            uid = job["uid"]
+            isolation = ["mount+net+pid namespaces", "private root", f"uid {uid}"]
     elif mode == "namespaces" or not job["runtime_guard"]:
         _frame(out, {"runner_error": "kernel isolation needs root (or pass isolation='basic')"})
         os._exit(SETUP_ERROR_EXIT)
