@@ -119,6 +119,18 @@ class FimGenerator:
                 return
             yield self.generate(seed, idx)
 
+    def outcomes(self, seed: int, passages: list[int]) -> list[FimItem | str]:
+        """The item or drop reason each listed passage (an index into `self.passages`) gets for
+        `seed`: what the walk would get for it. Not memoised; for audits and benchmarks that look at
+        chosen passages. Embedded mode only: LLM outcomes depend on the batch a prompt was in."""
+        if self.config.mode != "embedded":
+            raise ValueError("outcomes() is for embedded mode; in LLM mode use generate()/iter_tasks()")
+        details: Counter = Counter()
+        out: list[FimItem | str] = []
+        for start in range(0, len(passages), EMBED_CHUNK):
+            out += self._embedded_chunk(seed, passages[start:start + EMBED_CHUNK], details)
+        return out
+
     def report(self, seed: int) -> dict[str, int]:
         """Counts for the corpus and the walk for `seed`; visited + not visited = passages kept."""
         scan = self._scans.get(seed) or _Scan(order=[])
