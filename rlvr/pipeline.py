@@ -50,6 +50,7 @@ STAGE_TYPES: dict[str, str] = {
     "synth.np": "rlvr.synth.np.stage:STAGE",
     "synth.fim": "rlvr.synth.fim.stage:STAGE",
     "synth.svs": "rlvr.synth.svs.stage:STAGE",
+    "synth.sws": "rlvr.synth.sws.stage:STAGE",
     "select.estimate": "rlvr.select.estimate:STAGE",
     "curate": "rlvr.curate.runner:STAGE",
     "train": "rlvr.train.cli:STAGE",

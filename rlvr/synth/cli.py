@@ -12,6 +12,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "np": ("rlvr.synth.np_cli", "NP-hard optimisation tasks (NP-Engine): clique, colouring, TSP, knapsack, ..."),
     "fim": ("rlvr.synth.fim.cli", "Golden Goose fill-in-the-middle multiple choice from raw text (embedded or LLM)"),
     "svs": ("rlvr.synth.svs.cli", "SvS variants: rewrite a run's correct solutions into new problems, same answer"),
+    "sws": ("rlvr.synth.sws.cli", "SwS: new problems aimed at the concepts behind a run's persistent failures"),
 }
 
 
