@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rlvr.curate.base import Step
 from rlvr.curate.config import CurateConfig
@@ -104,7 +105,10 @@ def _decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
 def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
     """Rows whose id was already seen: for tasks a second copy of the same task (a decision),
     for other datasets a second record under the same id (quarantined, as the readers do)."""
-    ids = inputs.items.column("id").to_pylist()
+    column = inputs.items.column("id")
+    if pc.count_distinct(column).as_py() == len(column):  # the usual case, decided in C
+        return np.zeros(len(column), dtype=bool), None
+    ids = column.to_pylist()
     first: dict[str, int] = {}
     dup = np.zeros(len(ids), dtype=bool)
     for row, item_id in enumerate(ids):
@@ -156,10 +160,11 @@ def run_steps(inputs: Inputs, steps: list[Step], batch_size: int = 4096, progres
             reports.append(StepReport(step.name, 0, 0, {}, 0.0))
             continue
         verdicts = step.decide(pa.Table.from_batches(scored))
-        if verdicts.column("id").to_pylist() != alive.column("id").to_pylist():
+        if not verdicts.column("id").equals(alive.column("id")):
             raise RuntimeError(f"curate step {step.name!r} returned verdicts out of order or for other items")
         keep = verdicts.column("keep").to_numpy(zero_copy_only=False)
-        dropped = Counter(r for r, k in zip(verdicts.column("reason").to_pylist(), keep) if not k)
+        reasons = pc.value_counts(verdicts.column("reason").filter(pa.array(~keep))).to_pylist()
+        dropped = Counter({r["values"]: r["counts"] for r in reasons})
         tables.append(_decision_table(verdicts, step.name))
         reports.append(StepReport(step.name, alive.num_rows, int(keep.sum()), dict(sorted(dropped.items())),
                                   round(time.monotonic() - start, 3)))
