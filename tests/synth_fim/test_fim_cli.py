@@ -24,7 +24,7 @@ def test_cli_writes_tasks_and_counts(tmp_path, capsys):
     counts = json.loads((tmp_path / "fim.counts.json").read_text())
     assert counts["tasks"] == 3 and counts["passages_visited"] >= 3
     printed = capsys.readouterr().out
-    assert "passages_visited" in printed and "yield" in printed and "wrote 3 tasks" in printed
+    assert "passages_visited" in printed and "yielded a task" in printed and "wrote 3 tasks" in printed
 
 
 def test_cli_help_and_bad_settings(capsys):

@@ -104,10 +104,10 @@ def test_llm_mode_through_stub_server(stub_url):
     report = gen.report(3)
     topics = sorted(t.meta["doc_id"] for t in tasks)
     assert topics == ["alpha", "bravo", "delta", "echo"]
-    assert report["dropped:answer_not_in_text"] == 1 and report["task"] == 4
+    assert report["dropped:answer_not_in_text"] == 1 and report["yielded_task"] == 4
     assert report["llm_failure:answer_not_in_text"] == 3, "charlie: one try and two retries"
     assert report["llm_failure:no_json"] == 1, "bravo's truncated JSON is retried"
-    assert report["passages_visited"] == 5 == report["task"] + report["dropped:answer_not_in_text"]
+    assert report["passages_visited"] == 5 == report["yielded_task"] + report["dropped:answer_not_in_text"]
     assert _Stub.calls["bravo"] == 2 and _Stub.calls["alpha"] == 1
     limits = SpanLimits(5, 80, 0.5)
     for task in tasks:

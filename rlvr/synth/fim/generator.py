@@ -57,7 +57,7 @@ class _Scan:
     order: list[int]
     pos: int = 0
     items: list[FimItem] = field(default_factory=list)
-    outcomes: Counter = field(default_factory=Counter)  # "task" or "dropped:<reason>", one per visited passage
+    outcomes: Counter = field(default_factory=Counter)  # "yielded_task" or "dropped:<reason>", one per visited passage
     details: Counter = field(default_factory=Counter)  # candidate_rejected:, distractor_rejected:, llm_failure:
 
 
@@ -163,7 +163,7 @@ class FimGenerator:
             for result in results:
                 if isinstance(result, FimItem):
                     scan.items.append(result)
-                    scan.outcomes["task"] += 1
+                    scan.outcomes["yielded_task"] += 1
                 else:
                     scan.outcomes[f"dropped:{result}"] += 1
             scan.pos += len(chunk)

@@ -89,9 +89,9 @@ def make_tasks(config: FimStageConfig, *, progress: bool = False, backend: Any =
 
 def summary_lines(counts: dict[str, int]) -> str:
     visited = counts.get("passages_visited", 0)
-    made = counts.get("tasks_generated", 0)
-    rate = f"{made / visited:.0%}" if visited else "n/a"
-    return (f"{counts.get('tasks', 0)} tasks; {made} generated from {visited} passages visited ({rate} yield); "
+    rate = f"{counts.get('yielded_task', 0) / visited:.0%}" if visited else "n/a"
+    return (f"{counts.get('tasks', 0)} tasks kept of {counts.get('tasks_generated', 0)} generated; "
+            f"{counts.get('yielded_task', 0)} of {visited} passages visited yielded a task ({rate}); "
             f"{counts.get('passages_kept', 0)} of {counts.get('passages_seen', 0)} passages passed the filters")
 
 
