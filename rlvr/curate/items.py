@@ -144,4 +144,9 @@ def write_kept(inputs: Inputs, kept_rows: list[int], path: str | Path) -> Path:
 
         atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         return path
-    return write_table(path, pa.Table.from_pylist(rows) if rows else pa.table({inputs.id_field: pa.array([], pa.string())}))
+    try:
+        table = pa.Table.from_pylist(rows) if rows else pa.table({inputs.id_field: pa.array([], pa.string())})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(f"{path}: the kept rows do not fit one Parquet schema ({exc}); write JSON lines instead "
+                         f"(--out ending in .jsonl)") from None
+    return write_table(path, table)

@@ -35,7 +35,12 @@ DUPLICATE_ID = "duplicate_id"
 def build_steps(config: CurateConfig, cache=None) -> list[Step]:
     """The configured steps; heavy ones (indexes, models) are built only when asked for."""
     steps: list[Step] = []
-    for name in config.step_names():
+    names = config.step_names()
+    if cache is None and {"semantic", "decontam"} & set(names):
+        from rlvr.curate.embed import EmbeddingCache
+
+        cache = EmbeddingCache(config.embedder)  # one model load for both steps; loaded on first need
+    for name in names:
         if name == "exact":
             from rlvr.curate.keyed import ExactStep
 

@@ -74,6 +74,21 @@ def test_cli_on_a_foreign_dataset_keeps_its_ids_and_fields(tmp_path, capsys):
     assert "quarantined=1" in capsys.readouterr().out
 
 
+def test_quality_field_ranks_duplicates_of_a_foreign_dataset(tmp_path):
+    from rlvr.curate.items import load_inputs
+    from rlvr.curate.runner import curate
+
+    src = tmp_path / "rated.jsonl"
+    rows = [{"id": "a", "text": "What is 2 + 2?", "score": 0.2}, {"id": "b", "text": "what is 2+2", "score": 0.9},
+            {"id": "c", "text": "What is 2 + 3?", "score": 0.5}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = CurateConfig(steps=["exact"], quality_field="score")
+    result = curate(load_inputs([src], config), config)
+    decisions = {d["task_id"]: d for d in result.decisions.to_pylist()}
+    assert decisions["b"]["keep"] and not decisions["a"]["keep"] and decisions["a"]["evidence"]["matched_id"] == "b"
+    assert decisions["c"]["keep"]
+
+
 def test_cli_errors_are_one_line_with_the_fix(tmp_path, task_files, capsys):
     pa_, *_ = task_files
     assert main(["curate", "--in", str(pa_), "--out", str(tmp_path / "o.parquet"), "--steps", "decontam"]) == 2
