@@ -12,10 +12,11 @@ Every step must agree on it, so it lives in one place. The rules, and why:
   "2 + 3" and "2 * 3" stay different; other punctuation is dropped. A few Unicode symbols
   fold to their ASCII meaning first ("×" is "*", "÷" is "/", typographic quotes and dashes).
 
-Hashing is vectorised: texts are tokenised by one C-level regex per text, tokens are
-mapped to a batch vocabulary, each distinct token is hashed once with a numpy polynomial
-hash, and n-gram hashes are built from the token hashes by shifted array arithmetic. The
-result for a batch is a ragged array: one flat uint64 array plus per-document offsets.
+Everything is vectorised over a batch of texts: ASCII texts (nearly all prompts) are split
+into tokens by classifying their bytes with numpy, tokens are hashed with a polynomial over
+their bytes in array arithmetic, and n-gram hashes are built from token hashes by shifted
+adds. Texts with other characters take the `tokens` regex, which yields the same tokens and
+hashes on ASCII input (tested). A batch's shingles are one flat uint64 array plus offsets.
 """
 
 from __future__ import annotations
@@ -81,12 +82,10 @@ def numbers(text: str) -> list[str]:
 
 
 def _pow_table(base: np.uint64, n: int) -> np.ndarray:
-    """base**0 .. base**(n-1) modulo 2**64."""
-    out = np.ones(max(n, 1), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for i in range(1, n):
-            out[i] = out[i - 1] * base
-    return out
+    """base**0 .. base**(n-1) modulo 2**64 (integer array products wrap, which is the modulo)."""
+    out = np.full(max(n, 1), base, dtype=np.uint64)
+    out[0] = 1
+    return np.multiply.accumulate(out)
 
 
 def hash_strings(values: pa.Array | Sequence[str]) -> np.ndarray:
