@@ -35,7 +35,7 @@ import pyarrow as pa
 from rlvr.curate.base import VERDICT_SCHEMA
 from rlvr.curate.embed import EmbeddingCache
 from rlvr.curate.postings import Postings, expand
-from rlvr.curate.text import Ragged, TokenBatch, _unique_per_doc, fmix64, ngram_hashes, tokenize_batch
+from rlvr.curate.text import Ragged, TokenBatch, fmix64, ngram_hashes, tokenize_batch, unique_per_doc
 from rlvr.records import Quarantined
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _features(tokens: TokenBatch, numbers_only: bool = False) -> Ragged:
     """Distinct content-token hashes (or number hashes) per document."""
     mask = tokens.is_number if numbers_only else tokens.is_content
     doc_of = np.repeat(np.arange(len(tokens)), tokens.lengths)
-    return _unique_per_doc(doc_of[mask], tokens.hashes[mask], len(tokens))
+    return unique_per_doc(doc_of[mask], tokens.hashes[mask], len(tokens))
 
 
 class LexicalIndex:

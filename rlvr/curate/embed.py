@@ -82,3 +82,15 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
+
+    # Steps holding a cache are shipped to other processes (Ray Data's map_batches pickles the
+    # function it maps): the connection and the model are reopened there, not copied.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_db"] = None
+        state["_model"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._db = sqlite3.connect(self.path, timeout=60)

@@ -303,7 +303,7 @@ class Ragged:
         return np.repeat(np.arange(len(self)), self.lengths)
 
 
-def _unique_per_doc(doc: np.ndarray, values: np.ndarray, n_docs: int) -> Ragged:
+def unique_per_doc(doc: np.ndarray, values: np.ndarray, n_docs: int) -> Ragged:
     """Distinct values per document, grouped by document (in first-occurrence order within one).
 
     `doc` must be non-decreasing. A (doc, value) pair is identified by one mixed 64-bit key, so
@@ -361,7 +361,7 @@ def ngram_hashes(batch: TokenBatch, n: int, whole_if_shorter: bool = True, disti
         order = np.argsort(doc, kind="stable")
         doc, val = doc[order], val[order]
     if distinct:
-        return _unique_per_doc(doc, val, n_docs)
+        return unique_per_doc(doc, val, n_docs)
     offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(doc, minlength=n_docs), out=offsets[1:])
     return Ragged(val, offsets)

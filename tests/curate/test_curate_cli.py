@@ -121,6 +121,24 @@ def test_pipeline_stage_curates_upstream_tables(tmp_path, task_files):
     assert results[-1][1] is False, "an identical re-run is skipped"
 
 
+def test_steps_survive_pickling_for_other_workers(tmp_path):
+    """What Ray Data's map_batches needs: a step pickled to another process scores a record batch
+    exactly as the original does."""
+    import pickle
+
+    from rlvr.curate.items import items_from_tasks
+    from rlvr.curate.runner import build_steps
+
+    tasks = gym_tasks(20, seed=4)
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps({"id": f"b{i}", "question": t.prompt_text}) + "\n" for i, t in enumerate(tasks[:3])))
+    config = CurateConfig(steps=["exact", "structural", "decontam", "minhash"], benchmarks=[str(bench)])
+    batch = items_from_tasks(tasks).to_batches()[0]
+    for step in build_steps(config):
+        clone = pickle.loads(pickle.dumps(step))
+        assert clone.score(batch).equals(step.score(batch)), step.name
+
+
 def test_config_rejects_bad_settings():
     for kwargs in CurateConfig.BAD_EXAMPLES:
         with pytest.raises(ValueError):
