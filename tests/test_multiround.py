@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from rlvr.rundir import StageResult
 from rlvr.train.tiny import make_tiny_model
 from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
-
 # ----------------------------------------------------------------------------- a toy task stage
 
 
@@ -34,9 +34,6 @@ def toy_stage(config, inputs, out_dir):
     tasks = first_char_tasks(16, seed=config.seed, config=FirstCharConfig(2, 14))
     path = Task.write_parquet(out_dir / "tasks.parquet", tasks)
     return StageResult(files={"tasks": path}, counts={"tasks": len(tasks)}, tasks=path)
-
-
-from dataclasses import dataclass  # noqa: E402
 
 
 @dataclass

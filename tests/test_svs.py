@@ -7,14 +7,13 @@ import json
 import pytest
 
 from rlvr.models.backends import Completion
-from rlvr.records import Decision, Message, RolloutGroup, Task, VerifierSpec, Provenance
+from rlvr.records import Decision, Message, Provenance, RolloutGroup, Task, VerifierSpec
 from rlvr.synth.svs.answer import answers_match, extract_final_answer, normalize_answer
 from rlvr.synth.svs.parents import select_parents
 from rlvr.synth.svs.problems import extract_problem
 from rlvr.synth.svs.stage import SvSConfig, run
 from rlvr.synth.svs.variants import SYNTHESIS_PROMPT
 from rlvr.verify import verify
-
 
 # ----------------------------------------------------------------------------- answers
 
