@@ -98,11 +98,25 @@ def _constant_lines(span: str) -> list[tuple[int, int]]:
     return out
 
 
-def _anchored(span: str, m: re.Match, context_numbers: list[str], code: bool, math: list, relation: bool) -> bool:
+def _in_context(span: str, m: re.Match, context: str, formula: bool) -> bool:
+    """The number recurs in the context; outside math, with the same word before or after it
+    ("100 GbE" is not pinned down by "100 MB/s")."""
+    value = re.escape(m.group(0))
+    if not re.search(rf"(?<![\w.]){value}(?![\w])", context):
+        return False
+    if formula:
+        return True
+    after = re.match(r"\s*([A-Za-z]+)", span[m.end():])
+    before = re.search(r"([A-Za-z]+)\s*$", span[:m.start()])
+    return bool((after and re.search(rf"(?<![\w.]){value}\s*{after.group(1)}\b", context)) or
+                (before and re.search(rf"\b{before.group(1)}\s*{value}(?![\w])", context)))
+
+
+def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, relation: bool) -> bool:
     line_start = span.rfind("\n", 0, m.start()) + 1
     if _LIST_MARKER.match(span[line_start:]) and m.start() < line_start + 6:
         return False  # "1." of a list: renumbering changes nothing
-    if m.group(0) in context_numbers:
+    if _in_context(span, m, context, code or _inside(m.start(), math)):
         return True
     offset = bool(_OFFSET_BEFORE.search(span[:m.start()]) or _OFFSET_AFTER.match(span[m.end():]))
     if code:
@@ -125,7 +139,7 @@ def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> P
     context_numbers = _NUM.findall(context)
     constants = _constant_lines(span) if code else []
     choices = [m for m in _NUM.finditer(span)
-               if not _inside(m.start(), constants) and _anchored(span, m, context_numbers, code, math, relation)]
+               if not _inside(m.start(), constants) and _anchored(span, m, context, code, math, relation)]
     if not choices:
         return None
     m = rng.choice(choices)
