@@ -287,10 +287,13 @@ def _run_one(run_dir: RunDir, pipeline: Pipeline, spec: StageSpec, name: str, in
         inputs.append(p)
     if stage_type.consumes_tasks and not inputs:
         raise ValueError(f"stage {name} ({spec.type}) needs task inputs but no earlier stage made any")
+    # Files a config reads besides the task tables (e.g. benchmark sets) count as inputs too,
+    # so editing one makes the stage stale.
+    watched = [Path(p) for p in (getattr(config, "input_files", lambda: [])() or []) if Path(p).is_file()]
     fingerprint = stable_hash({**identity, "config": to_mapping(config)}, length=16)
     log.info("stage %s (%s)", name, spec.type)
     rec, ran = run_dir.run_stage(
-        name, spec.type, fingerprint, inputs,
+        name, spec.type, fingerprint, [*inputs, *watched],
         lambda d, c=config, i=inputs, t=stage_type: t.run(c, i, d), config=to_mapping(config),
     )
     if stage_type.consumes_tasks:

@@ -107,3 +107,16 @@ def test_sigkill_at_any_moment_then_rerun_completes_with_identical_bytes(tmp_pat
         assert (run_dir / stage / "tasks.parquet").read_bytes() == (reference / stage / "tasks.parquet").read_bytes()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert all(s["status"] == "done" for s in manifest["stages"].values())
+
+
+def test_editing_a_benchmark_file_makes_the_curate_stage_stale(tmp_path):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"id": "b1", "question": "How many legs do 3 spiders and 2 ducks have?"}) + "\n")
+    spec = {"stages": [
+        {"name": "legs", "type": "synth.gym", "with": {"name": "leg_counting", "n": 5}},
+        {"name": "curate", "type": "curate", "with": {"benchmarks": [str(bench)], "paraphrase": False}},
+    ]}
+    assert [ran for _, ran in run_pipeline(Pipeline.from_mapping(spec), tmp_path / "run")] == [True, True]
+    assert [ran for _, ran in run_pipeline(Pipeline.from_mapping(spec), tmp_path / "run")] == [False, False]
+    bench.write_text(bench.read_text() + json.dumps({"id": "b2", "question": "Count the legs of 4 cats."}) + "\n")
+    assert [ran for _, ran in run_pipeline(Pipeline.from_mapping(spec), tmp_path / "run")] == [False, True]

@@ -7,6 +7,7 @@ mapping (rlvr.config), so the three can never drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 STEP_NAMES = ("exact", "structural", "decontam", "minhash", "semantic")
@@ -117,6 +118,10 @@ class CurateConfig:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lsh_redis and not self.lsh_redis.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"lsh_redis must be a URL like redis://localhost:6379/0, got {self.lsh_redis!r}")
+
+    def input_files(self) -> list[str]:
+        """Local files this config reads (the pipeline re-runs the stage when one changes)."""
+        return [b for b in self.benchmarks if Path(b).is_file()]
 
     def step_names(self) -> list[str]:
         """The steps that will run, in order."""
