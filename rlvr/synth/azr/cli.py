@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
         result.files["proposals"].replace(proposals)
         rows["proposals file"] = str(proposals)
         rows["buffer"] = str(buffer)
-        for r in result.counts.get("rounds", []):
+        for i, r in result.counts.get("rounds", {}).items():
             if r["invalid_reasons"]:
-                rows[f"invalid reasons (round {result.counts['rounds'].index(r)})"] = json.dumps(r["invalid_reasons"])
+                rows[f"invalid reasons (round {i})"] = json.dumps(r["invalid_reasons"])
     result.files["tasks"].parent.rmdir()
     print(table(rows, f"{result.summary}\nwrote {out}"))
     return 0

@@ -109,7 +109,7 @@ def run(config: AZRStageConfig, out_dir: Path, buffer_path: Path | None = None,
     counts: dict[str, Any] = {"proposals": len(outcomes), "valid": sum(o.valid for o in outcomes),
                               "invalid": sum(not o.valid for o in outcomes), "tasks": len(tasks),
                               "buffer_size": rounds[-1].buffer_size,
-                              "rounds": [r.counts() for r in rounds]}
+                              "rounds": {str(i): r.counts() for i, r in enumerate(rounds)}}
     learn = [o.learnability for o in outcomes if o.learnability is not None]
     summary = (f"{counts['valid']}/{counts['proposals']} proposals valid over {config.rounds} round(s); "
                f"buffer {counts['buffer_size']} programs at {buffer_path}")
