@@ -106,6 +106,11 @@ def test_perturbations_are_checkably_different_and_pinned_down():
     assert perturb_number("x = a[i - 1]", "", rng, code=True).text == "x = a[i - 2]"
     assert perturb_number("return math.exp(-0.1 * t)", "", rng, code=True) is None  # a tunable decimal
     assert perturb_number("net = nn.Sequential(nn.LazyLinear(8))", "", rng, code=True) is None
+    assert perturb_number("def train(net, num_epochs=5):", "x = 5", rng, code=True) is None
+    assert perturb_negation("os.makedirs(path, exist_ok=True)", rng, code=True) is None  # a free choice
+    assert perturb_negation("def f(x, flag=True):", rng, code=True, context="# If `flag=True` ...") is None
+    assert perturb_negation("self.plot('loss', l, train=True)", rng, code=True,
+                            context="self.plot('loss', l, train=False)").text.endswith("train=False)")
     assert perturb_negation("$y = \\sin(x) + \\epsilon$", rng, code=False) is None  # symmetric noise
     neg = perturb_negation("The error increases with depth.", rng, code=False)
     assert neg.text == "The error decreases with depth."

@@ -55,6 +55,7 @@ _MATH_PAIRS = [("\\leq", "\\geq"), ("\\le", "\\ge"), ("\\max", "\\min"), ("\\lt"
                (" + ", " - "), ("\\sum", "\\prod")]
 _CODE_PAIRS = [("==", "!="), ("<=", ">="), (" < ", " > "), ("+=", "-="), (" + 1", " - 1"), (" and ", " or "),
                ("True", "False"), ("min(", "max("), (" + ", " - "), ("&&", "||"), ("++", "--"), (".max(", ".min(")]
+_KEYWORD_FLAG = re.compile(r"(\w+)\s*=\s*$")
 _NEGATED_AFTER = re.compile(r"^(?:\s+\w+){0,2}\s+(?:not|no|never)\b|n't", re.I)
 _COPULAS = {"is", "are", "is not", "are not", "does", "do", "does not", "do not", "will", "will not"}
 _ASSIGN = re.compile(r"^\s*(?:[\w<>,:]+\s+)?([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:=|\+=|-=|\*=)(?!=)")
@@ -116,13 +117,14 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
     line_start = span.rfind("\n", 0, m.start()) + 1
     if _LIST_MARKER.match(span[line_start:]) and m.start() < line_start + 6:
         return False  # "1." of a list: renumbering changes nothing
-    if _in_context(span, m, context, code or _inside(m.start(), math)):
-        return True
     offset = bool(_OFFSET_BEFORE.search(span[:m.start()]) or _OFFSET_AFTER.match(span[m.end():]))
     if code:
         # Only integers next to an operator or inside brackets (i + 1, a[-1], n & 1, x ** 2): a
-        # decimal or a bare argument (lr = 0.1, exp(-0.1 * t), Linear(8)) is a tunable constant.
+        # decimal or an argument (lr = 0.1, exp(-0.1 * t), Linear(8), num_epochs=5) is a tunable
+        # constant, even when the same digits happen to occur elsewhere in the code.
         return offset and "." not in m.group(0)
+    if _in_context(span, m, context, _inside(m.start(), math)):
+        return True
     formula = next(((a, b) for a, b in math if a <= m.start() < b), None)
     if formula is None:
         return False
@@ -148,7 +150,7 @@ def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> P
     return Perturbation(text, "number", f"{m.group(0)} -> {new}")
 
 
-def _flip_sites(span: str, code: bool) -> list[tuple[int, int, str]]:
+def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int, str]]:
     """(start, end, replacement) for every place one polarity flip could be made."""
     sites: list[tuple[int, int, str]] = []
     if code:
@@ -156,6 +158,12 @@ def _flip_sites(span: str, code: bool) -> list[tuple[int, int, str]]:
         pairs = _CODE_PAIRS + [(b, a) for a, b in _CODE_PAIRS]
         for a, b in pairs:
             for m in re.finditer(re.escape(a), span):
+                # A keyword flag (exist_ok=True, a default in a signature) is a choice, not a logic
+                # step, unless the context sets the same keyword to the other value (train=True here,
+                # train=False in the sibling method), so the reader sees the contrast.
+                flag = _KEYWORD_FLAG.search(span[:m.start()]) if a in ("True", "False") else None
+                if flag and not re.search(rf"\b{re.escape(flag.group(1))}\s*=\s*{b}\b", context):
+                    continue
                 if not _inside(m.start(), constants):
                     sites.append((m.start(), m.end(), b))
         return sites
@@ -172,8 +180,8 @@ def _flip_sites(span: str, code: bool) -> list[tuple[int, int, str]]:
     return sites
 
 
-def perturb_negation(span: str, rng: random.Random, code: bool) -> Perturbation | None:
-    sites = _flip_sites(span, code)
+def perturb_negation(span: str, rng: random.Random, code: bool, context: str = "") -> Perturbation | None:
+    sites = _flip_sites(span, code, context)
     # Longer matches first at a position ("is not" before "is"); drop sites nested in another.
     sites.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     clean, last_end = [], -1
@@ -229,7 +237,7 @@ def perturbations(span: str, context: str, rng: random.Random, code: bool,
         if kind == "number":
             p = perturb_number(span, context, rng, code)
         elif kind == "negation":
-            p = perturb_negation(span, rng, code)
+            p = perturb_negation(span, rng, code, context)
         else:
             p = perturb_reorder(span, code)
         if p is not None and normalize(p.text) not in seen:
