@@ -105,7 +105,10 @@ def main() -> int:
     print(f"ratio warm : cold = {warm_rate / cold_rate:.1f}x")
     print(f"passages yielding a task: {tasks}/{len(indices)} = {tasks / max(len(indices), 1):.1%}; "
           f"drops: {dict(reasons.most_common())}")
-    print(f"documents yielding at least one task: {len(doc_yield)}/{len(docs)} = {len(doc_yield) / len(docs):.1%}")
+    with_passage = {gen.passages[i].doc_id for i in indices}
+    print(f"documents yielding at least one task: {len(doc_yield)}/{len(docs)} = {len(doc_yield) / len(docs):.1%} "
+          f"({len(doc_yield)}/{len(with_passage)} of those with a passage that passed the filters; the rest are "
+          f"too short, low in reasoning, exercise lists or bare code)")
     for source, n in sorted(by_source.items()):
         print(f"  {source}: {yielded_by_source[source]}/{n}")
     return 0
