@@ -220,7 +220,7 @@ def test_selfplay_round_and_solver_scoring_with_the_bundled_model(tmp_path):
     from rlvr.verify import verify
 
     backend = make_backend("transformers:smollm2-135m-instruct")
-    config = AZRStageConfig(n=1, k_references=1, n_samples=2, max_new_tokens=64, solver_max_new_tokens=24,
+    config = AZRStageConfig(n=1, k_references=1, n_samples=1, max_new_tokens=64, solver_max_new_tokens=24,
                             timeout_s=3.0)
     result = run(config, tmp_path / "azr", backend=backend)
     proposals = Decision.read_parquet(result.files["proposals"])
@@ -230,6 +230,6 @@ def test_selfplay_round_and_solver_scoring_with_the_bundled_model(tmp_path):
 
     tasks = [AZRGenerator(AZRConfig(kind, timeout_s=3.0)).generate(0, 0) for kind in ("deduction", "abduction",
                                                                                        "induction")]
-    outs = backend.generate([t.chat() for t in tasks], n=2, max_new_tokens=24, temperature=1.0, seed=1)
+    outs = backend.generate([t.chat() for t in tasks], n=1, max_new_tokens=24, temperature=1.0, seed=1)
     statuses = [verify(t, c).status for t, cs in zip(tasks, outs) for c in cs]
-    assert len(statuses) == 6 and "error" not in statuses, statuses
+    assert len(statuses) == 3 and "error" not in statuses, statuses
