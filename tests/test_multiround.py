@@ -274,3 +274,13 @@ def test_example_pipeline_parses():
     p = Pipeline.from_mapping(yaml.safe_load(example.read_text()), source=str(example))
     assert p.rounds is not None and p.rounds.count >= 2
     assert {s.type for s in p.rounds.stages} >= {"train", "synth.svs", "synth.sws", "synth.azr", "curate"}
+    # every stage's settings, placeholders filled in, make a valid config
+    from dataclasses import replace
+
+    from rlvr.pipeline import _LoopState, _substitute, build_config, get_stage_type
+
+    state = _LoopState("smollm2-135m-instruct", "/runs/x", round=1)
+    for spec in p.stages + p.rounds.stages:
+        config = build_config(replace(spec, settings=_substitute(spec.settings, state, spec.name)),
+                              get_stage_type(spec.type), p.seed, spec.name)
+        assert "${" not in json.dumps(vars(config), default=str)
