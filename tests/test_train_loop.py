@@ -136,8 +136,7 @@ def test_influence_hooks_match_explicit_per_row_gradients(tasks):
     from rlvr.train.influence import Influence
 
     model, tok = make_tiny_model()
-    probe = tasks[:5]
-    inf = Influence(model, tok, probe, layers=1)
+    inf = Influence(model, tok, tasks[:5], layers=1, objective="gold")
     inf.refresh(model, step=0)
     params = [m.weight for _, m in inf.modules]
     g_probe = [inf.grads[id(m)][0] for _, m in inf.modules]
@@ -160,10 +159,52 @@ def test_influence_hooks_match_explicit_per_row_gradients(tasks):
         expected.append(sum(float((g * gp).sum()) for g, gp in zip(grads, g_probe)))
     assert hooked == pytest.approx(expected, rel=1e-4, abs=1e-7)
     assert inf.n_params == sum(p.numel() for p in params) and inf.seconds > 0
-    # the probe gradient is the gradient of the mean gold-answer NLL
-    loss, grads = inf.probe_loss_and_grads(model)
-    assert loss > 0 and all(torch.equal(a, b) for a, b in zip(grads, g_probe))
     inf.close()
+
+
+def _completion_logp(model, tok, task, text, finished):
+    import torch
+
+    prompt = tok.apply_chat_template(task.chat(), tokenize=False, add_generation_prompt=True)
+    p = tok(prompt, add_special_tokens=False).input_ids
+    c = tok(text, add_special_tokens=False).input_ids + ([tok.eos_token_id] if finished else [])
+    ids = torch.tensor([p + c])
+    logp = torch.log_softmax(model(input_ids=ids).logits[0, len(p) - 1:-1], -1)
+    return logp.gather(-1, torch.tensor(c)[:, None]).mean()
+
+
+def test_probe_objectives_are_the_documented_losses(tasks):
+    """gold: mean NLL of reference answers; reward: -(1/N) sum (r - group mean) mean log pi(o)."""
+    import torch
+
+    from rlvr.train.influence import Influence
+    from rlvr.verify import gold_completion
+
+    model, tok = make_tiny_model()
+    probe = tasks[:3]
+    gold = Influence(model, tok, probe, layers=1, objective="gold")
+    loss, grads = gold.probe_loss_and_grads(model)
+    expected = -sum(_completion_logp(model, tok, t, gold_completion(t), False) for t in probe) / 3
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+    params = [m.weight for _, m in gold.modules]
+    for g, e in zip(grads, torch.autograd.grad(expected, params)):
+        assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+    gold.close()
+
+    samples = [(probe[0], ["ab", "c", "dd"], [1.0, 0.0, 0.0], [True, False, True]),
+               (probe[1], ["x", "y"], [1.0, 1.0], [True, True])]  # all-equal: contributes nothing
+    reward = Influence(model, tok, probe, layers=1, objective="reward", samples=lambda: samples)
+    loss, grads = reward.probe_loss_and_grads(model)
+    mean, n = 1 / 3, 5
+    expected = -sum((r - mean) * _completion_logp(model, tok, probe[0], c, f)
+                    for c, r, f in zip(*samples[0][1:])) / n
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+    for g, e in zip(grads, torch.autograd.grad(expected, [m.weight for _, m in reward.modules])):
+        assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+    empty = Influence(model, tok, probe, layers=1, objective="reward", samples=lambda: samples[1:])
+    assert empty.probe_loss_and_grads(model)[0] == 0.0 and empty.empty_refreshes == 1
+    for inf in (reward, empty):
+        inf.close()
 
 
 def _cli(out, model_dir, task_file, steps, extra=()):

@@ -79,6 +79,9 @@ class TrainConfig:
     probe_k: int = field(default=4, metadata={"help": "samples per probe task"})
     # -- attribution ----------------------------------------------------------------------------
     influence: bool = field(default=True, metadata={"help": "TracIn influence of each group on the probe set"})
+    influence_objective: str = field(default="reward", metadata={
+        "help": "probe loss the influence is measured against: reward (policy gradient on the probe rollouts) "
+                "or gold (likelihood of the reference answers)", "choices": ("reward", "gold")})
     influence_layers: int = field(default=1, metadata={"help": "last N transformer blocks whose (trainable) "
                                                                 "weights the influence is measured on"})
     influence_every: int = field(default=1, metadata={"help": "recompute the probe gradient every N steps"})
@@ -94,7 +97,7 @@ class TrainConfig:
         {"loss_type": "ppo"}, {"scale_rewards": "max"}, {"temperature": 0.0}, {"probe_fraction": 1.0},
         {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
         {"micro_batches": 3}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
-        {"vllm_mode": "remote"}, {"learning_rate": 0.0}, {"selector": ""},
+        {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"learning_rate": 0.0}, {"selector": ""},
     )
 
     def __post_init__(self) -> None:
@@ -103,6 +106,8 @@ class TrainConfig:
                 raise ValueError(msg)
 
         need(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
+        need(self.influence_objective in ("reward", "gold"),
+             f"influence_objective must be reward or gold, got {self.influence_objective!r}")
         need(self.vllm_mode in VLLM_MODES, f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
         need(self.loss_type in LOSS_TYPES, f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         need(self.scale_rewards in SCALE_REWARDS, f"scale_rewards must be one of {SCALE_REWARDS}")

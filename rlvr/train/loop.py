@@ -129,17 +129,26 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
                    probe_every=config.probe_every, keep_checkpoints=config.keep_checkpoints,
                    sampler_state=resume[1]["sampler"] if resume else None)
     if resume:
+        run.base_costs = dict(resume[1].get("costs", {}))
         run.step_seconds = list(resume[1].get("step_seconds", []))
         run.probe_losses = [tuple(x) for x in resume[1].get("probe_losses", [])]
 
-    policy, tokenizer = _load_policy(config, model, tokenizer)
-    trainer = _build_trainer(config, run, policy, tokenizer, rewards, tasks_dataset(train_tasks, store),
-                             probe_tasks, resume[0] if resume else None)
-    trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
-    if run.influence is not None:
-        run.influence.close()
+    influence_on = config.influence and bool(probe_tasks)
+    steps_done = int(resume[1]["step"]) if resume else 0
+    if steps_done >= config.steps:
+        # TRL would still run one more step when resumed at max_steps: a finished run is not resumed.
+        log.info("%s already holds %d steps (>= steps=%d); writing the outputs only", out_dir, steps_done,
+                 config.steps)
+    else:
+        policy, tokenizer = _load_policy(config, model, tokenizer)
+        trainer = _build_trainer(config, run, policy, tokenizer, rewards, tasks_dataset(train_tasks, store),
+                                 probe_tasks, resume[0] if resume else None)
+        trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+        steps_done = int(trainer.state.global_step)
+        if run.influence is not None:
+            run.influence.close()
 
-    result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, trainer)
+    result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, steps_done, influence_on)
     result.counts.update(tasks_in=n_in, duplicates=duplicates, probe_overlap=overlap, train_tasks=len(train_tasks),
                          probe_tasks=len(probe_tasks), seconds=round(time.monotonic() - start, 2))
     return result
@@ -164,14 +173,15 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
                           temperature=config.temperature, seed=config.seed, keep_chars=config.save_completions)
         if config.influence:
             run.influence = Influence(trainer.accelerator.unwrap_model(trainer.model), tokenizer, probe_tasks,
-                                      layers=config.influence_layers, every=config.influence_every)
+                                      layers=config.influence_layers, every=config.influence_every,
+                                      objective=config.influence_objective, samples=run.probe.latest)
     elif config.influence:
         log.warning("no probe tasks: influence needs a probe objective and is off for this run")
     return trainer
 
 
 def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: list[Task], probe_tasks: list[Task],
-                   keys: dict, trainer: Any) -> TrainResult:
+                   keys: dict, steps_done: int, influence_on: bool) -> TrainResult:
     from rlvr.records import Value
     from rlvr.train.probe import pass_rate
     from rlvr.train.report import write_report
@@ -179,7 +189,6 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
 
     rollouts, n_rows = run.ledger.consolidate(out_dir / "rollouts.parquet")
     groups = run.ledger.read()
-    influence_on = run.influence is not None
     values, weaknesses = compute_values(train_tasks, groups, keys, influence_on)
     files = {
         "rollouts": rollouts,
@@ -195,7 +204,7 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
     probe_last = pass_rate([g for g in groups if g.phase == "probe" and g.step == probe_steps[-1]]) if probe_steps else None
     train_seconds = sum(run.step_seconds)
     counts: dict[str, Any] = {
-        "steps": int(trainer.state.global_step),
+        "steps": steps_done,
         "groups": len(train_groups),
         "rollouts": sum(g.k for g in train_groups),
         "ledger_rows": n_rows,
@@ -207,8 +216,8 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
         "seconds_per_step": round(train_seconds / len(run.step_seconds), 3) if run.step_seconds else None,
         **run.costs(),
     }
-    if influence_on and train_seconds > 0:
-        counts["influence_share_of_step_time"] = round(run.influence.seconds / train_seconds, 4)
+    if influence_on and train_seconds > 0 and "influence_seconds" in counts:
+        counts["influence_share_of_step_time"] = round(counts["influence_seconds"] / train_seconds, 4)
     last_ckpt = out_dir / "checkpoints" / f"checkpoint-{counts['steps']}"
     summary = {"model": config.model, "selector": config.selector, **counts, "policy": str(last_ckpt)}
     if config.report:

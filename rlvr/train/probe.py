@@ -37,6 +37,11 @@ class Probe:
         self.batch_size = batch_size
         self.seconds = 0.0
         self.evaluations = 0
+        self._latest: list[tuple[Task, list[str], list[float], list[bool]]] = []
+
+    def latest(self) -> list[tuple[Task, list[str], list[float], list[bool]]]:
+        """(task, completions, rewards, finished) of the latest evaluation: the influence's probe rollouts."""
+        return self._latest
 
     def evaluate(self, model: Any, tokenizer: Any, step: int) -> list[RolloutGroup]:
         """k samples per probe task from the current policy, scored; one group per task."""
@@ -57,8 +62,11 @@ class Probe:
         finally:
             model.train(was_training)
         groups = []
+        self._latest = []
         for task, completions in zip(self.tasks, outs):
             scores = [verify(task, c) for c in completions]
+            self._latest.append((task, [str(c) for c in completions], [s.reward for s in scores],
+                                 [not c.truncated for c in completions]))
             keys = self.keys[task.task_id]
             meta: dict[str, Any] = {"kind": keys.kind, "source": keys.source,
                                     "truncated": [bool(c.truncated) for c in completions]}

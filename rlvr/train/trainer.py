@@ -110,15 +110,24 @@ class RunState:
     current_rows: Any = None
     step_seconds: list[float] = field(default_factory=list)
     probe_losses: list[tuple[int, float]] = field(default_factory=list)
+    base_costs: dict[str, Any] = field(default_factory=dict)  # costs of the run before a resume
 
     def costs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        """Seconds and counts spent on influence and probing, including before a resume."""
+        out: dict[str, Any] = dict(self.base_costs)
+
+        def add(name: str, value: float) -> None:
+            out[name] = round(out.get(name, 0) + value, 3)
+
         if self.influence is not None:
-            out.update(influence_seconds=round(self.influence.seconds, 3), influence_refreshes=self.influence.refreshes,
-                       influence_params=self.influence.n_params,
+            add("influence_seconds", self.influence.seconds)
+            add("influence_refreshes", self.influence.refreshes)
+            add("influence_empty_refreshes", self.influence.empty_refreshes)
+            out.update(influence_params=self.influence.n_params,
                        influence_modules=[n for n, _ in self.influence.modules])
         if self.probe is not None:
-            out.update(probe_seconds=round(self.probe.seconds, 3), probe_evaluations=self.probe.evaluations)
+            add("probe_seconds", self.probe.seconds)
+            add("probe_evaluations", self.probe.evaluations)
         return out
 
 
@@ -212,6 +221,11 @@ def _make_trainer_class():
 
         def on_train_begin(self, args, state, control, **kwargs):
             if self.resume_from and self.trainer is not None:
+                inf = self.run.influence
+                if inf is not None and inf.objective == "reward" and self.run.probe is not None:
+                    # the probe rollouts of the last evaluation died with the killed process; sample
+                    # afresh for the influence objective without recording them (the ledger has that step)
+                    self._probe(kwargs, state.global_step, record=False)
                 # TRL's data-skip path restores the RNG only at an epoch boundary; rlvr never skips
                 # data (the sampler resumes itself), so restore it here.
                 self.trainer._load_rng_state(self.resume_from)
@@ -231,14 +245,15 @@ def _make_trainer_class():
                 self._probe(kwargs, state.global_step)
             return control
 
-        def _probe(self, kwargs: dict, step: int) -> None:
+        def _probe(self, kwargs: dict, step: int, record: bool = True) -> None:
             model = kwargs.get("model")
             tokenizer = kwargs.get("processing_class")
             if self.trainer is not None:
                 model = self.trainer.accelerator.unwrap_model(self.trainer.model)
                 tokenizer = self.trainer.processing_class
-            if self.trainer is None or self.trainer.accelerator.is_main_process:
-                self.run.ledger.add(self.run.probe.evaluate(model, tokenizer, step))
+            groups = self.run.probe.evaluate(model, tokenizer, step)
+            if record and (self.trainer is None or self.trainer.accelerator.is_main_process):
+                self.run.ledger.add(groups)
 
     return RlvrGRPOTrainer, RlvrCallback
 

@@ -1,0 +1,219 @@
+"""Training overhead of rlvr over a bare TRL GRPOTrainer, and zero-variance groups per selector.
+
+Part 1, overhead. Seconds per optimizer step of three trainers with the same model, tasks, batch
+geometry (prompts per step x generations), generation length and seed:
+
+  bare      trl.GRPOTrainer with its own RepeatSampler and one plain reward function that calls
+            rlvr.verify (no ledger, no store, no selection, no probe, no influence);
+  rlvr      rlvr.train.loop.train with the ledger, the pass-rate store and the selector (insight),
+            influence off;
+  rlvr+inf  the same with TracIn influence on (probe gradient refreshed every step).
+
+Each step is timed from the trainer's on_step_begin to on_step_end (generation, rewards, loss,
+backward, optimizer step, and rlvr's per-step work: selection, ledger annotation, influence hooks
+and probe-gradient refreshes). Probe evaluations and checkpoint writes happen between steps and
+are reported on their own. The three trainers run alternately, `--rounds` times, so that load
+changes on a shared machine hit them alike; the first step of every run (warm-up) is dropped and
+the median is taken. Targets: rlvr <= 1.10 x bare, rlvr+inf <= 1.5 x bare.
+
+Part 2, selection. The zero-variance group fraction (groups whose k rewards are all equal, which
+GRPO cannot learn from) over a 30-step CPU run with the uniform, variance and InSight selectors on
+the same pool: toy.first_char tasks and the tiny random model of rlvr.train.tiny, whose pass rates
+range from never to always. The pool's offline estimates (`rlvr select estimate`, k=8) seed every
+selector's store, as in the recommended estimate -> train pipeline. Target: variance/InSight at
+most half of uniform's.
+
+    python benchmarks/train_overhead.py [--model smollm2-135m-instruct|tiny] [--steps 5] [--rounds 2]
+                                        [--skip-overhead] [--skip-selectors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+PROMPTS, GENERATIONS, MAX_TOKENS = 4, 4, 16
+
+
+def _timer_callback():
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        def __init__(self):
+            self.seconds: list[float] = []
+            self._t0 = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._t0 = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.seconds.append(time.perf_counter() - self._t0)
+
+    return StepTimer()
+
+
+def _policy(model_name: str, folder: Path):
+    """(model path or object, tokenizer): the tiny model is rebuilt identically for every run."""
+    if model_name == "tiny":
+        from rlvr.train.tiny import make_tiny_model
+
+        return make_tiny_model()
+    from transformers import AutoTokenizer
+
+    from rlvr.models import resolve_model
+
+    path = resolve_model(model_name)
+    return str(path), AutoTokenizer.from_pretrained(path, padding_side="left")
+
+
+def _config(model: str, steps: int, influence: bool):
+    from rlvr.train.config import TrainConfig
+
+    return TrainConfig(model=model, steps=steps, prompts_per_step=PROMPTS, num_generations=GENERATIONS,
+                       max_completion_length=MAX_TOKENS, selector="insight", influence=influence,
+                       probe_every=steps, probe_k=2, save_every=steps, report=False)
+
+
+def run_bare(tasks, model_name: str, steps: int, folder: Path) -> list[float]:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from rlvr.select.rewards import completion_text
+    from rlvr.verify import verify
+
+    by_id = {t.task_id: t for t in tasks}
+
+    def reward(prompts, completions, task_id, **kwargs):
+        return [verify(by_id[t], completion_text(c)).reward for t, c in zip(task_id, completions)]
+
+    kw = _config(model_name, steps, False).grpo_kwargs(str(folder))
+    kw.update(save_strategy="no")
+    timer = _timer_callback()
+    model, tok = _policy(model_name, folder)
+    data = Dataset.from_dict({"prompt": [t.chat() for t in tasks], "task_id": [t.task_id for t in tasks]})
+    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=GRPOConfig(**kw), train_dataset=data,
+                          processing_class=tok, callbacks=[timer])
+    trainer.train()
+    return timer.seconds
+
+
+def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence: bool) -> tuple[list[float], dict]:
+    from rlvr.train.loop import train
+    from rlvr.train.trainer import MARKER, checkpoints
+
+    model, tok = _policy(model_name, folder)
+    result = train(_config(model_name, steps, influence), tasks, folder, probe_tasks=probe, model=model,
+                   tokenizer=tok)
+    ckpt = checkpoints(folder / "checkpoints")[-1][1]
+    import json
+
+    seconds = json.loads((ckpt / MARKER).read_text())["step_seconds"]
+    return seconds, result.counts
+
+
+def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
+    from rlvr.train.planted import planted_tasks
+    from rlvr.train.toy import FirstCharConfig, first_char_tasks
+
+    # the same training pool for all three; rlvr's probe set is separate, so no task is held out of it
+    if model_name == "tiny":
+        tasks = first_char_tasks(n_tasks, seed=0, config=FirstCharConfig(1, 30))
+        probe = first_char_tasks(8, seed=99, config=FirstCharConfig(1, 30))
+    else:
+        train_tasks, probe = planted_tasks(n_per_source=n_tasks // 2, n_probe=8)
+        tasks = train_tasks[: n_tasks]  # the helpful and poisoned toy.initial tasks
+    times: dict[str, list[float]] = {"bare": [], "rlvr": [], "rlvr+inf": []}
+    extra: dict[str, list[float]] = {"influence_seconds": [], "probe_seconds": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for name in times:
+                folder = Path(tmp) / f"{name}-{r}"
+                start = time.perf_counter()
+                if name == "bare":
+                    secs = run_bare(tasks, model_name, steps, folder)
+                else:
+                    secs, counts = run_rlvr(tasks, probe, model_name, steps, folder, influence=name == "rlvr+inf")
+                    if name == "rlvr+inf":
+                        extra["influence_seconds"].append(counts["influence_seconds"] / max(1, counts["steps"]))
+                    extra["probe_seconds"].append(counts.get("probe_seconds", 0.0))
+                times[name] += secs[1:]  # the first step of a run is warm-up
+                print(f"round {r} {name:9} median step {statistics.median(secs[1:]):.3f}s "
+                      f"(run {time.perf_counter() - start:.1f}s)", flush=True)
+    base = statistics.median(times["bare"])
+    print(f"\nseconds per step, {model_name}, {PROMPTS} prompts x {GENERATIONS} generations, <= {MAX_TOKENS} "
+          f"tokens, {rounds} alternating rounds of {steps} steps (warm-up step dropped):")
+    for name, secs in times.items():
+        med = statistics.median(secs)
+        target = {"rlvr": " (target <= 1.10)", "rlvr+inf": " (target <= 1.50)"}.get(name, "")
+        print(f"  {name:9} {med:8.3f}s  {med / base:5.2f} x bare{target}")
+    print(f"  influence work per step (hooks + probe-gradient refresh): "
+          f"{statistics.median(extra['influence_seconds']):.3f}s")
+    print(f"  probe evaluations (between steps, not in the step time): "
+          f"{statistics.median(extra['probe_seconds']):.3f}s per run")
+
+
+def selectors(steps: int, seed: int) -> None:
+    import torch
+
+    from rlvr.models.backends import TransformersBackend
+    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.train.config import TrainConfig
+    from rlvr.train.loop import train
+    from rlvr.train.tiny import make_tiny_model
+    from rlvr.train.toy import FirstCharConfig, first_char_tasks
+
+    torch.set_num_threads(1)
+    pool = first_char_tasks(48, seed=seed, config=FirstCharConfig(1, 30))
+    model, tok = make_tiny_model(seed=seed)
+    pool, _ = estimate(pool, TransformersBackend.from_model(model, tok, batch_size=64),
+                       EstimateConfig(k=8, max_new_tokens=4, seed=seed), progress=False)
+    fractions = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("uniform", "variance", "insight"):
+            model, tok = make_tiny_model(seed=seed)
+            cfg = TrainConfig(model="tiny", steps=steps, prompts_per_step=4, num_generations=4,
+                              max_completion_length=4, learning_rate=1e-4, selector=name, influence=False,
+                              report=False, probe_fraction=0.0, save_every=steps, seed=seed)
+            result = train(cfg, pool, Path(tmp) / name, model=model, tokenizer=tok)
+            fractions[name] = result.counts["zero_variance_fraction"]
+    uni = fractions["uniform"]
+    print(f"\nzero-variance group fraction, {steps} CPU steps, 48 toy.first_char tasks, tiny model, seed {seed}:")
+    print("  " + "  ".join(f"{name}: {frac:.3f}" for name, frac in fractions.items()))
+    for name in ("variance", "insight"):
+        ratio = fractions[name] / uni if uni else float("nan")
+        print(f"  {name} / uniform = {ratio:.2f} (target <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="embedded model, path, or 'tiny'")
+    parser.add_argument("--steps", type=int, default=5, help="steps per overhead run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds")
+    parser.add_argument("--tasks", type=int, default=32, help="tasks in the overhead pool")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--selector-steps", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-selectors", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if not args.skip_overhead:
+        overhead(args.model, args.steps, args.rounds, args.tasks)
+    if not args.skip_selectors:
+        for seed in args.seeds:
+            selectors(args.selector_steps, seed)
+
+
+if __name__ == "__main__":
+    main()
