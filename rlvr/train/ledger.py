@@ -90,6 +90,13 @@ class Ledger:
             if g.phase == "train":
                 self._open[(g.step, g.task_id)] = g
 
+    def discard(self) -> int:
+        """Drop the buffered rows (a process that does not write the ledger); returns how many."""
+        n = len(self._buffer)
+        self._buffer.clear()
+        self._open.clear()
+        return n
+
     def open_group(self, step: int, task_id: str) -> RolloutGroup | None:
         return self._open.get((step, task_id))
 

@@ -200,15 +200,16 @@ def _make_trainer_class():
         def _save_checkpoint(self, model, trial):
             from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-            parts_before = [p.name for p in self.run.ledger.part_files()]
-            self.run.ledger.flush()
+            # only the main process writes the ledger; the others drop their copy of the rows
+            if self.args.should_save:
+                self.run.ledger.flush()
+            else:
+                self.run.ledger.discard()
             super()._save_checkpoint(model, trial)
             folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
             if self.args.should_save:
                 write_rlvr_state(self.run, folder, self.state.global_step)
                 rotate_checkpoints(folder.parent, self.run.keep_checkpoints)
-            log.debug("checkpoint %s (ledger parts %d -> %d)", folder, len(parts_before),
-                      len(self.run.ledger.part_files()))
 
     class RlvrCallback(TrainerCallback):
         """Probe evaluations, influence finalisation and step timing at the optimizer-step boundaries."""
@@ -239,7 +240,7 @@ def _make_trainer_class():
 
         def on_step_end(self, args, state, control, **kwargs):
             self.run.step_seconds.append(time.perf_counter() - self._t0)
-            finalize_influence(self.run)
+            finalize_influence(self.run, self.trainer)
             if self.run.probe is not None and (state.global_step % self.run.probe_every == 0
                                                or state.global_step >= state.max_steps):
                 self._probe(kwargs, state.global_step)
@@ -304,12 +305,22 @@ def _text(completion: Any) -> str:
     return completion_text(completion) if completion is not None else ""
 
 
-def finalize_influence(run: RunState) -> None:
-    """Turn the step's raw dot products into influence (x lr x clip coefficient) on the ledger groups."""
-    if run.influence is None or not run.pending_influence:
+def finalize_influence(run: RunState, trainer: Any = None) -> None:
+    """Turn the step's raw dot products into influence (x lr x clip coefficient) on the ledger groups.
+
+    In a multi-process run each rank scored its own rows; the sums are gathered on every rank.
+    """
+    if run.influence is None:
         return
+    pending = dict(run.pending_influence)
+    if trainer is not None and trainer.accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        pending = defaultdict(float)
+        for key, dot in gather_object(list(run.pending_influence.items())):
+            pending[tuple(key)] += dot
     scale = run.step_lr * run.clip_coef
-    for (step, task_id), dot in run.pending_influence.items():
+    for (step, task_id), dot in pending.items():
         if not run.ledger.add_influence(step, task_id, scale * dot):
             log.warning("influence for task %s at step %d has no ledger group; dropped", task_id, step)
     run.pending_influence.clear()
