@@ -65,18 +65,17 @@ def run_dir(tmp_path_factory):
 
     def train(out):
         probe = kept[:3]
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.table({"task_id": [t.task_id for t in probe]}), out / "probe_tasks.parquet")
+        Task.write_parquet(out / "probe_tasks.parquet", probe)
         groups = [RolloutGroup(s, t.task_id, 2, [float(s > 0), 0.0], ["ok", "wrong"], [5, 6], phase="probe",
                                meta={"kind": t.kind}) for s in (0, 5) for t in probe]
         values = [Value("generator", "gym.basic_arithmetic", 20, 40, 12, 3.5, 0.1, 0.4, "learned", False, 0.12),
                   Value("generator", "gym.leg_counting", 8, 16, 0, 0.0, 0.0, 0.0, "stuck", True, -0.03),
                   Value("source", "Open Book", 2, 4, 1, 0.2, 0.5, 0.5, "stuck", False, 0.01)]
+        # Like the real train stage: its task table holds the trained tasks only, not the probe set.
+        trained = Task.write_parquet(out / "tasks.parquet", kept[3:])
         return StageResult(files={"rollouts": RolloutGroup.write_parquet(out / "rollouts.parquet", groups),
                                   "value": Value.write_parquet(out / "value.parquet", values),
-                                  "probe": out / "probe_tasks.parquet"})
+                                  "probe": out / "probe_tasks.parquet", "tasks": trained}, tasks=trained)
 
     run.run_stage("train", "train", "fp", [], train, config={"model": "smollm2-135m-instruct", "steps": 5})
     return root

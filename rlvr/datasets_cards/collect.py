@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from rlvr.records import Decision, Document, RolloutGroup, Task, Value
 from rlvr.rundir import RunDir, StageRecord
 
@@ -203,9 +201,14 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
     values: list[Value] = []
     for _, path in _stage_files(run, "train", "value.parquet"):
         values = Value.read_parquet(path)
+    # The probe set a train stage held out is published as the `test` split; the train stage's
+    # own task table leaves it out, so add it back.
     probe_ids: set[str] = set()
     for _, path in _stage_files(run, "train", "probe_tasks.parquet"):
-        probe_ids = set(pq.read_table(path, columns=["task_id"]).column("task_id").to_pylist())
+        probe = Task.read_parquet(path)
+        probe_ids = {t.task_id for t in probe}
+        known = {t.task_id for t in tasks}
+        tasks = tasks + [t for t in probe if t.task_id not in known]
     splits = {"train": [t for t in tasks if t.task_id not in probe_ids]}
     if probe_ids:
         splits["test"] = [t for t in tasks if t.task_id in probe_ids]
