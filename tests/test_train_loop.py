@@ -274,3 +274,17 @@ def test_pipeline_stage_trains_on_upstream_tasks(tmp_path, cli_inputs):
     assert ran and rec.counts["groups"] == 4 and rec.tasks == "train/tasks.parquet"
     assert (tmp_path / "train" / "value.parquet").exists()
     assert run_pipeline(pipe, tmp_path)[-1][1] is False  # done: skipped on a re-run
+
+
+def test_lora_run_measures_influence_on_the_adapters(tmp_path, tasks):
+    model, tok = make_tiny_model()
+    cfg = small_config(steps=3, lora=True, lora_r=4, lora_alpha=8, lora_target_modules="q_proj,v_proj,down_proj",
+                       save_every=3, report=False)
+    result = train(cfg, tasks, tmp_path, model=model, tokenizer=tok)
+    modules = result.counts["influence_modules"]
+    assert modules and all(".lora_A." in m or ".lora_B." in m for m in modules)
+    # last block only: r x (in + out) per adapted layer, q/v 48 -> 48 and down 96 -> 48
+    assert len(modules) == 6 and result.counts["influence_params"] == 4 * (96 + 96 + 144)
+    assert (tmp_path / "checkpoints" / "checkpoint-3" / "adapter_model.safetensors").exists()
+    groups = [g for g in RolloutGroup.read_parquet(tmp_path / "rollouts.parquet") if g.phase == "train"]
+    assert len(groups) == 12 and all("influence" in g.meta for g in groups)

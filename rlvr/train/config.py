@@ -63,7 +63,8 @@ class TrainConfig:
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    lora_target_modules: str = field(default="all-linear", metadata={"help": "peft target_modules"})
+    lora_target_modules: str = field(default="all-linear", metadata={
+        "help": "peft target_modules: all-linear or comma-separated module names (q_proj,v_proj)"})
     # -- GPU ------------------------------------------------------------------------------------
     use_vllm: bool = field(default=True, metadata={"help": "cuda only: generate with vLLM"})
     vllm_mode: str = field(default="auto", metadata={"help": "auto (colocate on one GPU, server on several), "
@@ -209,8 +210,11 @@ class TrainConfig:
             from peft import LoraConfig
         except ImportError:
             raise ImportError("LoRA training needs peft: pip install peft") from None
-        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=0.0,
-                          target_modules=self.lora_target_modules, task_type="CAUSAL_LM")
+        targets = self.lora_target_modules
+        if targets != "all-linear":
+            targets = [t.strip() for t in targets.split(",") if t.strip()]
+        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=0.0, target_modules=targets,
+                          task_type="CAUSAL_LM")
 
     def select_config(self):
         """The rlvr.select.SelectConfig for this run (k is always num_generations)."""
