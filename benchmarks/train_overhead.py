@@ -78,7 +78,7 @@ def _config(model: str, steps: int, influence: bool):
                        probe_every=steps, probe_k=2, save_every=steps, report=False)
 
 
-def run_bare(tasks, model_name: str, steps: int, folder: Path) -> list[float]:
+def run_bare(tasks, model_name: str, steps: int, folder: Path) -> tuple[list[float], float]:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -98,10 +98,13 @@ def run_bare(tasks, model_name: str, steps: int, folder: Path) -> list[float]:
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=GRPOConfig(**kw), train_dataset=data,
                           processing_class=tok, callbacks=[timer])
     trainer.train()
-    return timer.seconds
+    lengths = [h["completions/mean_length"] for h in trainer.state.log_history if "completions/mean_length" in h]
+    return timer.seconds, statistics.mean(lengths[1:] or lengths)
 
 
-def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence: bool) -> tuple[list[float], dict]:
+def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence: bool
+             ) -> tuple[list[float], float, dict]:
+    from rlvr.records import RolloutGroup
     from rlvr.train.loop import train
     from rlvr.train.trainer import MARKER, checkpoints
 
@@ -112,7 +115,9 @@ def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence:
     import json
 
     seconds = json.loads((ckpt / MARKER).read_text())["step_seconds"]
-    return seconds, result.counts
+    groups = [g for g in RolloutGroup.read_parquet(result.files["rollouts"]) if g.phase == "train" and g.step > 0]
+    tokens = statistics.mean(n for g in groups for n in g.completion_lengths)
+    return seconds, tokens, result.counts
 
 
 def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
@@ -127,6 +132,7 @@ def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
         train_tasks, probe = planted_tasks(n_per_source=n_tasks // 2, n_probe=8)
         tasks = train_tasks[: n_tasks]  # the helpful and poisoned toy.initial tasks
     times: dict[str, list[float]] = {"bare": [], "rlvr": [], "rlvr+inf": []}
+    lengths: dict[str, list[float]] = {name: [] for name in times}
     extra: dict[str, list[float]] = {"influence_seconds": [], "probe_seconds": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
@@ -134,13 +140,15 @@ def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
                 folder = Path(tmp) / f"{name}-{r}"
                 start = time.perf_counter()
                 if name == "bare":
-                    secs = run_bare(tasks, model_name, steps, folder)
+                    secs, tokens = run_bare(tasks, model_name, steps, folder)
                 else:
-                    secs, counts = run_rlvr(tasks, probe, model_name, steps, folder, influence=name == "rlvr+inf")
+                    secs, tokens, counts = run_rlvr(tasks, probe, model_name, steps, folder,
+                                                    influence=name == "rlvr+inf")
                     if name == "rlvr+inf":
                         extra["influence_seconds"].append(counts["influence_seconds"] / max(1, counts["steps"]))
                     extra["probe_seconds"].append(counts.get("probe_seconds", 0.0))
                 times[name] += secs[1:]  # the first step of a run is warm-up
+                lengths[name].append(tokens)
                 print(f"round {r} {name:9} median step {statistics.median(secs[1:]):.3f}s "
                       f"(run {time.perf_counter() - start:.1f}s)", flush=True)
     base = statistics.median(times["bare"])
@@ -149,7 +157,10 @@ def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
     for name, secs in times.items():
         med = statistics.median(secs)
         target = {"rlvr": " (target <= 1.10)", "rlvr+inf": " (target <= 1.50)"}.get(name, "")
-        print(f"  {name:9} {med:8.3f}s  {med / base:5.2f} x bare{target}")
+        print(f"  {name:9} {med:8.3f}s  {med / base:5.2f} x bare{target}   "
+              f"mean completion {statistics.mean(lengths[name]):.1f} tokens")
+    print("  (selection changes which prompts are rolled out, so completion lengths, and with them the step\n"
+          "   time, differ a little between bare and rlvr; compare the token counts)")
     print(f"  influence work per step (hooks + probe-gradient refresh): "
           f"{statistics.median(extra['influence_seconds']):.3f}s")
     print(f"  probe evaluations (between steps, not in the step time): "

@@ -12,7 +12,6 @@ from rlvr.train.data import Keys, split_probe, task_keys
 from rlvr.train.ledger import Ledger, covered_by
 from rlvr.train.value import compute_values, slope, trajectory
 
-
 # ----------------------------------------------------------------------------- config
 
 @pytest.mark.parametrize("kwargs", TrainConfig.BAD_EXAMPLES)

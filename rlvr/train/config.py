@@ -219,9 +219,7 @@ class TrainConfig:
     def select_config(self):
         """The rlvr.select.SelectConfig for this run (k is always num_generations)."""
         from rlvr.config import config_from_mapping
-        from rlvr.select.base import SelectConfig
-
-        from rlvr.select.base import get_selector_class
+        from rlvr.select.base import SelectConfig, get_selector_class
 
         settings = {"seed": self.seed, **self.select, "selector": self.selector, "k": self.num_generations}
         config = config_from_mapping(SelectConfig, settings, where="train.select")

@@ -111,6 +111,10 @@ class Ledger:
     def buffered(self) -> int:
         return len(self._buffer)
 
+    def buffered_groups(self) -> list[RolloutGroup]:
+        """The rows not yet flushed, in order (read-only use)."""
+        return list(self._buffer)
+
     # -- writing --------------------------------------------------------------------------------
     def flush(self) -> str | None:
         """Write the buffered rows as the next part file; returns its name (None when empty)."""

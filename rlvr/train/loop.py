@@ -168,6 +168,11 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
     trainer = trainer_cls(model=policy, reward_funcs=rewards.reward_functions(), args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=config.peft_config(), callbacks=[callback], run=run)
     callback.trainer = trainer
+    # TRL prints every step's full metrics dict; the callback's progress bar says what matters instead
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
     if probe_tasks:
         run.probe = Probe(probe_tasks, run.keys, k=config.probe_k, max_new_tokens=config.max_completion_length,
                           temperature=config.temperature, seed=config.seed, keep_chars=config.save_completions)

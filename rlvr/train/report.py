@@ -67,17 +67,27 @@ def _plot_training(stats: dict[int, dict[str, float]]) -> str:
 
 
 def _plot_selector(stats: dict[int, dict[str, float]], groups: Sequence[RolloutGroup]) -> str:
+    """Mean score of the chosen tasks, which sources the chosen tasks came from, and coverage."""
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
+    train = [g for g in groups if g.phase == "train"]
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3))
     steps = [s for s in stats if math.isfinite(stats[s]["score"])]
     a.plot(steps, [stats[s]["score"] for s in steps])
     a.set_title("mean selector score of chosen tasks", fontsize=9)
     a.set_xlabel("step")
-    picks = Counter(g.task_id for g in groups if g.phase == "train")
-    b.bar(range(len(picks)), sorted(picks.values(), reverse=True))
-    b.set_title(f"groups per task ({len(picks)} tasks picked)", fontsize=9)
-    b.set_xlabel("tasks, most picked first")
+    sources = sorted({str(g.meta.get("source", "?")) for g in train})
+    all_steps = sorted({g.step for g in train})
+    counts = {src: [sum(1 for g in train if g.step == st and str(g.meta.get("source", "?")) == src)
+                    for st in all_steps] for src in sources}
+    b.stackplot(all_steps, *[counts[src] for src in sources], labels=[src[:24] for src in sources])
+    b.set_title("groups per step by source", fontsize=9)
+    b.set_xlabel("step")
+    b.legend(loc="upper left", fontsize=6)
+    picks = Counter(g.task_id for g in train)
+    c.bar(range(len(picks)), sorted(picks.values(), reverse=True))
+    c.set_title(f"groups per task ({len(picks)} tasks picked)", fontsize=9)
+    c.set_xlabel("tasks, most picked first")
     return _png(fig)
 
 

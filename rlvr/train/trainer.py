@@ -112,6 +112,21 @@ class RunState:
     probe_losses: list[tuple[int, float]] = field(default_factory=list)
     base_costs: dict[str, Any] = field(default_factory=dict)  # costs of the run before a resume
 
+    def progress(self, step: int) -> dict[str, str]:
+        """A few numbers for the progress bar: the last step's reward and zero-variance share, the probe."""
+        out: dict[str, str] = {}
+        last = [g for g in self.ledger.buffered_groups() if g.phase == "train" and g.step == step - 1]
+        if last:
+            rewards = [r for g in last for r in g.rewards]
+            out["reward"] = f"{sum(rewards) / len(rewards):.2f}"
+            out["zero_var"] = f"{sum(not g.mixed for g in last) / len(last):.2f}"
+        probe = [g for g in self.ledger.buffered_groups() if g.phase == "probe"]
+        if probe:
+            top = max(g.step for g in probe)
+            rewards = [r for g in probe if g.step == top for r in g.rewards]
+            out["probe"] = f"{sum(rewards) / len(rewards):.2f}"
+        return out
+
     def costs(self) -> dict[str, Any]:
         """Seconds and counts spent on influence and probing, including before a resume."""
         out: dict[str, Any] = dict(self.base_costs)
@@ -219,8 +234,12 @@ def _make_trainer_class():
             self.resume_from = resume_from
             self.trainer: Any = None
             self._t0 = 0.0
+            self._bar: Any = None
 
         def on_train_begin(self, args, state, control, **kwargs):
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step")
             if self.resume_from and self.trainer is not None:
                 inf = self.run.influence
                 if inf is not None and inf.objective == "reward" and self.run.probe is not None:
@@ -244,6 +263,14 @@ def _make_trainer_class():
             if self.run.probe is not None and (state.global_step % self.run.probe_every == 0
                                                or state.global_step >= state.max_steps):
                 self._probe(kwargs, state.global_step)
+            if self._bar is not None:
+                self._bar.set_postfix(self.run.progress(state.global_step), refresh=False)
+                self._bar.update(state.global_step - self._bar.n)
+            return control
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self._bar is not None:
+                self._bar.close()
             return control
 
         def _probe(self, kwargs: dict, step: int, record: bool = True) -> None:
@@ -368,7 +395,7 @@ def checkpoints(folder: Path) -> list[tuple[int, Path, bool]]:
 def latest_complete(folder: Path) -> tuple[Path, dict[str, Any]] | None:
     """The newest complete checkpoint and its rlvr state; incomplete newer ones are deleted."""
     found = None
-    for step, path, complete in checkpoints(folder):
+    for _step, path, complete in checkpoints(folder):
         if complete:
             found = (path, json.loads((path / MARKER).read_text(encoding="utf-8")))
     for step, path, complete in checkpoints(folder):
@@ -381,7 +408,7 @@ def latest_complete(folder: Path) -> tuple[Path, dict[str, Any]] | None:
 def rotate_checkpoints(folder: Path, keep: int) -> None:
     complete = [(s, p) for s, p, c in checkpoints(folder) if c]
     newest = complete[-1][0] if complete else None
-    for step, path in complete[:-keep]:
+    for _step, path in complete[:-keep]:
         shutil.rmtree(path, ignore_errors=True)
     for step, path, c in checkpoints(folder):
         if not c and newest is not None and step < newest:
