@@ -185,7 +185,7 @@ def test_probe_objectives_are_the_documented_losses(tasks):
     gold = Influence(model, tok, probe, layers=1, objective="gold")
     loss, grads = gold.probe_loss_and_grads(model)
     expected = -sum(_completion_logp(model, tok, t, gold_completion(t), False) for t in probe) / 3
-    assert loss == pytest.approx(float(expected), rel=1e-5)
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
     params = [m.weight for _, m in gold.modules]
     for g, e in zip(grads, torch.autograd.grad(expected, params)):
         assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
@@ -198,7 +198,7 @@ def test_probe_objectives_are_the_documented_losses(tasks):
     mean, n = 1 / 3, 5
     expected = -sum((r - mean) * _completion_logp(model, tok, probe[0], c, f)
                     for c, r, f in zip(*samples[0][1:])) / n
-    assert loss == pytest.approx(float(expected), rel=1e-5)
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
     for g, e in zip(grads, torch.autograd.grad(expected, [m.weight for _, m in reward.modules])):
         assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
     empty = Influence(model, tok, probe, layers=1, objective="reward", samples=lambda: samples[1:])

@@ -60,7 +60,8 @@ class Ledger:
         return pq.ParquetFile(path).metadata.num_rows
 
     def restore(self, parts: Sequence[str]) -> int:
-        """Keep exactly the named parts (those a checkpoint covers); returns how many others were removed."""
+        """Keep exactly the named parts (those a checkpoint covers; none for a fresh run in a folder that
+        may hold an abandoned one); returns how many others were removed."""
         keep = set(parts)
         missing = sorted(keep - {p.name for p in self.part_files()})
         if missing:
@@ -77,10 +78,6 @@ class Ledger:
         self._open.clear()
         self.rows_written = sum(self._count(p) for p in self.part_files())
         return removed
-
-    def reset(self) -> None:
-        """Start an empty ledger (a fresh run in a folder that may hold an abandoned one)."""
-        self.restore([])
 
     # -- adding rows ----------------------------------------------------------------------------
     def add(self, groups: Iterable[RolloutGroup]) -> None:

@@ -81,59 +81,70 @@ def _load_policy(config: TrainConfig, model: Any, tokenizer: Any) -> tuple[Any, 
     return str(path), tokenizer
 
 
-def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_tasks: list[Task] | None = None,
-          docs: dict[str, Document] | None = None, model: Any = None, tokenizer: Any = None) -> TrainResult:
-    """Train on `tasks` (see the module docstring); `model`/`tokenizer` override `config.model`."""
-    from rlvr.select.base import make_selector
-    from rlvr.select.rewards import VerifierRewards
-    from rlvr.select.sampler import tasks_dataset
-    from rlvr.train.trainer import RunState, latest_complete
-
-    start = time.monotonic()
-    out_dir = Path(out_dir)
-    n_in = len(tasks)
-    tasks, duplicates = dedupe(tasks)
+def split_tasks(config: TrainConfig, tasks: list[Task], probe_tasks: list[Task] | None,
+                docs: dict[str, Document] | None) -> tuple[list[Task], list[Task], dict[str, int]]:
+    """(training tasks, probe tasks, counts): duplicates removed, probe held out or given."""
+    deduped, duplicates = dedupe(tasks)
     if probe_tasks is None and config.probe_tasks:
         probe_tasks = Task.read_parquet(config.probe_tasks)
     if probe_tasks is None:
-        train_tasks, probe_tasks = split_probe(tasks, config.probe_fraction, config.probe_max, config.seed, docs)
+        train_tasks, probe_tasks = split_probe(deduped, config.probe_fraction, config.probe_max, config.seed, docs)
         overlap = 0
     else:
-        train_tasks, overlap = remove_overlap(tasks, probe_tasks)
+        train_tasks, overlap = remove_overlap(deduped, probe_tasks)
     if len(train_tasks) < config.prompts_per_step:
         raise ValueError(f"{len(train_tasks)} training task(s) left but prompts_per_step is {config.prompts_per_step}; "
                          "give more tasks or lower prompts_per_step")
-    keys = {t.task_id: task_keys(t, docs) for t in [*train_tasks, *probe_tasks]}
-    _prepare_folder(out_dir, _run_fingerprint(config, [t.task_id for t in train_tasks],
-                                              [t.task_id for t in probe_tasks]))
-    Task.write_parquet(out_dir / "probe_tasks.parquet", probe_tasks)
+    counts = {"tasks_in": len(tasks), "duplicates": duplicates, "probe_overlap": overlap,
+              "train_tasks": len(train_tasks), "probe_tasks": len(probe_tasks)}
+    return train_tasks, probe_tasks, counts
+
+
+def restore_state(config: TrainConfig, out_dir: Path, train_tasks: list[Task], keys: dict
+                  ) -> tuple[Any, Any, tuple[Path, dict] | None]:
+    """(RunState, reward functions, resume point): store, selector and ledger, from the newest complete
+    checkpoint in `out_dir` when there is one, else fresh."""
+    from rlvr.select.base import make_selector
+    from rlvr.select.rewards import VerifierRewards
+    from rlvr.select.store import PassRateStore
+    from rlvr.train.trainer import STORE_FILE, RunState, latest_complete
 
     resume = latest_complete(out_dir / "checkpoints")
     select_config = config.select_config()
     if resume is not None:
-        from rlvr.select.store import PassRateStore
-        from rlvr.train.trainer import STORE_FILE
-
-        store = PassRateStore.load(resume[0] / "rlvr" / STORE_FILE, task_ids=[t.task_id for t in train_tasks])
         log.info("resuming from %s (step %d)", resume[0], resume[1]["step"])
+        store = PassRateStore.load(resume[0] / "rlvr" / STORE_FILE, task_ids=[t.task_id for t in train_tasks])
     else:
         store = select_config.make_store(train_tasks)
     selector = make_selector(None, store, select_config)
     ledger = Ledger(out_dir / "ledger")
-    if resume:
-        ledger.restore(resume[1]["ledger_parts"])
-    else:
-        ledger.reset()
+    ledger.restore(resume[1]["ledger_parts"] if resume else [])
     rewards = VerifierRewards(train_tasks, selector, on_groups=[ledger.add])
     run = RunState(ledger=ledger, store=store, selector=selector, keys=keys, keep_chars=config.save_completions,
-                   probe_every=config.probe_every, keep_checkpoints=config.keep_checkpoints,
-                   sampler_state=resume[1]["sampler"] if resume else None)
+                   probe_every=config.probe_every, keep_checkpoints=config.keep_checkpoints)
     if resume:
-        run.base_costs = dict(resume[1].get("costs", {}))
-        run.step_seconds = list(resume[1].get("step_seconds", []))
-        run.probe_losses = [tuple(x) for x in resume[1].get("probe_losses", [])]
+        state = resume[1]
+        run.sampler_state = state["sampler"]
+        run.base_costs = dict(state.get("costs", {}))
+        run.step_seconds = list(state.get("step_seconds", []))
+        run.probe_losses = [tuple(x) for x in state.get("probe_losses", [])]
+    return run, rewards, resume
 
-    influence_on = config.influence and bool(probe_tasks)
+
+def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_tasks: list[Task] | None = None,
+          docs: dict[str, Document] | None = None, model: Any = None, tokenizer: Any = None) -> TrainResult:
+    """Train on `tasks` (see the module docstring); `model`/`tokenizer` override `config.model`."""
+    from rlvr.select.sampler import tasks_dataset
+
+    start = time.monotonic()
+    out_dir = Path(out_dir)
+    train_tasks, probe_tasks, task_counts = split_tasks(config, tasks, probe_tasks, docs)
+    keys = {t.task_id: task_keys(t, docs) for t in [*train_tasks, *probe_tasks]}
+    _prepare_folder(out_dir, _run_fingerprint(config, [t.task_id for t in train_tasks],
+                                              [t.task_id for t in probe_tasks]))
+    Task.write_parquet(out_dir / "probe_tasks.parquet", probe_tasks)
+    run, rewards, resume = restore_state(config, out_dir, train_tasks, keys)
+
     steps_done = int(resume[1]["step"]) if resume else 0
     if steps_done >= config.steps:
         # TRL would still run one more step when resumed at max_steps: a finished run is not resumed.
@@ -141,16 +152,16 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
                  config.steps)
     else:
         policy, tokenizer = _load_policy(config, model, tokenizer)
-        trainer = _build_trainer(config, run, policy, tokenizer, rewards, tasks_dataset(train_tasks, store),
+        trainer = _build_trainer(config, run, policy, tokenizer, rewards, tasks_dataset(train_tasks, run.store),
                                  probe_tasks, resume[0] if resume else None)
         trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
         steps_done = int(trainer.state.global_step)
         if run.influence is not None:
             run.influence.close()
 
+    influence_on = config.influence and bool(probe_tasks)
     result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, steps_done, influence_on)
-    result.counts.update(tasks_in=n_in, duplicates=duplicates, probe_overlap=overlap, train_tasks=len(train_tasks),
-                         probe_tasks=len(probe_tasks), seconds=round(time.monotonic() - start, 2))
+    result.counts.update(**task_counts, seconds=round(time.monotonic() - start, 2))
     return result
 
 
