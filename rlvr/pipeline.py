@@ -67,6 +67,7 @@ class StageType:
 # type name -> "module:attribute" of a StageType; imported only when a pipeline uses it.
 STAGE_TYPES: dict[str, str] = {
     "synth.gym": "rlvr.synth.gym:STAGE",
+    "synth.generator": "rlvr.synth.generic:STAGE",
     "synth.azr": "rlvr.synth.azr.stage:STAGE",
     "synth.np": "rlvr.synth.np.stage:STAGE",
     "synth.fim": "rlvr.synth.fim.stage:STAGE",

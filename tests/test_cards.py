@@ -71,8 +71,12 @@ def run_dir(tmp_path_factory):
         values = [Value("generator", "gym.basic_arithmetic", 20, 40, 12, 3.5, 0.1, 0.4, "learned", False, 0.12),
                   Value("generator", "gym.leg_counting", 8, 16, 0, 0.0, 0.0, 0.0, "stuck", True, -0.03),
                   Value("source", "Open Book", 2, 4, 1, 0.2, 0.5, 0.5, "stuck", False, 0.01)]
-        # Like the real train stage: its task table holds the trained tasks only, not the probe set.
-        trained = Task.write_parquet(out / "tasks.parquet", kept[3:])
+        # Like the real train stage: its task table holds the trained tasks only, not the probe set,
+        # with the store's updated beliefs (here: one task's).
+        believed = [kept[3], *kept[4:]]
+        believed[0] = dataclasses.replace(kept[3], difficulty=dataclasses.replace(kept[3].difficulty, pass_rate=0.96,
+                                                                                   evidence=12))
+        trained = Task.write_parquet(out / "tasks.parquet", believed)
         return StageResult(files={"rollouts": RolloutGroup.write_parquet(out / "rollouts.parquet", groups),
                                   "value": Value.write_parquet(out / "value.parquet", values),
                                   "probe": out / "probe_tasks.parquet", "tasks": trained}, tasks=trained)
@@ -91,6 +95,9 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
     assert header["license"] == "cc-by-sa-4.0", "CC-BY-SA text forces share-alike"
     assert header["size_categories"] == ["n<1K"]
     kept = Task.read_parquet(run_dir / "curate" / "tasks.parquet")
+    beliefs = {t.task_id: t.difficulty for t in Task.read_parquet(run_dir / "train" / "tasks.parquet")}
+    kept = [dataclasses.replace(t, difficulty=beliefs.get(t.task_id, t.difficulty)) for t in kept]
+    assert sum(t.difficulty.pass_rate == 0.96 for t in kept) == 1
 
     # load_dataset sees every kept task, split into train and the held-out probe split.
     configs = [c["config_name"] for c in header["configs"]]
@@ -117,7 +124,7 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
     assert "| ngram | 8 |" in body and "43 tasks were checked" in body
     assert "quarantined (unusable, with file, line and reason in the run): 2" in body
     rates = [t.difficulty.pass_rate for t in kept]
-    assert f"{len(kept)} tasks have a pass-rate estimate ({4 * len(kept)} rollouts" in body
+    assert f"{len(kept)} tasks have a pass-rate estimate ({sum(t.difficulty.evidence for t in kept)} rollouts" in body
     assert f"mean {sum(rates) / len(rates):.3f}" in body
     assert f"always solved {sum(r >= 1 for r in rates)}, never solved {sum(r <= 0 for r in rates)}" in body
     assert "| generator | gym.basic_arithmetic | 20 | 40 | 12 | 0.100 → 0.400 | 0.1200 |" in body
@@ -129,6 +136,12 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
         assert (out / link).exists(), f"plot {link} linked but missing"
     assert {"plots/probe.png", "plots/pass_rate.png", "plots/value.png"} <= set(re.findall(r"\]\(([^)]+\.png)\)", body))
     assert (out / "LICENSE.md").exists()
+
+
+def test_card_of_the_curated_table_takes_the_train_beliefs(run_dir, tmp_path):
+    _, facts = build_dataset(run_dir, tmp_path / "ds", tasks_path=run_dir / "curate" / "tasks.parquet")
+    assert sorted(t.difficulty.pass_rate for t in facts.tasks).count(0.96) == 1
+    assert len(facts.tasks) == len(Task.read_parquet(run_dir / "curate" / "tasks.parquet"))
 
 
 def test_card_cli_and_offline_push(run_dir, tmp_path, capsys, monkeypatch):

@@ -178,3 +178,26 @@ def test_values_sws_rule_aggregates_and_ranking():
     assert s2.meta["seen_tasks"] == 1 and s2.pass_rate_first == 0.0
     assert {v.level for v in values} == {"task", "generator", "source", "kind"}  # no doc ids here
     assert [v.key for v in values if v.level == "task"][0] == ids[0]  # most helpful first
+
+
+def test_auto_micro_batches_bound_tokens_per_slice():
+    cfg = TrainConfig(prompts_per_step=4, num_generations=4, max_completion_length=96, tokens_per_micro_batch=2048)
+    assert cfg.micro_batches == 0
+    assert cfg.auto_micro_batches(longest_prompt=100) == 2      # 8 rows of 196 tokens per slice
+    assert cfg.auto_micro_batches(longest_prompt=900) == 8      # 2 rows of 996 tokens per slice
+    assert cfg.auto_micro_batches(longest_prompt=5000) == 16    # one row per slice at worst
+    assert TrainConfig(micro_batches=2, prompts_per_step=4, num_generations=4).auto_micro_batches(5000) == 2
+
+
+def test_prompts_longer_than_the_limit_are_left_out_and_counted():
+    from rlvr.train.loop import fit_prompts
+    from rlvr.train.tiny import make_tokenizer
+    from rlvr.train.toy import first_char_tasks
+
+    tok = make_tokenizer()
+    tasks = first_char_tasks(6)
+    long = dataclasses.replace(tasks[0], prompt=[Message("user", "x " * 400)], task_id="")
+    kept, too_long, longest = fit_prompts([*tasks, long], tok, max_tokens=200)
+    assert too_long == 1 and long.task_id not in {t.task_id for t in kept} and 0 < longest <= 200
+    with pytest.raises(ValueError, match="raise it"):
+        fit_prompts([long], tok, max_tokens=10)

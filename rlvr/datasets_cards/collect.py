@@ -8,6 +8,7 @@ the card with the records it came from.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -201,6 +202,10 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
     values: list[Value] = []
     for _, path in _stage_files(run, "train", "value.parquet"):
         values = Value.read_parquet(path)
+    # A train stage's pass-rate beliefs are the freshest estimate for the tasks it trained on.
+    for _, path in _stage_files(run, "train", "tasks.parquet"):
+        beliefs = {t.task_id: t.difficulty for t in Task.read_parquet(path)}
+        tasks = [dataclasses.replace(t, difficulty=beliefs[t.task_id]) if t.task_id in beliefs else t for t in tasks]
     # The probe set a train stage held out is published as the `test` split; the train stage's
     # own task table leaves it out, so add it back.
     probe_ids: set[str] = set()

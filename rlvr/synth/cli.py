@@ -13,6 +13,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "fim": ("rlvr.synth.fim.cli", "Golden Goose fill-in-the-middle multiple choice from raw text (embedded or LLM)"),
     "svs": ("rlvr.synth.svs.cli", "SvS variants: rewrite a run's correct solutions into new problems, same answer"),
     "sws": ("rlvr.synth.sws.cli", "SwS: new problems aimed at the concepts behind a run's persistent failures"),
+    "generator": ("rlvr.synth.generic_cli", "any registered generator by name (see --list), including your own"),
 }
 
 

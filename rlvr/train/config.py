@@ -45,7 +45,14 @@ class TrainConfig:
     # -- GRPO (TRL) -----------------------------------------------------------------------------
     prompts_per_step: int = field(default=4, metadata={"help": "tasks (groups) per optimizer step"})
     num_generations: int = field(default=8, metadata={"help": "completions per task (group size k)"})
-    micro_batches: int = field(default=1, metadata={"help": "gradient-accumulation slices per step"})
+    micro_batches: int = field(default=0, metadata={"help": "gradient-accumulation slices per step (0: the fewest "
+                                                          "that keep each slice within tokens_per_micro_batch)"})
+    tokens_per_micro_batch: int = field(default=8192, metadata={
+        "help": "auto micro-batching: most (prompt + completion) tokens in one forward/backward slice; "
+                "activations of a 135M model take roughly 1 MB per token on CPU"})
+    max_prompt_tokens: int = field(default=1024, metadata={
+        "help": "tasks whose chat prompt is longer (in policy tokens) are left out of training and the probe "
+                "set, and counted as too_long"})
     max_completion_length: int = field(default=256, metadata={"help": "generation length limit in tokens"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature for rollouts and probes"})
     loss_type: str = field(default="dapo", metadata={"help": "TRL loss: " + ", ".join(LOSS_TYPES),
@@ -97,7 +104,7 @@ class TrainConfig:
         {"device": "tpu"}, {"steps": 0}, {"num_generations": 1}, {"prompts_per_step": 0},
         {"loss_type": "ppo"}, {"scale_rewards": "max"}, {"temperature": 0.0}, {"probe_fraction": 1.0},
         {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
-        {"micro_batches": 3}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
+        {"micro_batches": 3}, {"micro_batches": -1}, {"max_prompt_tokens": 0}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
         {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"learning_rate": 0.0}, {"selector": ""},
     )
 
@@ -114,7 +121,9 @@ class TrainConfig:
         need(self.scale_rewards in SCALE_REWARDS, f"scale_rewards must be one of {SCALE_REWARDS}")
         need(bool(self.selector), "selector: give a selector name such as insight, variance or uniform")
         need(bool(self.model), "model: give an embedded model name, a local folder or a Hugging Face id")
-        for name in ("steps", "prompts_per_step", "micro_batches", "max_completion_length", "num_iterations",
+        need(self.micro_batches >= 0, f"micro_batches must be >= 0 (0 = automatic), got {self.micro_batches}")
+        for name in ("steps", "prompts_per_step", "max_completion_length", "num_iterations", "max_prompt_tokens",
+                     "tokens_per_micro_batch",
                      "probe_every", "probe_k", "probe_max", "influence_layers", "influence_every",
                      "save_every", "keep_checkpoints", "lora_r", "lora_alpha"):
             need(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
@@ -128,7 +137,7 @@ class TrainConfig:
         need(self.save_completions >= 0, "save_completions must be >= 0 (characters kept per completion)")
         need(0.0 < self.vllm_gpu_memory_utilization <= 1.0, "vllm_gpu_memory_utilization must be in (0, 1]")
         groups_total = self.prompts_per_step * self.num_generations
-        need(groups_total % self.micro_batches == 0,
+        need(self.micro_batches == 0 or groups_total % self.micro_batches == 0,
              f"prompts_per_step * num_generations ({groups_total}) must be divisible by micro_batches "
              f"({self.micro_batches}); pick a divisor")
         # A checkpoint inside a generation window would resume with half-used buffered completions.
@@ -140,6 +149,21 @@ class TrainConfig:
         self.select_config()  # validates the select settings and the selector name now, not mid-run
 
     # -- TRL ------------------------------------------------------------------------------------
+    def auto_micro_batches(self, longest_prompt: int) -> int:
+        """The fewest gradient-accumulation slices whose sequences fit tokens_per_micro_batch.
+
+        Padding makes every row as long as the longest prompt plus the completion limit, so that
+        bounds a slice's activations; on CPU without gradient checkpointing they dominate memory.
+        """
+        if self.micro_batches:
+            return self.micro_batches
+        per_rank = self.prompts_per_step * self.num_generations // self.world_size()
+        row = longest_prompt + self.max_completion_length
+        for slices in range(1, per_rank + 1):
+            if per_rank % slices == 0 and (per_rank // slices) * row <= self.tokens_per_micro_batch:
+                return slices
+        return per_rank  # one row per slice: the smallest possible
+
     def world_size(self) -> int:
         return max(1, int(os.environ.get("WORLD_SIZE", "1")))
 
@@ -152,17 +176,18 @@ class TrainConfig:
 
     def grpo_kwargs(self, output_dir: str, *, visible_gpus: int | None = None) -> dict[str, Any]:
         """Keyword arguments for trl.GRPOConfig (see the module docstring for the device rules)."""
+        slices = self.micro_batches or 1  # train() resolves 0 (automatic) from the prompts first
         completions = self.prompts_per_step * self.num_generations
-        per_device = completions // (self.micro_batches * self.world_size())
-        if per_device < 1 or per_device * self.micro_batches * self.world_size() != completions:
+        per_device = completions // (slices * self.world_size())
+        if per_device < 1 or per_device * slices * self.world_size() != completions:
             raise ValueError(f"{completions} completions per step do not split over {self.world_size()} "
-                             f"process(es) x {self.micro_batches} micro-batches; change prompts_per_step")
+                             f"process(es) x {slices} micro-batches; change prompts_per_step")
         kw: dict[str, Any] = {
             "output_dir": output_dir,
             "max_steps": self.steps,
             "seed": self.seed,
             "per_device_train_batch_size": per_device,
-            "gradient_accumulation_steps": self.micro_batches,
+            "gradient_accumulation_steps": slices,
             "num_generations": self.num_generations,
             "max_completion_length": self.max_completion_length,
             "temperature": self.temperature,

@@ -19,6 +19,7 @@ Outputs in `out_dir`:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -65,20 +66,54 @@ def _prepare_folder(out_dir: Path, fingerprint: str) -> None:
     atomic_write_text(marker, json.dumps({"fingerprint": fingerprint}) + "\n")
 
 
-def _load_policy(config: TrainConfig, model: Any, tokenizer: Any) -> tuple[Any, Any]:
-    """The policy (a loaded model, or a local path TRL loads) and its tokenizer, left-padded."""
-    if model is not None:
-        if tokenizer is None:
-            raise ValueError("pass the tokenizer together with an already loaded model")
-        tokenizer.padding_side = "left"
-        return model, tokenizer
-    from transformers import AutoTokenizer
+def _load_tokenizer(config: TrainConfig, model: Any, tokenizer: Any) -> Any:
+    """The policy's tokenizer, left-padded (the one passed in, or the model's own)."""
+    if model is not None and tokenizer is None:
+        raise ValueError("pass the tokenizer together with an already loaded model")
+    if tokenizer is None:
+        from transformers import AutoTokenizer
 
+        from rlvr.models import resolve_model
+
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model))
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def _load_policy(config: TrainConfig, model: Any, tokenizer: Any) -> tuple[Any, Any]:
+    """The policy (a loaded model, or a local path TRL loads) and its tokenizer."""
+    if model is not None:
+        return model, tokenizer
     from rlvr.models import resolve_model
 
-    path = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
-    return str(path), tokenizer
+    return str(resolve_model(config.model)), tokenizer
+
+
+def prompt_tokens(task: Task, tokenizer: Any) -> int:
+    """Length of the task's prompt as the policy sees it (chat template and generation prompt)."""
+    if getattr(tokenizer, "chat_template", None):
+        ids = tokenizer.apply_chat_template(task.chat(), tokenize=True, add_generation_prompt=True)
+        ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+        return len(ids)
+    return len(tokenizer("\n".join(m.content for m in task.prompt))["input_ids"])
+
+
+def fit_prompts(tasks: list[Task], tokenizer: Any, max_tokens: int) -> tuple[list[Task], int, int]:
+    """(tasks whose prompt fits, how many did not, longest prompt kept)."""
+    kept, too_long, longest = [], 0, 0
+    for task in tasks:
+        n = prompt_tokens(task, tokenizer)
+        if n > max_tokens:
+            too_long += 1
+            continue
+        kept.append(task)
+        longest = max(longest, n)
+    if too_long:
+        log.warning("%d task(s) have prompts longer than max_prompt_tokens=%d and are left out of training",
+                    too_long, max_tokens)
+    if not kept:
+        raise ValueError(f"every task's prompt is longer than max_prompt_tokens={max_tokens}; raise it")
+    return kept, too_long, longest
 
 
 def split_tasks(config: TrainConfig, tasks: list[Task], probe_tasks: list[Task] | None,
@@ -138,7 +173,14 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
 
     start = time.monotonic()
     out_dir = Path(out_dir)
+    tokenizer = _load_tokenizer(config, model, tokenizer)
+    tasks, too_long, longest = fit_prompts(tasks, tokenizer, config.max_prompt_tokens)
+    if probe_tasks is not None:
+        probe_tasks, probe_too_long, probe_longest = fit_prompts(probe_tasks, tokenizer, config.max_prompt_tokens)
+        too_long, longest = too_long + probe_too_long, max(longest, probe_longest)
+    config = dataclasses.replace(config, micro_batches=config.auto_micro_batches(longest))
     train_tasks, probe_tasks, task_counts = split_tasks(config, tasks, probe_tasks, docs)
+    task_counts.update(too_long=too_long, micro_batches=config.micro_batches)
     keys = {t.task_id: task_keys(t, docs) for t in [*train_tasks, *probe_tasks]}
     _prepare_folder(out_dir, _run_fingerprint(config, [t.task_id for t in train_tasks],
                                               [t.task_id for t in probe_tasks]))
