@@ -22,13 +22,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from rlvr.hashing import seed_int
 
 log = logging.getLogger(__name__)
 
-Prompt = Union[str, Sequence[dict[str, str]]]
+Prompt = str | Sequence[dict[str, str]]
 
 
 class Completion(str):
