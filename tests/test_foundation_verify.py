@@ -8,7 +8,15 @@ import pytest
 
 from rlvr.cli import main
 from rlvr.records import Message, Provenance, Task, VerifierSpec
-from rlvr.verify import FunctionVerifier, Score, check_gold, get_verifier, register_verifier, verifier_names, verify
+from rlvr.verify import (
+    FunctionVerifier,
+    Score,
+    check_gold,
+    get_verifier,
+    register_verifier,
+    verifier_names,
+    verify,
+)
 
 
 def _task(verifier: str, answer="42") -> Task:
