@@ -27,7 +27,9 @@ TARGET_MS = 50.0
 
 def warm_store(n: int, k: int, rng: np.random.Generator) -> PassRateStore:
     """A store where every task has been seen a few times, so scores are not all ties."""
-    store = PassRateStore([f"t{i}" for i in range(n)], forgetting=0.995)
+    # SelectConfig's store: empirical prior (refitted, and every task shifted, at each update),
+    # forgetting per step and per visit, as a training run gets it.
+    store = SelectConfig().make_store(task_ids=[f"t{i}" for i in range(n)])
     idx = np.arange(n)
     for step in range(3):
         store.update(idx, rng.binomial(k, rng.beta(0.5, 0.5, n)).astype(np.float64), np.full(n, float(k)), step=step)

@@ -4,7 +4,10 @@
 - k-rollout MI (exact Beta-Binomial sum) == H(s) - integral of Beta(theta) H(Binomial(k, theta));
 - expected posterior-variance reduction == Var[theta] - sum_s P(s) Var[theta | s] (exact sums)
   == mu(1-mu) k / ((n+1)(n+k));
-- MI -> 1/(2n) for large evidence.
+- MI -> 1/(2n) for large evidence;
+- P(a group of k is mixed) under Beta(alpha, beta) == 1 - P(s=0) - P(s=k) of the Beta-Binomial
+  (exact) == Monte Carlo, and for k = 2 equals 2 E[theta(1-theta)] = 2 mu(1-mu) n/(n+1);
+- the "signal" form's evidence term k/(n+k) is exactly VR / Var[theta].
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from scipy import integrate, stats
 from rlvr.select.insight import (
     beta_binomial_pmf,
     binary_entropy,
+    evidence_share,
     insight_score,
     mutual_information,
     mutual_information_k,
+    prob_mixed,
     variance_reduction,
 )
 
@@ -66,7 +71,9 @@ def test_variance_reduction_factorises_exactly(a, b, k):
     n, mu = a + b, a / (a + b)
     assert exact == pytest.approx(mu * (1 - mu) * k / ((n + 1) * (n + k)), rel=1e-10)
     assert float(variance_reduction(a, b, k)) == pytest.approx(exact, rel=1e-10)
-    assert float(insight_score(np.array([a]), np.array([b]), k)[0]) == pytest.approx(exact, rel=1e-10)
+    vr = insight_score(np.array([a]), np.array([b]), k, form="variance_reduction")[0]
+    assert float(vr) == pytest.approx(exact, rel=1e-10)
+    assert float(evidence_share(a, b, k)) == pytest.approx(exact / beta_var(a, b), rel=1e-10)
 
 
 def test_variance_reduction_by_monte_carlo():
@@ -88,7 +95,7 @@ def test_insight_score_leaves_inputs_alone_and_prefers_mid_rate_low_evidence():
     alpha = np.array([1.0, 5.0, 50.0, 1.0, 9.0])
     beta = np.array([1.0, 5.0, 50.0, 9.0, 1.0])
     a0, b0 = alpha.copy(), beta.copy()
-    s = insight_score(alpha, beta, 8)
+    s = insight_score(alpha, beta, 8, form="variance_reduction")
     np.testing.assert_array_equal(alpha, a0)
     np.testing.assert_array_equal(beta, b0)
     assert s[0] > s[1] > s[2]  # same mean, more evidence -> lower
@@ -97,3 +104,39 @@ def test_insight_score_leaves_inputs_alone_and_prefers_mid_rate_low_evidence():
     assert w[0] > w[1] > w[2] and w[1] > w[3]
     with pytest.raises(ValueError, match="unknown InSight form"):
         insight_score(alpha, beta, 8, form="thompson")
+
+
+@pytest.mark.parametrize("a,b", BELIEFS)
+@pytest.mark.parametrize("k", [1, 2, 8, 16])
+def test_prob_mixed_is_one_minus_the_all_equal_outcomes(a, b, k):
+    pmf = stats.betabinom.pmf(np.arange(k + 1), k, a, b)
+    expected = 0.0 if k == 1 else 1.0 - pmf[0] - pmf[k]
+    assert float(prob_mixed(np.array([a]), np.array([b]), k)[0]) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if k == 2:
+        n, mu = a + b, a / (a + b)
+        assert float(prob_mixed(a, b, 2)) == pytest.approx(2 * mu * (1 - mu) * n / (n + 1), rel=1e-10)
+
+
+def test_prob_mixed_by_monte_carlo():
+    a, b, k = 0.3, 0.45, 8
+    rng = np.random.default_rng(1)
+    s = rng.binomial(k, rng.beta(a, b, 400_000))
+    assert np.mean((s > 0) & (s < k)) == pytest.approx(float(prob_mixed(a, b, k)), abs=0.004)
+
+
+def test_signal_form_prefers_known_mixed_over_unseen_under_a_u_shaped_prior():
+    # A pool prior Beta(0.3, 0.45) (most tasks always or never solved): an unseen task, one seen
+    # 4/8, one seen 0/8, one seen 8/8, and one seen 4/8 many times.
+    a0, b0 = 0.3, 0.45
+    alpha = np.array([a0, a0 + 4, a0, a0 + 8, a0 + 40])
+    beta = np.array([b0, b0 + 4, b0 + 8, b0, b0 + 40])
+    s = insight_score(alpha, beta, 8)  # the default form, "signal", gamma = 1/2
+    assert s[1] > s[0] > max(s[2], s[3])
+    assert s[1] > s[4]  # same mean, more evidence -> lower
+    pure = insight_score(alpha, beta, 8, form="signal", evidence_weight=0.0)
+    np.testing.assert_allclose(pure, prob_mixed(alpha, beta, 8))
+    np.testing.assert_allclose(insight_score(alpha, beta, 8, evidence_weight=1.0),
+                               pure * evidence_share(alpha, beta, 8))
+    # the old form ranks the unseen task first: the sweep the "signal" form avoids
+    old = insight_score(alpha, beta, 8, form="variance_reduction")
+    assert old[0] > old[1]

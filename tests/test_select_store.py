@@ -120,3 +120,67 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     Task.write_parquet(tmp_path / "tasks.parquet", [make_task(0)])
     with pytest.raises(ValueError, match="not a pass-rate store"):
         PassRateStore.load(tmp_path / "tasks.parquet")
+
+
+def test_empirical_prior_recovers_the_pool_distribution_from_first_groups():
+    rng = np.random.default_rng(0)
+    n, k = 4000, 8
+    store = PassRateStore([f"t{i}" for i in range(n)], prior="empirical")
+    theta = rng.beta(0.4, 0.6, n)  # a U-shaped pool: most tasks near 0 or 1
+    for step, idx in enumerate(np.array_split(rng.permutation(n), 8)):
+        store.update(idx, rng.binomial(k, theta[idx]).astype(float), np.full(len(idx), float(k)), step=step)
+    a0, b0 = store.prior_alpha, store.prior_beta
+    assert a0 / (a0 + b0) == pytest.approx(0.4, abs=0.02)
+    assert a0 + b0 == pytest.approx(1.0, rel=0.15)  # blended with Beta(1, 1) as 16 of 4016 groups
+    # each task's own evidence is its counts over the prior in force, whatever the prior became
+    seen = store.n_groups > 0
+    np.testing.assert_allclose((store.alpha - a0 + store.beta - b0)[seen], k)
+
+
+def test_empirical_prior_uses_first_groups_only_and_shifts_unseen_tasks():
+    store = PassRateStore(["a", "b", "c", "d"], prior="empirical", prior_pseudo_groups=0.0, prior_min_strength=0.1)
+    store.update(np.array([0, 1]), np.array([0.0, 8.0]), np.array([8.0, 8.0]), step=0)
+    fitted = (store.prior_alpha, store.prior_beta)
+    assert fitted[0] == pytest.approx(fitted[1]) and sum(fitted) == pytest.approx(0.1)  # all-0/all-1: clipped
+    assert (store.alpha[2], store.beta[2]) == pytest.approx(fitted)  # unseen tasks moved with the prior
+    store.update(np.array([0, 0]), np.array([4.0, 4.0]), np.array([8.0, 8.0]), step=1)  # revisits: no refit
+    assert (store.prior_alpha, store.prior_beta) == pytest.approx(fitted)
+    with pytest.raises(ValueError, match="prior must be one of"):
+        PassRateStore(["a"], prior="flat")
+
+
+def test_fixed_prior_stays_put():
+    store = PassRateStore(["a", "b"], prior_alpha=2.0, prior_beta=3.0)
+    store.update(np.array([0]), np.array([0.0]), np.array([8.0]))
+    assert (store.prior_alpha, store.prior_beta, store.alpha[1], store.beta[1]) == (2.0, 3.0, 2.0, 3.0)
+
+
+def test_visit_forgetting_discounts_older_evidence_when_a_task_is_observed_again():
+    store = PassRateStore(["a", "b"], visit_forgetting=0.5)
+    store.update(np.array([0, 1]), np.array([8.0, 2.0]), np.array([8.0, 4.0]), step=0)
+    store.update(np.array([0]), np.array([0.0]), np.array([8.0]), step=1)
+    # a: (1 + 8, 1) -> halve the excess -> (5, 1) -> + (0, 8); b untouched by a's visit
+    np.testing.assert_allclose([store.alpha[0], store.beta[0]], [5.0, 9.0])
+    np.testing.assert_allclose([store.alpha[1], store.beta[1]], [3.0, 3.0])
+
+
+def test_empirical_store_round_trips_and_new_tasks_start_at_the_fitted_prior(tmp_path):
+    rng = np.random.default_rng(3)
+    store = PassRateStore([f"t{i}" for i in range(40)], prior="empirical", forgetting=0.9, visit_forgetting=0.5)
+    for step in range(4):
+        idx = rng.choice(40, 10, replace=False)
+        store.update(idx, rng.choice([0.0, 8.0, 3.0], 10), np.full(10, 8.0), step=step)
+    path = store.save(tmp_path / "s.parquet")
+    back = PassRateStore.load(path)
+    np.testing.assert_array_equal(back.alpha, store.alpha)
+    assert (back.prior, back.prior_alpha, back.prior_beta, back.visit_forgetting) == \
+        (store.prior, store.prior_alpha, store.prior_beta, 0.5)
+    assert back.empirical == store.empirical
+    grown = PassRateStore.load(path, task_ids=["t0", "fresh"])
+    assert (grown.alpha[1], grown.beta[1]) == (store.prior_alpha, store.prior_beta)
+    assert grown.alpha[0] == store.alpha[0]
+    # the next update refits from the same running moments as the original store would
+    unseen = np.flatnonzero(store.n_groups == 0)[:1]
+    for s in (store, back):
+        s.update(unseen, np.array([5.0]), np.array([8.0]), step=5)
+    assert (back.prior_alpha, back.prior_beta) == pytest.approx((store.prior_alpha, store.prior_beta))

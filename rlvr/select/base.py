@@ -39,6 +39,7 @@ import numpy as np
 
 from rlvr.records import RolloutGroup
 from rlvr.select.insight import INSIGHT_FORMS
+from rlvr.select.prior import PRIOR_MODES
 from rlvr.select.store import ObserveStats, PassRateStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,16 @@ class SelectConfig:
     prior_alpha: float = field(default=1.0, metadata={"help": "Beta prior pseudo-successes"})
     prior_beta: float = field(default=1.0, metadata={"help": "Beta prior pseudo-failures"})
     forgetting: float = field(default=0.995, metadata={"help": "per-step decay of evidence toward the prior (1 = keep all)"})
+    # A task's pass rate moves most when it is itself trained on (GRPO raises the likelihood of that
+    # prompt's own correct completions), so its older evidence is halved each time it is observed.
+    visit_forgetting: float = field(default=0.5, metadata={"help": "decay of a task's older evidence each time "
+                                                                   "it is observed (1 = keep all)"})
+    prior: str = field(default="empirical", metadata={"help": "fixed (prior_alpha, prior_beta for every task) or "
+                                                              "empirical (refitted to the pool's first groups)",
+                                                      "choices": PRIOR_MODES})
+    prior_min_strength: float = field(default=0.5, metadata={"help": "empirical prior: least alpha0 + beta0"})
+    prior_pseudo_groups: float = field(default=16.0, metadata={"help": "empirical prior: groups' worth of weight "
+                                                                       "of prior_alpha/prior_beta in the fit"})
     offline_weight: float = field(default=1.0, metadata={"help": "weight of offline estimates (select estimate)"})
     band_low: float = field(default=0.125, metadata={"help": "band selector: lowest pass rate kept (SwS 0.125)"})
     band_high: float = field(default=0.875, metadata={"help": "band selector: highest pass rate kept (SwS 0.875)"})
@@ -68,15 +79,18 @@ class SelectConfig:
     curriculum_start: float = field(default=0.5, metadata={"help": "curriculum: keep tasks with mu <= this at step 0"})
     curriculum_end: float = field(default=0.25, metadata={"help": "curriculum: ... and <= this after the anneal"})
     curriculum_steps: int = field(default=500, metadata={"help": "curriculum: steps to anneal start -> end"})
-    insight_form: str = field(default="variance_reduction", metadata={"help": "InSight score form",
-                                                                       "choices": INSIGHT_FORMS})
+    insight_form: str = field(default="signal", metadata={"help": "InSight score form (see insight.py)",
+                                                           "choices": INSIGHT_FORMS})
+    insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight 'signal' form: exponent gamma "
+                                                                          "of the evidence term k/(n+k)"})
     max_pending_age: int = field(default=4, metadata={"help": "proposals after which an unreported task is no longer pending"})
     seed: int = field(default=0, metadata={"help": "seed of make_rng() (the TRL sampler uses the trainer's seed)"})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"sampling": "greedy"}, {"explore": 1.5}, {"k": 0}, {"prior_alpha": 0}, {"forgetting": 0},
         {"band_low": 0.9, "band_high": 0.1}, {"pair_hard_max": 0.8, "pair_easy_min": 0.5},
-        {"curriculum_steps": 0}, {"insight_form": "thompson"}, {"max_pending_age": 0}, {"selector": ""},
+        {"curriculum_steps": 0}, {"insight_form": "thompson"}, {"prior": "flat"}, {"prior_min_strength": 0},
+        {"visit_forgetting": 0}, {"insight_evidence_weight": -1}, {"max_pending_age": 0}, {"selector": ""},
     )
 
     def __post_init__(self) -> None:
@@ -92,6 +106,16 @@ class SelectConfig:
             raise ValueError("prior_alpha and prior_beta must be > 0; use 1, 1 for a uniform prior")
         if not 0.0 < self.forgetting <= 1.0:
             raise ValueError(f"forgetting must be in (0, 1]; 1 keeps all evidence, got {self.forgetting}")
+        if not 0.0 < self.visit_forgetting <= 1.0:
+            raise ValueError(f"visit_forgetting must be in (0, 1]; 1 keeps all evidence, got {self.visit_forgetting}")
+        if not 0.0 <= self.insight_evidence_weight <= 2.0:
+            raise ValueError(f"insight_evidence_weight must be in [0, 2], got {self.insight_evidence_weight}")
+        if self.prior not in PRIOR_MODES:
+            raise ValueError(f"prior must be one of {PRIOR_MODES}, got {self.prior!r}")
+        if not 0 < self.prior_min_strength <= 100.0:
+            raise ValueError(f"prior_min_strength must be in (0, 100], got {self.prior_min_strength}")
+        if self.prior_pseudo_groups < 0:
+            raise ValueError(f"prior_pseudo_groups must be >= 0, got {self.prior_pseudo_groups}")
         if self.offline_weight < 0:
             raise ValueError(f"offline_weight must be >= 0, got {self.offline_weight}")
         if not 0.0 <= self.band_low <= self.band_high <= 1.0:
@@ -113,7 +137,9 @@ class SelectConfig:
 
     def make_store(self, tasks=None, task_ids: Sequence[str] | None = None) -> PassRateStore:
         """A store with these prior/forgetting settings, from tasks (offline estimates used) or ids."""
-        kw = {"prior_alpha": self.prior_alpha, "prior_beta": self.prior_beta, "forgetting": self.forgetting}
+        kw = {"prior_alpha": self.prior_alpha, "prior_beta": self.prior_beta, "forgetting": self.forgetting,
+              "prior": self.prior, "prior_min_strength": self.prior_min_strength,
+              "prior_pseudo_groups": self.prior_pseudo_groups, "visit_forgetting": self.visit_forgetting}
         if tasks is not None:
             return PassRateStore.from_tasks(tasks, offline_weight=self.offline_weight, **kw)
         if task_ids is None:

@@ -11,7 +11,7 @@ an exploration floor) and handles pending tasks. All read the *mean* belief, nev
 | dapo       | 1 unless the task's last group was all-equal     | DAPO dynamic sampling, moved    |
 |            | (then ineligible)                                | before generation               |
 | band       | 1 if band_low <= mu <= band_high, else ineligible| SwS online difficulty filter    |
-| insight    | mu(1-mu) k / ((n+1)(n+k))  (see insight.py)      | InSight weighted MI (2603.01907)|
+| insight    | P(group of k mixed) (k/(n+k))^gamma (insight.py) | InSight weighted MI (2603.01907)|
 | pairing    | half "hard but solvable" (lowest mu <= pair_hard_max with a success seen), half "easy but brittle" (highest mu >= pair_easy_min with a failure seen), interleaved as pairs; the rest by mu(1-mu) | Beyond Variance (2602.03452) |
 | curriculum | 1 if mu <= tau(step), else ineligible; tau anneals curriculum_start -> curriculum_end | DRIVE hard-focus stage |
 
@@ -72,10 +72,11 @@ class Band(Selector):
 @register_selector
 class InSight(Selector):
     name = "insight"
-    description = "expected posterior-variance reduction mu(1-mu) k/((n+1)(n+k)) (InSight)"
+    description = "P(k rollouts mixed) x (k/(n+k))^gamma: expected signal x evidence share (InSight)"
 
     def scores(self) -> np.ndarray:
-        return insight_score(self.store.alpha, self.store.beta, self.config.k, self.config.insight_form)
+        return insight_score(self.store.alpha, self.store.beta, self.config.k, self.config.insight_form,
+                             self.config.insight_evidence_weight)
 
 
 @register_selector

@@ -57,7 +57,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlvr.select.base import SelectConfig, make_selector, selector_names
-from rlvr.select.store import PassRateStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,10 @@ class SimConfig:
     sampling: str = field(default="top", metadata={"help": "selector sampling: top or proportional"})
     explore: float = field(default=0.05, metadata={"help": "selector exploration floor"})
     forgetting: float = field(default=0.995, metadata={"help": "belief forgetting per step (store)"})
-    insight_form: str = field(default="variance_reduction", metadata={"help": "InSight score form"})
+    insight_form: str = field(default="signal", metadata={"help": "InSight score form"})
+    insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight evidence exponent gamma"})
+    visit_forgetting: float = field(default=0.5, metadata={"help": "store: decay of a task's evidence per observation"})
+    prior: str = field(default="empirical", metadata={"help": "store prior: fixed Beta(1, 1) or empirical (fitted)"})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"selectors": []}, {"selectors": ["nope"]}, {"seeds": 0}, {"n_train": 10, "batch": 32},
@@ -133,7 +135,10 @@ class SimConfig:
 
     def select_config(self, name: str) -> SelectConfig:
         return SelectConfig(selector=name, sampling=self.sampling, explore=self.explore, k=self.k,
-                            forgetting=self.forgetting, insight_form=self.insight_form, seed=self.seed)
+                            forgetting=self.forgetting, insight_form=self.insight_form, prior=self.prior,
+                            visit_forgetting=self.visit_forgetting,
+                            insight_evidence_weight=self.insight_evidence_weight,
+                            seed=self.seed)
 
 
 @dataclass
@@ -225,8 +230,9 @@ def simulate_run(config: SimConfig, selector_name: str, seed: int) -> RunResult:
     world = World.sample(config, np.random.default_rng([config.seed, seed, 0]))
     learner = Learner(world, config, np.random.default_rng([config.seed, seed, 1]))
     select_rng = np.random.default_rng([config.seed, seed, 2])
-    store = PassRateStore([str(i) for i in range(config.n_train)], forgetting=config.forgetting)
-    selector = make_selector(selector_name, store, config.select_config(selector_name))
+    select_config = config.select_config(selector_name)
+    store = select_config.make_store(task_ids=[str(i) for i in range(config.n_train)])
+    selector = make_selector(selector_name, store, select_config)
     heldout = np.empty(config.max_steps + 1)
     zero_var = np.empty(config.max_steps)
     heldout[0] = learner.heldout_pass_rate()

@@ -6,7 +6,13 @@ flat numpy arrays, so scoring the whole pool is a handful of vectorised operatio
 
 Model (ALGORITHMS.md section 2):
 
-- prior Beta(prior_alpha, prior_beta), the same for every task (default 1, 1: uniform);
+- prior Beta(prior_alpha, prior_beta), the same for every task (default 1, 1: uniform). With
+  `prior="empirical"` that is only the starting point: the prior is refitted to the pool after
+  every update from the tasks' first observed groups (rlvr/select/prior.py says how and why), so
+  an unseen task is believed to be a typical task of this pool and a lightly observed one is
+  shrunk toward the pool rather than toward 1/2. `prior_alpha`/`prior_beta` are always the
+  prior in force; a refit shifts every task's alpha and beta by the change, leaving each task's
+  own (forgotten) evidence alpha - prior_alpha, beta - prior_beta as it was;
 - a group of k rollouts with rewards r_1..r_k in [0, 1] adds s = sum(r) to alpha and k - s to
   beta. Fractional rewards count fractionally (a reward of 0.25 is a quarter success), which is
   the Beta posterior under a Bernoulli likelihood tempered per rollout;
@@ -17,9 +23,19 @@ Model (ALGORITHMS.md section 2):
   training step, whether or not the task was looked at: alpha <- prior_alpha + lam**dt *
   (alpha - prior_alpha), likewise beta. A task's mean is kept and its evidence decays toward the
   prior, so a task judged "always solved" long ago becomes worth a look again;
+- forgetting per visit: training moves a task's own pass rate far more than the drift of the
+  pool (GRPO raises the likelihood of exactly that prompt's correct completions; in the learner
+  simulator a task trained every step was memorised while a slowly forgotten belief still
+  called it mixed). With `visit_forgetting = lam_v < 1` a task's evidence in excess of the
+  prior is multiplied by lam_v each time a new group of it arrives, before the group is added
+  (0.5: the newest group weighs as much as all older ones together). Batch-sized work only;
 - offline estimates (`rlvr select estimate` writes `Task.difficulty.pass_rate` and `.evidence`)
   seed the belief: alpha += w * pass_rate * evidence, beta += w * (1 - pass_rate) * evidence,
   with w = `offline_weight` (lower it when the estimate came from another model).
+
+The constructor's defaults are the plain model (fixed Beta(1, 1), no forgetting); the settings
+measured best in `rlvr select simulate` (empirical prior, forgetting 0.995 per step, 0.5 per
+visit) are SelectConfig's defaults, so build stores with `SelectConfig(...).make_store(tasks)`.
 
 Use:
 
@@ -43,6 +59,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rlvr.records import Difficulty, RolloutGroup, Task, write_table
+from rlvr.select.prior import PRIOR_MODES, EmpiricalPrior
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +84,13 @@ class ObserveStats:
         return self
 
 
-def _check_prior(prior_alpha: float, prior_beta: float, forgetting: float) -> None:
+def _check_prior(prior_alpha: float, prior_beta: float, forgetting: float, prior: str = "fixed",
+                 visit_forgetting: float = 1.0) -> None:
+    if not 0.0 < visit_forgetting <= 1.0:
+        raise ValueError(f"visit_forgetting must be in (0, 1] (1 = never forget), got {visit_forgetting}")
+    if prior not in PRIOR_MODES:
+        raise ValueError(f"prior must be one of {PRIOR_MODES} (fixed: prior_alpha/prior_beta; empirical: fitted "
+                         f"to the pool), got {prior!r}")
     if not (prior_alpha > 0 and prior_beta > 0):
         raise ValueError(f"prior_alpha and prior_beta must be > 0 (a proper Beta prior), got {prior_alpha}, {prior_beta}")
     if not 0.0 < forgetting <= 1.0:
@@ -82,8 +105,10 @@ class PassRateStore:
     """
 
     def __init__(self, task_ids: Sequence[str], *, prior_alpha: float = 1.0, prior_beta: float = 1.0,
-                 forgetting: float = 1.0):
-        _check_prior(prior_alpha, prior_beta, forgetting)
+                 forgetting: float = 1.0, prior: str = "fixed", prior_pseudo_groups: float = 16.0,
+                 prior_min_strength: float = 0.5, prior_max_strength: float = 100.0,
+                 visit_forgetting: float = 1.0):
+        _check_prior(prior_alpha, prior_beta, forgetting, prior, visit_forgetting)
         self.task_ids: list[str] = list(task_ids)
         self._index = {tid: i for i, tid in enumerate(self.task_ids)}
         if len(self._index) != len(self.task_ids):
@@ -93,6 +118,11 @@ class PassRateStore:
         self.prior_alpha = float(prior_alpha)
         self.prior_beta = float(prior_beta)
         self.forgetting = float(forgetting)
+        self.visit_forgetting = float(visit_forgetting)
+        self.prior = prior
+        # The configured prior and the running moments of first groups (used when prior="empirical").
+        self.empirical = EmpiricalPrior(self.prior_alpha, self.prior_beta, prior_pseudo_groups,
+                                        prior_min_strength, prior_max_strength)
         self.alpha = np.full(n, self.prior_alpha)
         self.beta = np.full(n, self.prior_beta)
         self.n_groups = np.zeros(n, dtype=np.int64)  # groups observed (never forgotten: a ledger count)
@@ -104,13 +134,11 @@ class PassRateStore:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_tasks(cls, tasks: Sequence[Task], *, prior_alpha: float = 1.0, prior_beta: float = 1.0,
-                   forgetting: float = 1.0, offline_weight: float = 1.0) -> PassRateStore:
+    def from_tasks(cls, tasks: Sequence[Task], *, offline_weight: float = 1.0, **store_kw) -> PassRateStore:
         """A store over `tasks`, seeded with their offline estimates (difficulty.pass_rate/evidence)."""
         if offline_weight < 0:
             raise ValueError(f"offline_weight must be >= 0 (0 ignores offline estimates), got {offline_weight}")
-        store = cls([t.task_id for t in tasks], prior_alpha=prior_alpha, prior_beta=prior_beta,
-                    forgetting=forgetting)
+        store = cls([t.task_id for t in tasks], **store_kw)
         rate = np.array([t.difficulty.pass_rate if t.difficulty.pass_rate is not None else np.nan for t in tasks],
                         dtype=np.float64)
         evidence = np.array([t.difficulty.evidence or 0 for t in tasks], dtype=np.float64)
@@ -173,7 +201,18 @@ class PassRateStore:
             for arr, prior in ((self.alpha, self.prior_alpha), (self.beta, self.prior_beta)):
                 arr *= factor
                 arr += (1.0 - factor) * prior
+            self.empirical.decay(factor)
         self.step = int(step)
+
+    def set_prior(self, prior_alpha: float, prior_beta: float) -> None:
+        """Replace the prior of every task, keeping each task's own evidence (two passes over the pool)."""
+        da, db = prior_alpha - self.prior_alpha, prior_beta - self.prior_beta
+        if da:
+            self.alpha += da
+        if db:
+            self.beta += db
+        self.prior_alpha, self.prior_beta = float(prior_alpha), float(prior_beta)
+
 
     def update(self, indices: np.ndarray, successes: np.ndarray, trials: np.ndarray, *,
                step: int | None = None, mixed: np.ndarray | None = None) -> None:
@@ -193,6 +232,15 @@ class PassRateStore:
             self.advance(step)
         if mixed is None:
             mixed = (successes > 0) & (successes < trials)
+        if self.prior == "empirical":
+            # First groups only (see prior.py); a task twice in one update counts its first group.
+            _, first = np.unique(indices, return_index=True)
+            first = first[self.n_groups[indices[first]] == 0]
+            self.empirical.add(successes[first], trials[first])
+        if self.visit_forgetting < 1.0:
+            u = np.unique(indices)
+            for arr, prior in ((self.alpha, self.prior_alpha), (self.beta, self.prior_beta)):
+                arr[u] = prior + self.visit_forgetting * (arr[u] - prior)
         np.add.at(self.alpha, indices, successes)
         np.add.at(self.beta, indices, trials - successes)
         np.add.at(self.n_groups, indices, 1)
@@ -201,6 +249,8 @@ class PassRateStore:
         self.last_step[indices[seen]] = self.step
         self.last_mean[indices[seen]] = successes[seen] / trials[seen]
         self.last_mixed[indices[seen]] = np.asarray(mixed, dtype=bool)[seen].astype(np.int8)
+        if self.prior == "empirical":
+            self.set_prior(*self.empirical.fit())
 
     def observe(self, groups: Sequence[RolloutGroup]) -> ObserveStats:
         """Fold rollout groups into the beliefs, in step order; returns what was used and skipped."""
@@ -261,7 +311,9 @@ class PassRateStore:
     # -- persistence ---------------------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
         meta = {"format": FORMAT, "prior_alpha": self.prior_alpha, "prior_beta": self.prior_beta,
-                "forgetting": self.forgetting, "step": self.step}
+                "forgetting": self.forgetting, "visit_forgetting": self.visit_forgetting,
+                "step": self.step, "prior": self.prior,
+                "empirical": self.empirical.to_dict()}
         table = pa.table({
             "task_id": pa.array(self.task_ids, pa.string()),
             "alpha": self.alpha, "beta": self.beta,
@@ -288,8 +340,15 @@ class PassRateStore:
         if meta.get("format") != FORMAT:
             raise ValueError(f"{path} is not a pass-rate store written by rlvr (format {meta.get('format')!r})")
         saved_ids = table.column("task_id").to_pylist()
-        store = cls(saved_ids if task_ids is None else task_ids, prior_alpha=meta["prior_alpha"],
-                    prior_beta=meta["prior_beta"], forgetting=meta["forgetting"])
+        # Files written before the empirical prior existed have a fixed prior and no "empirical" entry.
+        emp = EmpiricalPrior.from_dict(meta.get("empirical") or {"base_alpha": meta["prior_alpha"],
+                                                                  "base_beta": meta["prior_beta"]})
+        store = cls(saved_ids if task_ids is None else task_ids, prior_alpha=emp.base_alpha,
+                    prior_beta=emp.base_beta, forgetting=meta["forgetting"], prior=meta.get("prior", "fixed"),
+                    prior_pseudo_groups=emp.pseudo_groups, prior_min_strength=emp.min_strength,
+                    prior_max_strength=emp.max_strength, visit_forgetting=meta.get("visit_forgetting", 1.0))
+        store.empirical = emp
+        store.set_prior(meta["prior_alpha"], meta["prior_beta"])  # tasks new to the pool start here
         store.step = int(meta["step"])
         cols = {name: table.column(name).to_numpy() for name in table.column_names if name != "task_id"}
         if task_ids is None:
