@@ -43,7 +43,14 @@ What it leaves out: rollouts of one task are independent given the policy; diffi
 number per task; there is no reward hacking or format learning; the learning signal is the
 premise of DAPO, InSight and this module (only mixed groups teach), not something the simulator
 discovers. Every selector shares the batch size, k, lag, prior, forgetting and exploration
-settings, and no selector sees the simulator's hidden state. With a narrow difficulty spread
+settings, and no selector sees the simulator's hidden state: they share one SelectConfig per run
+(prior, forgetting per step and per visit, exploration floor, k), differing only in `selector`,
+and they learn about tasks only through the groups they rolled out, `lag` steps late.
+
+Store settings. The defaults (`prior empirical`, `visit_forgetting 0.5`, InSight form `signal`)
+are SelectConfig's; `--prior fixed --visit-forgetting 1 --insight-form variance_reduction`
+reproduces the earlier figures exactly (insight 0.85x uniform, 45% zero-variance groups; see
+README's select section for both tables and two other worlds). With a narrow difficulty spread
 (most tasks mixed anyway) or a pool much larger than the run, the selectors' advantage shrinks:
 try `--difficulty-sd 0.5` or `--n-train 50000`.
 """
