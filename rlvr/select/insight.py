@@ -56,7 +56,7 @@ measured choice (rlvr select simulate, default world and --difficulty-sd 2 / --n
 README's select section has the table); gamma = 1 and the MI-shaped evidence term ln(1 + k/n)/2
 explored more and needed more rollouts, gamma = 0 was sensitive to the store's forgetting.
 
-Cost: "signal" is about 3k + 6 vectorised passes over the pool (k = 8: ~15 ms at 10^6 tasks);
+Cost: "signal" is about 6k + 6 vectorised passes over the pool (k = 8: ~20 ms at 10^6 tasks, linear in k);
 "weighted_mi" needs k + 1 log-gamma evaluations per task and is only practical for small pools.
 """
 
