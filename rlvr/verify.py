@@ -145,8 +145,11 @@ def describe_verifier(name: str) -> str:
     verifier = get_verifier(name)
     text = getattr(verifier, "description", "") or ""
     if not text:
+        # The scoring function's docstring, else the verifier class's own, but never the generic
+        # FunctionVerifier docstring (it says nothing about how this verifier judges).
         fn = getattr(verifier, "score_fn", None) or verifier.score
-        text = (fn.__doc__ or type(verifier).__doc__ or "").strip().split("\n\n")[0]
+        own_doc = None if isinstance(verifier, FunctionVerifier) else type(verifier).__doc__
+        text = (fn.__doc__ or own_doc or "").strip().split("\n\n")[0]
     return " ".join(text.split()) or f"scored by the rlvr verifier {name!r}"
 
 

@@ -12,7 +12,7 @@ from rlvr.cli import main
 from rlvr.datasets_cards.card import CardError, CardOptions, build_dataset, choose_license, read_header
 from rlvr.datasets_cards.hub_schema import validate_header
 from rlvr.pipeline import Pipeline, run_pipeline
-from rlvr.records import Decision, Document, Evidence, RolloutGroup, Task, Value, read_tasks
+from rlvr.records import Decision, Difficulty, Document, Evidence, RolloutGroup, Task, Value, read_tasks
 from rlvr.rundir import RunDir, StageResult
 from rlvr.verify import gold_completion, verify
 
@@ -68,6 +68,9 @@ def run_dir(tmp_path_factory):
         Task.write_parquet(out / "probe_tasks.parquet", probe)
         groups = [RolloutGroup(s, t.task_id, 2, [float(s > 0), 0.0], ["ok", "wrong"], [5, 6], phase="probe",
                                meta={"kind": t.kind}) for s in (0, 5) for t in probe]
+        # Two training groups of one task: 3 of 4 rollouts solved.
+        groups += [RolloutGroup(s, kept[3].task_id, 2, rewards, ["ok"] * 2, [5, 5])
+                   for s, rewards in ((1, [1.0, 1.0]), (2, [1.0, 0.0]))]
         values = [Value("generator", "gym.basic_arithmetic", 20, 40, 12, 3.5, 0.1, 0.4, "learned", False, 0.12),
                   Value("generator", "gym.leg_counting", 8, 16, 0, 0.0, 0.0, 0.0, "stuck", True, -0.03),
                   Value("source", "Open Book", 2, 4, 1, 0.2, 0.5, 0.5, "stuck", False, 0.01)]
@@ -94,10 +97,14 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
     assert validate_header(header, out) == []
     assert header["license"] == "cc-by-sa-4.0", "CC-BY-SA text forces share-alike"
     assert header["size_categories"] == ["n<1K"]
+    # Pass rates of rolled-out tasks are what the training ledger observed (not the store's
+    # posterior mean, 0.96 in the train stage's table): 3/4 for the trained task, 1/4 per probe task.
     kept = Task.read_parquet(run_dir / "curate" / "tasks.parquet")
-    beliefs = {t.task_id: t.difficulty for t in Task.read_parquet(run_dir / "train" / "tasks.parquet")}
-    kept = [dataclasses.replace(t, difficulty=beliefs.get(t.task_id, t.difficulty)) for t in kept]
-    assert sum(t.difficulty.pass_rate == 0.96 for t in kept) == 1
+    observed = {kept[3].task_id: (0.75, 4), **{t.task_id: (0.25, 4) for t in kept[:3]}}
+    kept = [dataclasses.replace(t, difficulty=Difficulty(t.difficulty.nominal, *observed[t.task_id]))
+            if t.task_id in observed else t for t in kept]
+    assert facts.pass_rate_origin == "train+estimate"
+    assert not any(t.difficulty.pass_rate == 0.96 for t in facts.tasks)
 
     # load_dataset sees every kept task, split into train and the held-out probe split.
     configs = [c["config_name"] for c in header["configs"]]
@@ -124,10 +131,11 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
     assert "| ngram | 8 |" in body and "43 tasks were checked" in body
     assert "quarantined (unusable, with file, line and reason in the run): 2" in body
     rates = [t.difficulty.pass_rate for t in kept]
-    assert f"{len(kept)} tasks have a pass-rate estimate ({sum(t.difficulty.evidence for t in kept)} rollouts" in body
+    assert (f"{len(kept)} tasks have a pass rate, observed while training where the run rolled the task out, else "
+            f"estimated before it ({sum(t.difficulty.evidence for t in kept)} rollouts") in body
     assert f"mean {sum(rates) / len(rates):.3f}" in body
     assert f"always solved {sum(r >= 1 for r in rates)}, never solved {sum(r <= 0 for r in rates)}" in body
-    assert "| generator | gym.basic_arithmetic | 20 | 40 | 12 | 0.100 → 0.400 | 0.1200 |" in body
+    assert "| generator | gym.basic_arithmetic | 20 | 40 | 12 | 0.100 → 0.400 | +1.20e-01 |" in body
     for g in facts.generators:
         assert f"| `{g.generator}` |" in body and f"| {g.n_tasks} |" in body
     assert "| Open Book | CC-BY-SA-4.0 | 2 | 4 |" in body
@@ -138,9 +146,11 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
     assert (out / "LICENSE.md").exists()
 
 
-def test_card_of_the_curated_table_takes_the_train_beliefs(run_dir, tmp_path):
+def test_card_of_the_curated_table_takes_the_observed_pass_rates(run_dir, tmp_path):
     _, facts = build_dataset(run_dir, tmp_path / "ds", tasks_path=run_dir / "curate" / "tasks.parquet")
-    assert sorted(t.difficulty.pass_rate for t in facts.tasks).count(0.96) == 1
+    by_id = {t.task_id: t.difficulty for t in facts.tasks}
+    trained = Task.read_parquet(run_dir / "train" / "tasks.parquet")[0]
+    assert (by_id[trained.task_id].pass_rate, by_id[trained.task_id].evidence) == (0.75, 4)
     assert len(facts.tasks) == len(Task.read_parquet(run_dir / "curate" / "tasks.parquet"))
 
 
@@ -196,3 +206,23 @@ def test_validator_rejects_each_kind_of_bad_header(run_dir, tmp_path):
     info = yaml.safe_load(yaml.safe_dump(good["dataset_info"]))
     info[0]["features"] = info[0]["features"][:-1]
     assert any("features do not match" in p for p in broken(dataset_info=info))
+
+
+def test_curation_table_counts_the_input_step_from_the_rows_it_passed_on(tmp_path):
+    """The curate runner records only the second copies it drops at input; the card must still
+    say how many tasks came in and how many went on (not 'in 3, kept 0')."""
+    from rlvr.datasets_cards.collect import gather_curation
+
+    run = RunDir(tmp_path)
+
+    def curate(out):
+        decisions = [Decision(f"t{i}", "input", False, "duplicate_id") for i in range(3)]
+        decisions += [Decision(f"u{i}", "exact", i != 0, "kept" if i else "duplicate") for i in range(10)]
+        return StageResult(files={"decisions": Decision.write_parquet(out / "decisions.parquet", decisions)},
+                           counts={"in": 13, "kept": 9, "quarantined": 0})
+
+    run.run_stage("curate", "curate", "fp", [], curate, config={})
+    rows, decontam = gather_curation(run)
+    assert [(r.step, r.n_in, r.n_kept, r.dropped) for r in rows] == [
+        ("input", 13, 10, {"duplicate_id": 3}), ("exact", 10, 9, {"duplicate": 1})]
+    assert decontam is None

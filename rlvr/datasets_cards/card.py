@@ -115,17 +115,30 @@ def _pass_rate_summary(facts: CardFacts) -> dict[str, Any] | None:
     if not rated:
         return None
     rates = [t.difficulty.pass_rate for t in rated]
-    backend = str(facts.estimate_settings.get("backend", ""))
+    if facts.pass_rate_origin.startswith("train"):
+        model, origin = str(facts.train_settings.get("model", "")), "observed while training"
+        if facts.pass_rate_origin == "train+estimate":
+            origin += " where the run rolled the task out, else estimated before it"
+    else:
+        backend = str(facts.estimate_settings.get("backend", ""))
+        model, origin = backend.partition(":")[2] or backend, "estimated before training"
     return {
-        "n": len(rated), "rollouts": sum(t.difficulty.evidence for t in rated),
+        "n": len(rated), "rollouts": sum(t.difficulty.evidence for t in rated), "origin": origin,
         "mean": f"{statistics.fmean(rates):.3f}", "always": sum(r >= 1.0 for r in rates),
         "never": sum(r <= 0.0 for r in rates), "mixed": sum(0.0 < r < 1.0 for r in rates),
-        "model": backend.partition(":")[2] or backend,
+        "model": model, "unrated": len(facts.tasks) - len(rated),
     }
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _fmt_influence(x: float | None) -> str:
+    """Influence is a sum of gradient dot products: tiny in absolute terms, so keep its digits."""
+    if x is None:
+        return "n/a"
+    return "0" if x == 0 else f"{x:+.2e}"
 
 
 def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
@@ -135,7 +148,7 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
             continue
         rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
                      "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
-                     "last": _fmt(v.pass_rate_last), "influence": _fmt(v.influence, 4)})
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence)})
     return rows
 
 
@@ -149,8 +162,9 @@ def limitations(facts: CardFacts) -> list[str]:
                      "context. Guards remove options identifiable by length or leaked elsewhere in the passage.")
     pr = _pass_rate_summary(facts)
     if pr:
-        items.append(f"Pass rates were estimated with {pr['rollouts']} rollouts in total"
-                     f"{' by ' + pr['model'] if pr['model'] else ''}; they describe that model, not yours.")
+        items.append(f"Pass rates come from {pr['rollouts']} rollouts in total"
+                     f"{' by ' + pr['model'] if pr['model'] else ''} ({pr['origin']}); they describe that model, "
+                     f"not yours, and {pr['unrated']} of {len(facts.tasks)} tasks have none.")
     if facts.decontam is None:
         items.append("No benchmark decontamination was run.")
     else:
@@ -171,6 +185,20 @@ def render_card(context: dict[str, Any]) -> str:
     return env.from_string(TEMPLATE.read_text(encoding="utf-8")).render(**context)
 
 
+def _train_scope(facts: CardFacts) -> str:
+    """One sentence on which tasks the training run could see, from the train stage's counts."""
+    trains = [r for r in facts.stages if r.kind == "train" and r.counts]
+    if not trains:
+        return ""
+    c, cfg = trains[-1].counts, trains[-1].config
+    parts = [f"{c.get('steps', '?')} steps over {c.get('train_tasks', '?')} training tasks",
+             f"{c.get('probe_tasks', 0)} held out as the probe set (the `test` split)"]
+    if c.get("too_long"):
+        parts.append(f"{c['too_long']} tasks left out because their prompt is longer than "
+                     f"max_prompt_tokens={cfg.get('max_prompt_tokens', '?')}")
+    return "The run: " + "; ".join(parts) + ". Tasks it never rolled out have no value here."
+
+
 def card_context(facts: CardFacts, opts: CardOptions, header: dict, license_text: str, license_note: str,
                  plots: dict[str, str]) -> dict[str, Any]:
     from rlvr.verify import describe_verifier
@@ -188,7 +216,7 @@ def card_context(facts: CardFacts, opts: CardOptions, header: dict, license_text
         "license_text": license_text, "license_note": license_note,
         "curation": facts.curation, "quarantined": facts.quarantined, "decontam": facts.decontam,
         "pass_rate": _pass_rate_summary(facts), "plots": plots, "value_rows": _value_rows(facts),
-        "train_model": str(facts.train_settings.get("model", "")),
+        "train_model": str(facts.train_settings.get("model", "")), "train_scope": _train_scope(facts),
         "columns": COLUMN_DOCS, "limitations": limitations(facts),
     }
 

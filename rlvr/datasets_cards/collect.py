@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr.records import Decision, Document, RolloutGroup, Task, Value
+from rlvr.records import Decision, Difficulty, Document, RolloutGroup, Task, Value
 from rlvr.rundir import RunDir, StageRecord
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ class CardFacts:
     probe: list[ProbePoint] = field(default_factory=list)
     train_settings: dict[str, Any] = field(default_factory=dict)
     estimate_settings: dict[str, Any] = field(default_factory=dict)
+    pass_rate_origin: str = ""  # "train" (observed in the training ledger), "estimate", "train+estimate", ""
 
     @property
     def n_tasks(self) -> int:
@@ -167,9 +168,16 @@ def gather_curation(run: RunDir) -> tuple[list[CurationRow], DecontamFacts | Non
         by_step: dict[str, list[Decision]] = defaultdict(list)
         for d in decisions:
             by_step[d.stage].append(d)
-        for step, ds in by_step.items():
+        steps = list(by_step.items())
+        for i, (step, ds) in enumerate(steps):
             dropped = Counter(d.reason for d in ds if not d.keep)
-            rows.append(CurationRow(step, len(ds), sum(d.keep for d in ds), dict(sorted(dropped.items()))))
+            n_in, n_kept = len(ds), sum(d.keep for d in ds)
+            if step == "input":
+                # The runner records only the rows it drops at input (second copies of a task);
+                # everything else goes on to the next step, whose decisions cover every row.
+                n_kept = len(steps[i + 1][1]) if i + 1 < len(steps) else int(rec.counts.get("kept", 0))
+                n_in = n_kept + sum(dropped.values())
+            rows.append(CurationRow(step, n_in, n_kept, dict(sorted(dropped.items()))))
             if "decontam" in step:
                 flagged = Counter((d.evidence.source or "unknown") for d in ds if not d.keep)
                 settings = {k: v for k, v in rec.config.items()
@@ -202,10 +210,6 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
     values: list[Value] = []
     for _, path in _stage_files(run, "train", "value.parquet"):
         values = Value.read_parquet(path)
-    # A train stage's pass-rate beliefs are the freshest estimate for the tasks it trained on.
-    for _, path in _stage_files(run, "train", "tasks.parquet"):
-        beliefs = {t.task_id: t.difficulty for t in Task.read_parquet(path)}
-        tasks = [dataclasses.replace(t, difficulty=beliefs[t.task_id]) if t.task_id in beliefs else t for t in tasks]
     # The probe set a train stage held out is published as the `test` split; the train stage's
     # own task table leaves it out, so add it back.
     probe_ids: set[str] = set()
@@ -214,6 +218,16 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
         probe_ids = {t.task_id for t in probe}
         known = {t.task_id for t in tasks}
         tasks = tasks + [t for t in probe if t.task_id not in known]
+    # What a train stage observed is the freshest pass rate for the tasks it rolled out: the mean
+    # reward over every recorded rollout (training and probe), with the rollouts as evidence.
+    # (Not the selector's posterior mean: that is shrunk toward a prior and never reaches 0 or 1.)
+    observed = observed_pass_rates(run)
+    pass_rate_origin = "estimate" if any(t.difficulty.pass_rate is not None for t in tasks) else ""
+    if observed:
+        estimated_too = any(t.difficulty.pass_rate is not None and t.task_id not in observed for t in tasks)
+        tasks = [dataclasses.replace(t, difficulty=Difficulty(t.difficulty.nominal, *observed[t.task_id]))
+                 if t.task_id in observed else t for t in tasks]
+        pass_rate_origin = "train+estimate" if estimated_too else "train"
     splits = {"train": [t for t in tasks if t.task_id not in probe_ids]}
     if probe_ids:
         splits["test"] = [t for t in tasks if t.task_id in probe_ids]
@@ -229,8 +243,20 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
         sources=gather_sources(tasks, _documents(run), attributions or {}),
         curation=curation, decontam=decontam, quarantined=quarantined, stages=_stages(run),
         values=values, probe=probe, train_settings=train_settings,
-        estimate_settings=estimate[-1].config if estimate else {},
+        estimate_settings=estimate[-1].config if estimate else {}, pass_rate_origin=pass_rate_origin,
     )
+
+
+def observed_pass_rates(run: RunDir) -> dict[str, tuple[float, int]]:
+    """task_id -> (mean reward, rollouts) over the last train stage's ledger, both phases."""
+    sums: dict[str, list[float]] = {}
+    for _, path in _stage_files(run, "train", "rollouts.parquet"):
+        sums = {}
+        for g in RolloutGroup.read_parquet(path):
+            acc = sums.setdefault(g.task_id, [0.0, 0])
+            acc[0] += float(sum(g.rewards))
+            acc[1] += len(g.rewards)
+    return {tid: (total / n, int(n)) for tid, (total, n) in sums.items() if n}
 
 
 def licence_of_sources(sources: list[SourceFacts]) -> list[str]:

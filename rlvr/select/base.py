@@ -51,12 +51,12 @@ SAMPLING_MODES = ("top", "proportional")
 class SelectConfig:
     """Settings of the pass-rate store and of every built-in selector (CLI flags / YAML / `with:`)."""
 
-    # Default: variance, the simplest selector that does well everywhere measured: in `rlvr select
-    # simulate` InSight (form "signal") needs 0.58x uniform's rollouts against variance's 0.60x in the
-    # default world and 0.58x against 0.90x with a 10k-task pool, and ties it with --difficulty-sd 2;
-    # variance had the fewest zero-variance groups in CPU training runs (measured before the
-    # "signal" form). InSight is one flag away.
-    selector: str = field(default="variance", metadata={"help": "selector name (see `rlvr select list`) or pkg.mod:Class"})
+    # Default: InSight (form "signal"), at least as good as every other selector wherever measured:
+    # `rlvr select simulate` (5 seeds) needs 0.58x uniform's rollouts against variance's 0.60x in the
+    # default world and 0.58x against 0.90x with a 10k-task pool, ties it with --difficulty-sd 2;
+    # 30-step CPU training runs (benchmarks/train_overhead.py, seeds 0-2): zero-variance groups
+    # 0.45x uniform's against variance's 0.46x.
+    selector: str = field(default="insight", metadata={"help": "selector name (see `rlvr select list`) or pkg.mod:Class"})
     sampling: str = field(default="top", metadata={"help": "top (top-B scores) or proportional (sample by score)",
                                                    "choices": SAMPLING_MODES})
     explore: float = field(default=0.05, metadata={"help": "exploration floor: share of each batch drawn uniformly"})

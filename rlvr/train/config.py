@@ -38,7 +38,7 @@ class TrainConfig:
     steps: int = field(default=100, metadata={"help": "optimizer steps"})
     seed: int = field(default=0, metadata={"help": "seed for sampling, selection and the probe split"})
     # -- selection (rlvr.select) ----------------------------------------------------------------
-    selector: str = field(default="variance", metadata={"help": "selector name (uniform, variance, dapo, band, "
+    selector: str = field(default="insight", metadata={"help": "selector name (uniform, variance, dapo, band, "
                                                                 "insight, pairing, curriculum) or pkg.mod:Class"})
     select: dict[str, Any] = field(default_factory=dict, metadata={
         "help": "further rlvr.select.SelectConfig settings, e.g. '{explore: 0.1, forgetting: 0.98}'"})

@@ -69,7 +69,10 @@ def score_first_char(task: Task, completion: str) -> Score:
     return Score(1.0 if ok else 0.0, "ok" if ok else "wrong", f"starts with {text[0]!r}")
 
 
-register_verifier(FunctionVerifier("toy.first_char", score_first_char, lambda t: str(t.answer)[0]))
+register_verifier(FunctionVerifier(
+    "toy.first_char", score_first_char, lambda t: str(t.answer)[0],
+    description="1.0 when the reply's first non-space character is one of the reference's characters, else 0",
+))
 register_generator(GeneratorSpec(
     name="toy.first_char", config_cls=FirstCharConfig, make=FirstCharGenerator, verifiers=("toy.first_char",),
     description="reply starting with one of a few characters (for tiny-model tests of the training loop)",
@@ -170,7 +173,10 @@ def score_initial(task: Task, completion: str) -> Score:
     return Score(1.0 if ok else 0.0, "ok" if ok else "wrong", f"starts with {first!r}")
 
 
-register_verifier(FunctionVerifier("toy.initial", score_initial, initial_gold))
+register_verifier(FunctionVerifier(
+    "toy.initial", score_initial, initial_gold,
+    description="1.0 when the reply's first letter (after spaces and punctuation) is the requested letter, else 0",
+))
 register_generator(GeneratorSpec(
     name="toy.initial", config_cls=InitialConfig, make=InitialGenerator, verifiers=("toy.initial",),
     description="a sentence starting with a requested letter (a skill the bundled SmolLM2 partly has)",

@@ -96,8 +96,19 @@ def gold_induction(task: Task) -> str:
     return f"```python\n{task.answer}\n```"
 
 
+DESCRIPTIONS = {
+    "azr.deduction": "the last ```output block is parsed as a Python literal (never evaluated) and must equal the "
+                     "program's recorded output as a value",
+    "azr.abduction": "the last ```input block must be literal arguments for which the program, run in the sandbox, "
+                     "returns the recorded output (any such input counts)",
+    "azr.induction": "the last ```python block must define f reproducing every input/output pair, the shown and the "
+                     "hidden ones, in one sandboxed run",
+}
 VERIFIERS = {
-    "azr.deduction": register_verifier(FunctionVerifier("azr.deduction", score_deduction, gold_deduction)),
-    "azr.abduction": register_verifier(FunctionVerifier("azr.abduction", score_abduction, gold_abduction)),
-    "azr.induction": register_verifier(FunctionVerifier("azr.induction", score_induction, gold_induction)),
+    name: register_verifier(FunctionVerifier(name, score, gold, description=DESCRIPTIONS[name]))
+    for name, score, gold in (
+        ("azr.deduction", score_deduction, gold_deduction),
+        ("azr.abduction", score_abduction, gold_abduction),
+        ("azr.induction", score_induction, gold_induction),
+    )
 }

@@ -185,4 +185,8 @@ def gold_completion(task: Task) -> str:
     return f"The gap is filled by option {task.answer}.\n\n\\boxed{{{task.answer}}}"
 
 
-register_verifier(FunctionVerifier(VERIFIER, score, gold_completion))
+register_verifier(FunctionVerifier(
+    VERIFIER, score, gold_completion,
+    description="the option letter in the last \\boxed{} or 'Answer:' line must be the key (1.0, else 0); no letter, a "
+                "letter outside the options, or markers naming different options is a format_error",
+))

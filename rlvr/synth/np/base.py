@@ -265,7 +265,13 @@ def register_problem(problem: Problem) -> Problem:
     if problem.name in PROBLEMS:
         raise ValueError(f"NP problem {problem.name!r} is already registered")
     PROBLEMS[problem.name] = problem
-    register_verifier(FunctionVerifier(problem.name, problem.score, problem.gold_completion))
+    judged = "value / reference" if problem.sense == MAX else "reference / value"
+    register_verifier(FunctionVerifier(
+        problem.name, problem.score, problem.gold_completion,
+        description=f"the literal after the last '{MARKER}' is parsed as a solution to {problem.title} and checked for "
+                    f"every constraint (a violation scores 0, status infeasible; unparsable: format_error); a feasible "
+                    f"solution scores {judged}, clipped to [0, 1]; reference solver: {problem.solver}",
+    ))
     cls = problem.config_cls
     register_generator(
         GeneratorSpec(
