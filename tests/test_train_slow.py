@@ -78,8 +78,11 @@ def test_bundled_model_end_to_end_outputs(planted):
     assert (folder / "checkpoints" / "checkpoint-16" / "model.safetensors").exists()
 
 
-def test_variance_selector_halves_zero_variance_groups(tmp_path):
-    """30 CPU steps on one pool: variance's zero-variance fraction is at most half of uniform's."""
+def test_variance_and_insight_halve_zero_variance_groups(tmp_path):
+    """30 CPU steps on one pool, three seeds (pool, model and sampling): the zero-variance group
+    fraction of variance and of InSight (the default) is at most half of uniform's on average.
+    A single 30-step run has only 120 groups; its ratio ranges about 0.3-0.55, so one seed alone
+    would test the noise (benchmarks/train_overhead.py prints the per-seed figures)."""
     import torch
 
     from rlvr.models.backends import TransformersBackend
@@ -91,21 +94,24 @@ def test_variance_selector_halves_zero_variance_groups(tmp_path):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    fractions: dict[str, list[float]] = {"uniform": [], "variance": [], "insight": []}
     try:
-        pool = first_char_tasks(48, seed=0, config=FirstCharConfig(1, 30))
-        model, tok = make_tiny_model(seed=0)
-        pool, _ = estimate(pool, TransformersBackend.from_model(model, tok, batch_size=64),
-                           EstimateConfig(k=8, max_new_tokens=4, seed=0), progress=False)
-        fractions = {}
-        for name in ("uniform", "variance", "insight"):
-            model, tok = make_tiny_model(seed=0)
-            cfg = TrainConfig(model="tiny", steps=30, prompts_per_step=4, num_generations=4, max_completion_length=4,
-                              learning_rate=1e-4, selector=name, influence=False, report=False, probe_fraction=0.0,
-                              save_every=30)
-            fractions[name] = train(cfg, pool, tmp_path / name, model=model, tokenizer=tok).counts[
-                "zero_variance_fraction"]
+        for seed in (0, 1, 2):
+            pool = first_char_tasks(48, seed=seed, config=FirstCharConfig(1, 30))
+            model, tok = make_tiny_model(seed=seed)
+            pool, _ = estimate(pool, TransformersBackend.from_model(model, tok, batch_size=64),
+                               EstimateConfig(k=8, max_new_tokens=4, seed=seed), progress=False)
+            for name in fractions:
+                model, tok = make_tiny_model(seed=seed)
+                cfg = TrainConfig(model="tiny", steps=30, prompts_per_step=4, num_generations=4,
+                                  max_completion_length=4, learning_rate=1e-4, selector=name, influence=False,
+                                  report=False, probe_fraction=0.0, save_every=30, seed=seed)
+                fractions[name].append(train(cfg, pool, tmp_path / f"{name}-{seed}", model=model,
+                                             tokenizer=tok).counts["zero_variance_fraction"])
     finally:
         torch.set_num_threads(threads)
-    print("zero-variance group fraction:", fractions)
-    assert fractions["uniform"] > 0.4  # the pool has plenty of never/always-solved tasks
-    assert fractions["variance"] <= 0.5 * fractions["uniform"]
+    mean = {name: sum(f) / len(f) for name, f in fractions.items()}
+    print("zero-variance group fraction per seed:", fractions, "mean:", mean)
+    assert mean["uniform"] > 0.4  # the pool has plenty of never/always-solved tasks
+    assert mean["variance"] <= 0.5 * mean["uniform"]
+    assert mean["insight"] <= 0.5 * mean["uniform"]
