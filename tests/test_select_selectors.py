@@ -109,6 +109,25 @@ def test_variance_dapo_band_and_insight_pick_what_they_promise():
     assert np.isfinite(band).tolist() == [False, False, True, True, True, False]
 
 
+def test_band_orders_rank_the_kept_tasks():
+    # 0 all-solved, 1 never solved, 2 half (8 rollouts), 3 half (80 rollouts), 4 unseen, 5 6/8
+    store = store_with([8, 0, 4, 40, 0, 6], [8, 8, 8, 80, 0, 8])
+    rng = np.random.default_rng(0)
+    # evidence: in the band, most-evidenced first: 3 (80 rollouts), then 2 and 5 (8), the unseen 4 last
+    ev = selector("band", store, explore=0.0).propose(4, rng).indices.tolist()
+    assert ev[0] == 3 and set(ev[1:3]) == {2, 5} and ev[3] == 4
+    # uniform: the plain filter, every kept task equally likely to come first
+    firsts = {int(selector("band", store, band_order="uniform", explore=0.0).propose(1, np.random.default_rng(s))
+                  .indices[0]) for s in range(40)}
+    assert firsts == {2, 3, 4, 5}
+    # probability: P(lo <= p <= hi) under each Beta belief, checked by Monte Carlo
+    prob = selector("band", store, band_order="probability").scores()
+    draws = np.random.default_rng(1).beta(store.alpha[:, None], store.beta[:, None], (6, 200_000))
+    mc = ((draws >= 0.125) & (draws <= 0.875)).mean(axis=1)
+    assert np.allclose(prob, mc, atol=0.005)
+    assert prob.argmax() == 3 and prob[4] < prob[2]
+
+
 def test_pairing_pairs_hard_but_solvable_with_easy_but_brittle():
     # 0: 1/16 (hard, solvable)  1: 0/16 (hard, never solved)  2: 15/16 (easy, brittle)
     # 3: 16/16 (never failed)   4: 2/16 (hard, solvable)       5: 8/16   6: 14/16

@@ -45,6 +45,7 @@ from rlvr.select.store import ObserveStats, PassRateStore
 log = logging.getLogger(__name__)
 
 SAMPLING_MODES = ("top", "proportional")
+BAND_ORDERS = ("evidence", "uniform", "probability")
 
 
 @dataclass
@@ -77,6 +78,10 @@ class SelectConfig:
     offline_weight: float = field(default=1.0, metadata={"help": "weight of offline estimates (select estimate)"})
     band_low: float = field(default=0.125, metadata={"help": "band selector: lowest pass rate kept (SwS 0.125)"})
     band_high: float = field(default=0.875, metadata={"help": "band selector: highest pass rate kept (SwS 0.875)"})
+    band_order: str = field(default="evidence", metadata={
+        "help": "band selector: order among the tasks kept: evidence (most-evidenced first), uniform (SwS's plain "
+                "filter), probability (posterior P(band_low <= p <= band_high), exact; ~0.4 s per 10^6 tasks)",
+        "choices": BAND_ORDERS})
     pair_hard_max: float = field(default=0.25, metadata={"help": "pairing: hard-but-solvable tasks have mu <= this"})
     pair_easy_min: float = field(default=0.75, metadata={"help": "pairing: easy-but-brittle tasks have mu >= this"})
     curriculum_start: float = field(default=0.5, metadata={"help": "curriculum: keep tasks with mu <= this at step 0"})
@@ -93,7 +98,7 @@ class SelectConfig:
         {"sampling": "greedy"}, {"explore": 1.5}, {"k": 0}, {"prior_alpha": 0}, {"forgetting": 0},
         {"band_low": 0.9, "band_high": 0.1}, {"pair_hard_max": 0.8, "pair_easy_min": 0.5},
         {"curriculum_steps": 0}, {"insight_form": "thompson"}, {"prior": "flat"}, {"prior_min_strength": 0},
-        {"visit_forgetting": 0}, {"insight_evidence_weight": -1}, {"max_pending_age": 0}, {"selector": ""},
+        {"visit_forgetting": 0}, {"band_order": "random"}, {"insight_evidence_weight": -1}, {"max_pending_age": 0}, {"selector": ""},
     )
 
     def __post_init__(self) -> None:
@@ -123,6 +128,8 @@ class SelectConfig:
             raise ValueError(f"offline_weight must be >= 0, got {self.offline_weight}")
         if not 0.0 <= self.band_low <= self.band_high <= 1.0:
             raise ValueError(f"need 0 <= band_low <= band_high <= 1, got {self.band_low}, {self.band_high}")
+        if self.band_order not in BAND_ORDERS:
+            raise ValueError(f"band_order must be one of {BAND_ORDERS}, got {self.band_order!r}")
         if not 0.0 < self.pair_hard_max < self.pair_easy_min < 1.0:
             raise ValueError("need 0 < pair_hard_max < pair_easy_min < 1 (e.g. 0.25 and 0.75)")
         if not 0.0 <= self.curriculum_end <= self.curriculum_start <= 1.0:

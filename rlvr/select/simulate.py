@@ -100,6 +100,7 @@ class SimConfig:
     insight_form: str = field(default="signal", metadata={"help": "InSight score form"})
     insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight evidence exponent gamma"})
     visit_forgetting: float = field(default=0.5, metadata={"help": "store: decay of a task's evidence per observation"})
+    band_order: str = field(default="evidence", metadata={"help": "band selector: evidence, uniform or probability"})
     prior: str = field(default="empirical", metadata={"help": "store prior: fixed Beta(1, 1) or empirical (fitted)"})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
@@ -144,7 +145,7 @@ class SimConfig:
         return SelectConfig(selector=name, sampling=self.sampling, explore=self.explore, k=self.k,
                             forgetting=self.forgetting, insight_form=self.insight_form, prior=self.prior,
                             visit_forgetting=self.visit_forgetting,
-                            insight_evidence_weight=self.insight_evidence_weight,
+                            insight_evidence_weight=self.insight_evidence_weight, band_order=self.band_order,
                             seed=self.seed)
 
 
