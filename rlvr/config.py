@@ -183,6 +183,24 @@ def config_from_args(
     return config_from_mapping(cls, merged, where="command line")
 
 
+def config_with_passthrough(cls: type[C], args: argparse.Namespace, passthrough: str) -> C:
+    """`config_from_args`, where --config key=value items that are not fields of `cls` go into its
+    dict field `passthrough` (a generator's own settings), and the result is validated again."""
+    items: dict[str, Any] = {}
+
+    def claim(key: str, value: str) -> bool:
+        items[key] = yaml.safe_load(value) if value else value
+        return True
+
+    config = config_from_args(cls, args, extra=claim)
+    if items:
+        setattr(config, passthrough, {**getattr(config, passthrough), **items})
+        post_init = getattr(config, "__post_init__", None)
+        if post_init is not None:
+            post_init()
+    return config
+
+
 def to_mapping(config: Any) -> dict[str, Any]:
     """A config as plain YAML/JSON-safe data (Paths become strings)."""
     def plain(v: Any) -> Any:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
 from rlvr.cliutil import add_out
-from rlvr.config import add_config_args, config_from_args
+from rlvr.config import add_config_args, config_with_passthrough
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,14 +28,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise ValueError("--out is required: the Parquet file to write the tasks to")
-    settings: dict = {}
-
-    def claim(key: str, value: str) -> bool:
-        settings[key] = yaml.safe_load(value) if value else value
-        return True
-
-    config = config_from_args(GeneratorStageConfig, args, extra=claim)
-    config.settings = {**config.settings, **settings}
+    config = config_with_passthrough(GeneratorStageConfig, args, "settings")
     tasks = make_tasks(config, progress=True)
     Task.write_parquet(args.out, tasks)
     print(f"wrote {len(tasks)} tasks ({config.generator}) to {args.out}")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
 from rlvr.cliutil import add_out
-from rlvr.config import add_config_args, config_from_args
+from rlvr.config import add_config_args, config_with_passthrough
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,15 +27,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise ValueError("--out is required: the Parquet file to write the tasks to")
-    dataset_config: dict = {}
-
-    def claim(key: str, value: str) -> bool:
-        dataset_config[key] = yaml.safe_load(value) if value else value
-        return True
-
-    config = config_from_args(GymStageConfig, args, extra=claim)
-    config.dataset_config = {**config.dataset_config, **dataset_config}
-    config.__post_init__()
+    config = config_with_passthrough(GymStageConfig, args, "dataset_config")
     tasks = make_tasks(config, progress=True)
     Task.write_parquet(args.out, tasks)
     print(f"wrote {len(tasks)} tasks ({config.name}) to {args.out}")

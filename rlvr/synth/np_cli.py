@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import yaml
-
 from rlvr.cliutil import add_out
-from rlvr.config import add_config_args, config_from_args
+from rlvr.config import add_config_args, config_with_passthrough
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,16 +33,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise ValueError("--out is required: the Parquet file to write the tasks to")
-    settings: dict = {}
-
-    def claim(key: str, value: str) -> bool:
-        settings[key] = yaml.safe_load(value) if value else value
-        return True
-
-    config = config_from_args(NPStageConfig, args, extra=claim)
-    if settings:
-        config.settings = {**config.settings, **settings}
-        config.__post_init__()
+    config = config_with_passthrough(NPStageConfig, args, "settings")
     start = time.perf_counter()
     tasks = make_tasks(config, progress=True)
     seconds = time.perf_counter() - start
