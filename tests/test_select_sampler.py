@@ -203,3 +203,34 @@ def test_ranks_apply_the_same_gathered_groups(test_verifiers, monkeypatch):
     assert all(s.alpha.tolist() == stores[0].alpha.tolist() for s in stores)
     # the "always" task: 4 successes over the prior in force (fitted to the pool by default)
     assert stores[0].alpha[1] - stores[0].prior_alpha == pytest.approx(4.0)
+
+
+def test_resume_continues_the_epoch_where_the_checkpoint_left_it():
+    """A sampler restored from state_dict() proposes exactly what the uninterrupted one would
+    have proposed next, and none of the chunks already proposed."""
+    def sampler(selector=None):
+        # The selector's own state (beliefs, pending tasks) is the store's to restore; a resumed
+        # sampler here shares the interrupted one's selector, as the trainer's restored store does.
+        return SelectorSampler(selector or uniform(40, explore=0.0), num_generations=2, batch_size=4,
+                               chunks_per_epoch=5, seed=3)
+
+    straight = sampler()
+    epoch0 = list(iter(straight))
+    epoch1 = list(iter(straight))
+
+    first = sampler()
+    it = iter(first)
+    seen = list(itertools.islice(it, 2 * 4 * 2))  # two chunks of 4 tasks x 2 generations
+    state = first.state_dict()
+    assert state["done"] == 2 and state["epoch"] == 0 and state["proposals"] == 2
+
+    resumed = sampler(first.selector)
+    resumed.load_state_dict(state)
+    rest = list(iter(resumed))
+    assert seen + rest == epoch0
+    assert resumed.selector.proposals == 5
+    assert list(iter(resumed)) == epoch1  # the next epoch starts afresh, as in the straight run
+    # A state from another epoch is not applied to this one.
+    other = sampler()
+    other.load_state_dict({**state, "epoch": 7})
+    assert list(iter(other)) == epoch0

@@ -69,6 +69,12 @@ class SelectorSampler:
 
     A duck-typed `torch.utils.data.Sampler` (iterable with `__len__` and `set_epoch`), so this
     module does not import torch.
+
+    Resumable: `state_dict()` (epoch, chunks done, the selector's proposal count and the random
+    state) saved with a checkpoint and `load_state_dict()` on resume continue the interrupted
+    epoch with the saved random state instead of replaying it from its start; an uninterrupted run
+    proposes exactly the same. The chunk the DataLoader had read ahead before the checkpoint is
+    not re-proposed (it was never trained on and its groups never reached a ledger).
     """
 
     def __init__(self, selector: Selector, *, num_generations: int, batch_size: int, repeat_count: int = 1,
@@ -95,6 +101,9 @@ class SelectorSampler:
         self.epoch = 0
         self.history: list[Proposal] = []  # recent proposals, oldest first (at least the last max_history)
         self.max_history = max_history
+        self._rng: np.random.Generator | None = None  # the current epoch's generator
+        self._done = 0  # chunks of the current epoch proposed so far
+        self._restore: dict[str, Any] | None = None  # a loaded state, applied when iteration starts
 
     @classmethod
     def for_trainer(cls, trainer: Any, selector: Selector, dataset: Sequence | None = None,
@@ -124,17 +133,33 @@ class SelectorSampler:
     def __len__(self) -> int:
         return self.chunks_per_epoch * self.batch_size * self.num_generations * self.repeat_count
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "done": self._done, "proposals": self.selector.proposals,
+                "rng": self._rng.bit_generator.state if self._rng is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._restore = state
+        self.selector.proposals = int(state.get("proposals", 0))
+
     def __iter__(self) -> Iterator[int]:
+        state, self._restore = self._restore, None
         rng = np.random.default_rng([self.seed, self.epoch])
-        for _ in range(self.chunks_per_epoch):
+        done = 0
+        if state and state.get("rng") and int(state["epoch"]) == self.epoch:
+            rng.bit_generator.state = state["rng"]
+            done = int(state["done"])
+        self._rng, self._done = rng, done
+        for number in range(done, self.chunks_per_epoch):
             proposal = self.selector.propose(self.batch_size, rng)  # lazily: beliefs as of now
             self._record(proposal)
+            self._done = number + 1
             chunk = proposal.indices.tolist()
             for _ in range(self.repeat_count):
                 for index in chunk:
                     for _ in range(self.num_generations):
                         yield index
         self.epoch += 1
+        self._done = 0
 
 
 def tasks_dataset(tasks: Sequence[Task], store: PassRateStore | None = None):

@@ -25,7 +25,6 @@ import logging
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,50 +42,6 @@ MARKER = "rlvr_state.json"
 STORE_FILE = "pass_rates.parquet"
 
 
-class ResumableSampler(SelectorSampler):
-    """SelectorSampler whose epoch position and random state are saved with each checkpoint.
-
-    Identical proposals to SelectorSampler on an uninterrupted run (same seed, same draws); after
-    a resume it continues the interrupted epoch with the saved random state instead of replaying
-    the epoch from its start. The chunk the DataLoader had read ahead before the checkpoint is
-    not re-proposed (it was never trained on and its groups never reached the ledger).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._rng: np.random.Generator | None = None
-        self._done = 0
-        self._restore: dict[str, Any] | None = None
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "done": self._done, "proposals": self.selector.proposals,
-                "rng": self._rng.bit_generator.state if self._rng is not None else None}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._restore = state
-        self.selector.proposals = int(state.get("proposals", 0))
-
-    def __iter__(self) -> Iterator[int]:
-        state, self._restore = self._restore, None
-        rng = np.random.default_rng([self.seed, self.epoch])
-        done = 0
-        if state and state.get("rng") and int(state["epoch"]) == self.epoch:
-            rng.bit_generator.state = state["rng"]
-            done = int(state["done"])
-        self._rng, self._done = rng, done
-        for number in range(done, self.chunks_per_epoch):
-            proposal = self.selector.propose(self.batch_size, rng)
-            self.history.append(proposal)
-            self._done = number + 1
-            chunk = proposal.indices.tolist()
-            for _ in range(self.repeat_count):
-                for index in chunk:
-                    for _ in range(self.num_generations):
-                        yield index
-        self.epoch += 1
-        self._done = 0
-
-
 @dataclass
 class RunState:
     """Everything rlvr keeps beside TRL during a run, shared by the trainer and its callback."""
@@ -101,7 +56,7 @@ class RunState:
     influence: Any = None  # rlvr.train.influence.Influence
     sampler_state: dict[str, Any] | None = None
     keep_checkpoints: int = 2
-    sampler: ResumableSampler | None = None
+    sampler: SelectorSampler | None = None
     last_completions: tuple[list, list] | None = None
     gen_keys: list[tuple[int, str]] = field(default_factory=list)  # row -> (step, task_id), this generation
     pending_influence: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
@@ -157,7 +112,7 @@ def _make_trainer_class():
             super().__init__(*args, **kwargs)
 
         def _get_train_sampler(self, dataset=None):
-            sampler = ResumableSampler.for_trainer(self, self.run.selector, dataset)
+            sampler = SelectorSampler.for_trainer(self, self.run.selector, dataset)
             if self.run.sampler_state:
                 sampler.load_state_dict(self.run.sampler_state)
             self.run.sampler = sampler
