@@ -46,7 +46,8 @@ def make_plots(facts: CardFacts, out: Path) -> dict[str, str]:
     if rates:
         plt, fig, ax = _figure()
         ax.hist(rates, bins=11, range=(0, 1))
-        ax.set_xlabel("estimated pass rate")
+        ax.set_xlabel("pass rate observed while training" if facts.pass_rate_origin == "train"
+                      else "estimated pass rate")
         ax.set_ylabel("tasks")
         plots["pass_rate"] = _save(plt, fig, out, "pass_rate.png")
     if facts.probe:
