@@ -6,16 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from stubserver import ChatStub, serving
 
 from rlvr.models import ModelNotAvailable, resolve_model
 from rlvr.models.backends import Completion, OpenAIBackend, make_backend
 
 
-class _Stub(BaseHTTPRequestHandler):
+class _Stub(ChatStub):
     """A tiny OpenAI-compatible server: echoes the last user message; can ignore n or fail once."""
 
     calls: list[dict] = []
@@ -23,7 +22,7 @@ class _Stub(BaseHTTPRequestHandler):
     fail_first = 0
 
     def do_POST(self):  # noqa: N802 - http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         type(self).calls.append(body)
         if type(self).fail_first > 0:
             type(self).fail_first -= 1
@@ -37,27 +36,15 @@ class _Stub(BaseHTTPRequestHandler):
             return
         n = 1 if type(self).ignore_n else body.get("n", 1)
         text = body["messages"][-1]["content"].upper()
-        choices = [{"index": i, "message": {"role": "assistant", "content": f"{text} #{body['seed']}:{i}"},
-                    "finish_reason": "length" if body["max_tokens"] < 5 else "stop"} for i in range(n)]
-        payload = json.dumps({"choices": choices, "usage": {"completion_tokens": 7 * n}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        self.send_choices([f"{text} #{body['seed']}:{i}" for i in range(n)],
+                          ["length" if body["max_tokens"] < 5 else "stop"] * n, usage={"completion_tokens": 7 * n})
 
 
 @pytest.fixture
 def stub_server():
     _Stub.calls, _Stub.ignore_n, _Stub.fail_first = [], False, 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Stub) as url:
+        yield url
 
 
 def test_openai_backend_n_retries_and_chat_messages(stub_server):

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+from stubserver import ChatStub, serving
 
 from rlvr.cli import main as rlvr_main
 from rlvr.pipeline import STAGE_TYPES, Pipeline, StageType, run_pipeline
@@ -62,7 +61,7 @@ def _one_thread():
 # ----------------------------------------------------------------------------- the stub model
 
 
-class StubModel(BaseHTTPRequestHandler):
+class StubModel(ChatStub):
     """Answers by what the prompt asks for. `answers` maps a ledger completion to its task's reference
     (the stub cheats: SvS shows it only the solution, and it cannot infer a toy task's answer set)."""
 
@@ -70,17 +69,10 @@ class StubModel(BaseHTTPRequestHandler):
     calls: list[str] = []
 
     def do_POST(self):  # noqa: N802 - http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         prompt = body["messages"][-1]["content"]
         seed, n = int(body["seed"]), int(body.get("n", 1))
-        texts = [self.reply(prompt, seed, i) for i in range(n)]
-        payload = json.dumps({"choices": [{"index": i, "message": {"role": "assistant", "content": t},
-                                           "finish_reason": "stop"} for i, t in enumerate(texts)]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send_choices([self.reply(prompt, seed, i) for i in range(n)])
 
     def reply(self, prompt: str, seed: int, i: int) -> str:
         a, b = 2 + seed % 7, 3 + (seed // 7) % 11
@@ -109,18 +101,12 @@ class StubModel(BaseHTTPRequestHandler):
             return f"<answer>{total if i % 2 == 0 else total + 1}</answer>"
         return "```output\n0\n```"  # an AZR solve attempt
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def stub_url():
     StubModel.answers, StubModel.calls = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubModel)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serving(StubModel) as url:
+        yield url + "/v1"
 
 
 def learn_answers(run_dir: Path, round_: int) -> None:

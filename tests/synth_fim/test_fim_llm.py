@@ -4,11 +4,10 @@ robust JSON reading it relies on. No model is loaded."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from stubserver import ChatStub, serving
 
 from rlvr.records import Document, Task
 from rlvr.synth.fim.config import FimConfig, FimStageConfig
@@ -53,12 +52,12 @@ SCRIPTS = {
 }
 
 
-class _Stub(BaseHTTPRequestHandler):
+class _Stub(ChatStub):
     calls: Counter = Counter()
     student_letter = "A"
 
     def do_POST(self):  # noqa: N802 - http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         messages = body["messages"]
         if messages[0]["content"] == SYSTEM_PROMPT:
             topic = next(t for t in SCRIPTS if f"the {t} problem" in messages[-1]["content"])
@@ -67,27 +66,14 @@ class _Stub(BaseHTTPRequestHandler):
             type(self).calls[topic] += 1
         else:  # a student answering a task (the difficulty filter)
             text = f"It must be this one. \\boxed{{{type(self).student_letter}}}"
-        n = body.get("n", 1)
-        payload = json.dumps({"choices": [{"index": i, "message": {"role": "assistant", "content": text},
-                                           "finish_reason": "stop"} for i in range(n)]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        self.send_choices([text] * body.get("n", 1))
 
 
 @pytest.fixture
 def stub_url():
     _Stub.calls = Counter()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serving(_Stub) as url:
+        yield url + "/v1"
 
 
 DOCS = [Document(t, passage(t), title=t) for t in SCRIPTS]
