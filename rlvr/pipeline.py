@@ -191,23 +191,31 @@ def build_config(spec: StageSpec, stage_type: StageType, seed: int, where: str) 
     return config_from_mapping(stage_type.config_cls, settings, where=where)
 
 
-def run_pipeline(pipeline: Pipeline, out: str | Path) -> list[tuple[StageRecord, bool]]:
-    """Run every stage in order (then every round, see the module docstring); returns (record, ran) per stage."""
+def run_pipeline(pipeline: Pipeline, out: str | Path,
+                 on_stage: Callable[[StageRecord, bool], None] | None = None) -> list[tuple[StageRecord, bool]]:
+    """Run every stage in order (then every round, see the module docstring); returns (record, ran) per stage.
+
+    `on_stage(record, ran)` is called as each stage finishes (or is found up to date), e.g. to print
+    its summary while later stages still run."""
     run_dir = RunDir(out)
     results: list[tuple[StageRecord, bool]] = []
     state = _LoopState(pipeline.rounds.policy, str(run_dir.path.resolve())) if pipeline.rounds else None
     unconsumed: list[str] = []  # stages whose task tables no later stage has read yet
     with run_dir.lock():
+        def done(item: tuple[StageRecord, bool]) -> None:
+            results.append(item)
+            if on_stage is not None:
+                on_stage(*item)
+
         for spec in pipeline.stages:
-            results.append(_run_one(run_dir, pipeline, spec, spec.name, spec.inputs, unconsumed, state))
+            done(_run_one(run_dir, pipeline, spec, spec.name, spec.inputs, unconsumed, state))
         if pipeline.rounds is not None:
             for r in range(1, pipeline.rounds.count + 1):
                 state.round = r
                 local = {s.name for s in pipeline.rounds.stages}
                 for spec in pipeline.rounds.stages:
                     inputs = None if spec.inputs is None else _round_inputs(spec.inputs, r, local)
-                    results.append(_run_one(run_dir, pipeline, spec, f"round-{r}/{spec.name}", inputs, unconsumed,
-                                            state))
+                    done(_run_one(run_dir, pipeline, spec, f"round-{r}/{spec.name}", inputs, unconsumed, state))
     return results
 
 
@@ -306,13 +314,16 @@ def _run_one(run_dir: RunDir, pipeline: Pipeline, spec: StageSpec, name: str, in
     return rec, ran
 
 
-def format_summary(run_dir: Path, results: list[tuple[StageRecord, bool]]) -> str:
-    lines = [f"run directory: {run_dir}"]
-    width = max(len(r.name) for r, _ in results)
-    for rec, ran in results:
-        state = f"{rec.seconds:7.1f}s" if ran else "  cached"
-        counts = ", ".join(f"{k}={v}" for k, v in rec.counts.items() if not isinstance(v, dict))
-        lines.append(f"  {rec.name:<{width}}  {state}  {counts}")
-        if rec.summary:
-            lines.extend("      " + s for s in rec.summary.splitlines())
+def format_stage(rec: StageRecord, ran: bool, width: int = 0) -> str:
+    """One stage's line (name, seconds or `cached`, counts) and its summary, indented."""
+    state = f"{rec.seconds:7.1f}s" if ran else "  cached"
+    counts = ", ".join(f"{k}={v}" for k, v in rec.counts.items() if not isinstance(v, dict))
+    lines = [f"  {rec.name:<{width}}  {state}  {counts}"]
+    if rec.summary:
+        lines.extend("      " + s for s in rec.summary.splitlines())
     return "\n".join(lines)
+
+
+def format_summary(run_dir: Path, results: list[tuple[StageRecord, bool]]) -> str:
+    width = max(len(r.name) for r, _ in results)
+    return "\n".join([f"run directory: {run_dir}", *(format_stage(rec, ran, width) for rec, ran in results)])

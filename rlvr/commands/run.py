@@ -13,11 +13,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.pipeline import Pipeline, format_summary, run_pipeline
+    from rlvr.pipeline import Pipeline, format_stage, run_pipeline
 
     pipeline = Pipeline.load(args.pipeline)
     start = time.monotonic()
-    results = run_pipeline(pipeline, args.out)
-    print(format_summary(args.out, results))
-    print(f"done in {time.monotonic() - start:.1f}s; manifest: {args.out / 'manifest.json'}")
+    print(f"run directory: {args.out}", flush=True)
+    # Each stage's summary as soon as it finishes: flushed, because stdout is block-buffered when
+    # redirected to a file or a pipe, and a long run would otherwise say nothing until the end.
+    run_pipeline(pipeline, args.out, on_stage=lambda rec, ran: print(format_stage(rec, ran), flush=True))
+    print(f"done in {time.monotonic() - start:.1f}s; manifest: {args.out / 'manifest.json'}", flush=True)
     return 0

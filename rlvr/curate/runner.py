@@ -141,6 +141,9 @@ def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
     return dup, _decision_table(verdicts, "input")
 
 
+PROGRESS_SLICE = 256
+
+
 def run_steps(inputs: Inputs, steps: list[Step], batch_size: int = 4096, progress: bool = False) -> CurateResult:
     from tqdm.auto import tqdm
 
@@ -154,7 +157,9 @@ def run_steps(inputs: Inputs, steps: list[Step], batch_size: int = 4096, progres
         reports.append(StepReport("input", inputs.items.num_rows, int((~dup).sum()), {DUPLICATE_ID: int(dup.sum())}, 0.0))
     for step in steps:
         start = time.monotonic()
-        batches = alive.to_batches(max_chunksize=batch_size) if alive.num_rows else []
+        # Scored in slices of at most PROGRESS_SLICE items (each item's score depends on itself only;
+        # `decide` sees them all), so the progress bar moves during a step instead of jumping at its end.
+        batches = alive.to_batches(max_chunksize=min(batch_size, PROGRESS_SLICE)) if alive.num_rows else []
         bar = tqdm(total=alive.num_rows, desc=step.name, unit="item", disable=not progress, leave=False)
         scored = []
         for batch in batches:
@@ -220,7 +225,7 @@ def write_outputs(inputs: Inputs, result: CurateResult, kept_path: Path, decisio
 
 def run_stage(config: CurateConfig, inputs: list[Path], out_dir: Path) -> StageResult:
     loaded = load_inputs(list(inputs), config)
-    result = curate(loaded, config)
+    result = curate(loaded, config, progress=True)
     files = write_outputs(loaded, result, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
                           out_dir / "quarantine.parquet")
     return StageResult(files=files, counts=result.counts, tasks=files.get("tasks"), summary=format_report(result))

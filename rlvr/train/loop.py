@@ -116,6 +116,21 @@ def fit_prompts(tasks: list[Task], tokenizer: Any, max_tokens: int) -> tuple[lis
     return kept, too_long, longest
 
 
+def left_out_by_source(given: list[Task], kept_ids: set[str], docs: dict[str, Document] | None,
+                       reason: str) -> dict[str, Any]:
+    """{"reason", "by_source": {source: tasks left out}, "given_by_source": {source: tasks given}}."""
+    from collections import Counter
+
+    given_by: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    for t in given:
+        source = task_keys(t, docs).source
+        given_by[source] += 1
+        if t.task_id not in kept_ids:
+            dropped[source] += 1
+    return {"reason": reason, "by_source": dict(sorted(dropped.items())), "given_by_source": dict(sorted(given_by.items()))}
+
+
 def split_tasks(config: TrainConfig, tasks: list[Task], probe_tasks: list[Task] | None,
                 docs: dict[str, Document] | None) -> tuple[list[Task], list[Task], dict[str, int]]:
     """(training tasks, probe tasks, counts): duplicates removed, probe held out or given."""
@@ -174,10 +189,13 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
     start = time.monotonic()
     out_dir = Path(out_dir)
     tokenizer = _load_tokenizer(config, model, tokenizer)
+    given = [*tasks, *(probe_tasks or [])]
     tasks, too_long, longest = fit_prompts(tasks, tokenizer, config.max_prompt_tokens)
     if probe_tasks is not None:
         probe_tasks, probe_too_long, probe_longest = fit_prompts(probe_tasks, tokenizer, config.max_prompt_tokens)
         too_long, longest = too_long + probe_too_long, max(longest, probe_longest)
+    left_out = left_out_by_source(given, {t.task_id for t in [*tasks, *(probe_tasks or [])]}, docs,
+                                  f"prompt longer than max_prompt_tokens={config.max_prompt_tokens}")
     config = dataclasses.replace(config, micro_batches=config.auto_micro_batches(longest))
     train_tasks, probe_tasks, task_counts = split_tasks(config, tasks, probe_tasks, docs)
     task_counts.update(too_long=too_long, micro_batches=config.micro_batches)
@@ -202,8 +220,12 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
             run.influence.close()
 
     influence_on = config.influence and bool(probe_tasks)
-    result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, steps_done, influence_on)
+    result = _write_outputs(config, out_dir, run, train_tasks, probe_tasks, keys, steps_done, influence_on, left_out)
     result.counts.update(**task_counts, seconds=round(time.monotonic() - start, 2))
+    if left_out["by_source"]:
+        result.counts["left_out"] = left_out
+        result.summary += (f"\n{sum(left_out['by_source'].values())} task(s) left out ({left_out['reason']}): "
+                           + ", ".join(f"{s} {n}" for s, n in left_out["by_source"].items()))
     return result
 
 
@@ -239,7 +261,8 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
 
 
 def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: list[Task], probe_tasks: list[Task],
-                   keys: dict, steps_done: int, influence_on: bool) -> TrainResult:
+                   keys: dict, steps_done: int, influence_on: bool, left_out: dict[str, Any] | None = None
+                   ) -> TrainResult:
     from rlvr.records import Value
     from rlvr.train.probe import pass_rate
     from rlvr.train.report import write_report
@@ -281,7 +304,8 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
     if config.report:
         files["report"] = write_report(out_dir / "report.html", title=f"rlvr train: {config.selector} on {config.model}",
                                        groups=groups, values=values, tasks=[*train_tasks, *probe_tasks],
-                                       weaknesses=weaknesses, settings=to_mapping(config), summary=summary)
+                                       weaknesses=weaknesses, settings=to_mapping(config), summary=summary, keys=keys,
+                                       left_out=left_out, train_task_ids=[t.task_id for t in train_tasks])
     text = (f"{counts['steps']} steps, {counts['groups']} groups ({counts['zero_variance_fraction']} zero-variance); "
             f"probe pass rate {counts['probe_pass_rate_first']} -> {counts['probe_pass_rate_last']}; "
             f"{len(weaknesses)} weakness(es)")

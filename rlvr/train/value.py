@@ -16,7 +16,8 @@ For every training task (rlvr.records.Value, level "task"):
   positive = its updates made correct probe answers more likely.
 
 Aggregates sum the counts and the influence over their tasks and average the first/last pass rates
-over the tasks that were seen. Their `meta` holds the failure ratio (weak tasks / seen tasks, the
+over the tasks that were seen; their trajectory is the commonest label among those seen tasks
+("unseen" only when none of them trained). Their `meta` holds the failure ratio (weak tasks / seen tasks, the
 share SwS uses to budget synthesis per domain), trajectory counts, influence per task and the rank.
 
 Ranking ("value"): by influence when it was measured, else by advantage mass; ties broken by
@@ -123,6 +124,7 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
         firsts = [v.pass_rate_first for v in seen if v.pass_rate_first is not None]
         lasts = [v.pass_rate_last for v in seen if v.pass_rate_last is not None]
         counts = Counter(v.trajectory for v in vs)
+        seen_counts = Counter(v.trajectory for v in seen)  # the typical trajectory of the tasks that trained
         total_infl = sum(infl) if infl else None
         out.append(Value(
             level=level, key=key, n_tasks=len(vs), n_groups=sum(v.n_groups for v in vs),
@@ -130,7 +132,7 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
             advantage_mass=round(sum(v.advantage_mass for v in vs), 6),
             pass_rate_first=sum(firsts) / len(firsts) if firsts else None,
             pass_rate_last=sum(lasts) / len(lasts) if lasts else None,
-            trajectory=counts.most_common(1)[0][0] if seen else "unseen",
+            trajectory=seen_counts.most_common(1)[0][0] if seen else "unseen",
             weakness=weak > 0, influence=total_infl,
             meta={"seen_tasks": len(seen), "weak_tasks": weak,
                   "failure_ratio": round(weak / len(seen), 6) if seen else 0.0,
@@ -173,8 +175,160 @@ def compute_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], keys: 
 
 
 def top(values: Sequence[Value], level: str, n: int, helpful: bool = True) -> list[Value]:
-    """The n most helpful (or most harmful) values of a level, by influence (advantage mass without it)."""
-    rows = [v for v in values if v.level == level and (v.influence is not None or v.advantage_mass > 0)]
+    """The n most helpful (or most harmful) values of a level, by influence (advantage mass without it),
+    among those trained on (at least one group)."""
+    rows = [v for v in values if v.level == level and v.n_groups > 0  # never trained on: no value to rank
+            and (v.influence is not None or v.advantage_mass > 0)]
     rows = [v for v in rows if v.influence is None or math.isfinite(v.influence)]
     ordered = rank([dataclasses.replace(v, meta=dict(v.meta)) for v in rows])
     return ordered[:n] if helpful else list(reversed(ordered))[:n]
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+Z_SURE = 2.0  # |estimate| / standard error at which a verdict counts as more than noise
+
+
+@dataclasses.dataclass
+class Verdict:
+    """What one source (or kind) did for training, with how sure that is and what to do about it.
+
+    `influence` is the sum of its groups' TracIn influence and `influence_se` the standard error of
+    that sum (sqrt(n) x the standard deviation over its groups), so `z` = influence / se says how far
+    the total is from zero in units of its noise. `probe_delta` is the change of its probe pass rate
+    from the first to the last evaluation, with `probe_se` the binomial standard error of the change.
+    """
+
+    key: str
+    tasks_trained: int
+    tasks_total: int
+    groups: int
+    mixed_groups: int
+    pass_rate: float | None  # mean reward over its training rollouts
+    influence: float | None
+    influence_se: float | None
+    probe_first: float | None
+    probe_last: float | None
+    probe_n: int
+    probe_se: float | None
+    verdict: str  # helped | hurt | unclear | too hard | too easy | no signal | not trained
+    certainty: str
+    advice: str
+
+    @property
+    def z(self) -> float | None:
+        if self.influence is None or not self.influence_se:
+            return None
+        return self.influence / self.influence_se
+
+    @property
+    def probe_delta(self) -> float | None:
+        if self.probe_first is None or self.probe_last is None:
+            return None
+        return self.probe_last - self.probe_first
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of a pass rate over n rollouts, with the Agresti-Coull +2/+4 adjustment so that
+    0/n and n/n do not claim zero uncertainty."""
+    if n <= 0:
+        return float("nan")
+    adj = (p * n + 2) / (n + 4)
+    return math.sqrt(adj * (1 - adj) / (n + 4))
+
+
+def sum_se(xs: Sequence[float]) -> float | None:
+    """Standard error of sum(xs) treating the xs as independent draws: sqrt(n) x sample sd."""
+    n = len(xs)
+    if n < 2:
+        return None
+    mean = sum(xs) / n
+    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
+    return math.sqrt(n * var)
+
+
+def _certainty(z: float) -> str:
+    a = abs(z)
+    if a >= 3:
+        return f"confident (|z| = {a:.1f})"
+    if a >= Z_SURE:
+        return f"likely (|z| = {a:.1f})"
+    return f"within noise (|z| = {a:.1f})"
+
+
+def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, influence_on: bool,
+             available: dict[str, int] | None = None, train_ids: set[str] | None = None) -> list[Verdict]:
+    """One Verdict per value of `by` ("source" or "kind") among the training tasks (`train_ids`, default
+    every task in `keys`; probe tasks' groups feed the probe columns) and `available`, the training
+    tasks each had before any were left out. Rules, in order: no training group -> not trained;
+    no mixed group -> too hard (mean reward < 0.05), too easy (> 0.95) or no signal; with influence,
+    helped / hurt when |z| >= Z_SURE, else unclear; without it the probe change decides the same way."""
+    train: dict[str, list[RolloutGroup]] = defaultdict(list)
+    probe: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    tasks_of: dict[str, set[str]] = defaultdict(set)
+    for tid, k in keys.items():
+        if train_ids is None or tid in train_ids:
+            tasks_of[getattr(k, by)].add(tid)
+    for g in groups:
+        if g.task_id not in keys:
+            continue
+        key = getattr(keys[g.task_id], by)
+        if g.phase == "train":
+            train[key].append(g)
+        elif g.phase == "probe":
+            probe[key][g.step].extend(g.rewards)
+    out = []
+    for key in sorted(set(tasks_of) | set(available or {})):
+        gs = train.get(key, [])
+        rewards = [r for g in gs for r in g.rewards]
+        rate = sum(rewards) / len(rewards) if rewards else None
+        mixed = sum(g.mixed for g in gs)
+        infl_values = [float(g.meta.get("influence", 0.0)) for g in gs]
+        infl = sum(infl_values) if influence_on and gs else None
+        infl_se = sum_se(infl_values) if influence_on else None
+        steps = sorted(probe.get(key, {}))
+        pf = pl = pse = None
+        pn = 0
+        if steps:
+            first, last = probe[key][steps[0]], probe[key][steps[-1]]
+            pf, pl, pn = sum(first) / len(first), sum(last) / len(last), len(last)
+            if len(steps) > 1:
+                pse = math.sqrt(binomial_se(pf, len(first)) ** 2 + binomial_se(pl, len(last)) ** 2)
+        trained_tasks = len({g.task_id for g in gs})
+        total = (available or {}).get(key, len(tasks_of.get(key, ())))
+        verdict, certainty, advice = _decide(key, gs, rate, mixed, infl, infl_se, pf, pl, pse, total, trained_tasks)
+        out.append(Verdict(key, trained_tasks, total, len(gs), mixed, rate, infl, infl_se, pf, pl, pn, pse,
+                           verdict, certainty, advice))
+    order = {"helped": 0, "hurt": 1, "unclear": 2, "too hard": 3, "too easy": 4, "no signal": 5, "not trained": 6}
+    return sorted(out, key=lambda v: (order[v.verdict], -(v.z or 0.0), v.key))
+
+
+def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, infl: float | None,
+            infl_se: float | None, pf: float | None, pl: float | None, pse: float | None, total: int,
+            trained: int) -> tuple[str, str, str]:
+    if not gs:
+        return ("not trained", f"none of its {total} task(s) reached a training step",
+                f"make {key} reach training: shorten its prompts, raise max_prompt_tokens, or train longer")
+    if mixed == 0:
+        n = sum(g.k for g in gs)
+        if rate is not None and rate < 0.05:
+            return ("too hard", f"{n} rollouts, mean reward {rate:.2f}: every group all-fail",
+                    f"{key} is too hard for this policy: lower its difficulty or use a stronger model")
+        if rate is not None and rate > 0.95:
+            return ("too easy", f"{n} rollouts, mean reward {rate:.2f}: every group all-pass",
+                    f"{key} is already solved: raise its difficulty or drop it")
+        return ("no signal", f"{len(gs)} group(s), none with mixed rewards",
+                f"{key}: no learning signal yet; more rollouts per task (num_generations) would show one")
+    if infl is not None and infl_se:
+        z = infl / infl_se
+    elif pf is not None and pl is not None and pse:
+        z = (pl - pf) / pse
+    else:
+        return ("unclear", f"{mixed} mixed group(s) but nothing to measure the effect with",
+                f"{key}: turn influence on or add probe tasks to see its effect")
+    if z >= Z_SURE:
+        return "helped", _certainty(z), f"more of {key}"
+    if z <= -Z_SURE:
+        return "hurt", _certainty(z), f"drop {key}, or check its verifier and answers"
+    return ("unclear", _certainty(z),
+            f"{key}: effect not separable from noise after {len(gs)} groups; train longer or probe more")

@@ -154,17 +154,25 @@ def _documented(module: object, prefix: str) -> list[tuple[str, object]]:
 
 def pydocs() -> list[Document]:
     """The built-in corpus: docstrings of the standard library, NumPy, SciPy and scikit-learn."""
+    from tqdm.auto import tqdm
+
     docs: list[Document] = []
     seen: set[str] = set()
+    # Importing SciPy's and scikit-learn's modules takes a while on a slow machine: show it.
+    bar = tqdm(total=sum(len(m) for _, m in PYDOCS_MODULES.values()), desc="builtin:pydocs", unit="module",
+               leave=False)
     for package, (licence, modules) in PYDOCS_MODULES.items():
         try:
             version = "python-" + sys.version.split()[0] if package == "python" else \
                 importlib.import_module(package).__version__
         except ImportError:
             log.warning("builtin:pydocs: %s is not installed; its docstrings are left out", package)
+            bar.update(len(modules))
             continue
         prefix = "" if package == "python" else package
         for module_name in modules:
+            bar.set_postfix_str(module_name, refresh=False)
+            bar.update(1)
             module = importlib.import_module(module_name)
             entries = [(module_name, module), *_documented(module, prefix or module_name)]
             for qualname, obj in entries:
@@ -177,6 +185,7 @@ def pydocs() -> list[Document]:
                     doc_id=f"pydocs:{qualname}", text=text, source=f"builtin:pydocs/{package}", title=qualname,
                     license=licence, meta={"package": package, "version": version, "object": qualname},
                 ))
+    bar.close()
     return docs
 
 

@@ -96,7 +96,7 @@ def summary_lines(counts: dict[str, int]) -> str:
 
 
 def run_stage(config: FimStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:
-    run = make_tasks(config)
+    run = make_tasks(config, progress=True)
     files = {"tasks": Task.write_parquet(out_dir / "tasks.parquet", run.tasks)}
     if run.quarantined:
         files["quarantine"] = Quarantined.write_parquet(out_dir / "quarantine.parquet", run.quarantined)

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.synth.np.answer import MARKER, FormatError, Infeasible, answer_text, parse_literal
+from rlvr.synth.np.prompt import compact_prompt
 from rlvr.synth.registry import GeneratorSpec, register_generator
 from rlvr.verify import FunctionVerifier, Score, register_verifier
 
@@ -69,6 +70,8 @@ class NPConfig:
     difficulty: float = field(
         default=0.0, metadata={"help": "0 = easiest, 1 = hardest; NP-Engine's easy/medium/hard sit at 0, 0.5, 1"}
     )
+    compact: bool = field(default=False, metadata={
+        "help": "short prompt (no role line, worked example or headings; see rlvr.synth.np.prompt) for small models"})
 
     PRESETS: ClassVar[dict[str, tuple[Any, Any, Any]]] = {}
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {}
@@ -235,13 +238,14 @@ class NPGenerator:
         problem = self.problem
         instance = self.instance(seed, idx)
         ref = problem.solve(instance, random.Random(seed_int("np-solve", self.name, seed, idx)), self.config)
+        text = problem.describe(instance)
         try:
             value = problem.evaluate(instance, ref.solution)
         except Infeasible as exc:  # a solver bug, not a data problem: fail loudly
             raise RuntimeError(f"{self.name}: reference solution is infeasible ({exc}); seed={seed} idx={idx}") from exc
         return Task(
             kind=self.name,
-            prompt=[Message("user", problem.describe(instance))],
+            prompt=[Message("user", compact_prompt(text) if self.config.compact else text)],
             answer={"solution": ref.solution, "value": value},
             verifier=VerifierSpec(self.name),
             provenance=Provenance(self.name, self.version, self.fingerprint, seed, idx),

@@ -5,7 +5,9 @@ problem i mod P with index i div P, so every family gets an equal share and each
 regenerated from its provenance (generator, seed, index, config fingerprint). `difficulty` sets
 the knob for every item; with `difficulty_max` the items' difficulties are spread evenly over
 [difficulty, difficulty_max] by a golden-ratio sequence (rounded to 0.01), for a curriculum in
-one table. `settings` overrides a single problem's config fields (e.g. `cities: [8, 12]`).
+one table. `settings` overrides a single problem's config fields (e.g. `cities: [8, 12]`); with
+several problems it maps problem names to their overrides (`{tsp: {cities: [5, 6]}}`). `compact`
+gives every problem the short prompt of rlvr.synth.np.prompt.compact_prompt.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ class NPStageConfig:
         default=None, metadata={"help": "spread item difficulties evenly over [difficulty, difficulty_max]"})
     seed: int = field(default=0, metadata={"help": "seed; item i is made from (seed, index)"})
     settings: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "config overrides for a single problem, e.g. {cities: [8, 12]}"})
+        default_factory=dict, metadata={"help": "config overrides for a single problem, e.g. {cities: [8, 12]}; with "
+                                                "several, per problem: {tsp: {cities: [5, 6]}}"})
+    compact: bool = field(default=False, metadata={"help": "short prompts (no worked example) for small models"})
 
     def __post_init__(self) -> None:
         self.problems = resolve_tasks(self.task)
@@ -75,19 +79,41 @@ class NPStageConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {d}")
         if self.difficulty_max is not None and self.difficulty_max < self.difficulty:
             raise ValueError(f"difficulty_max {self.difficulty_max} is below difficulty {self.difficulty}; swap them")
-        if self.settings and len(self.problems) != 1:
-            raise ValueError("settings override one problem's config; pick a single task with --task")
-        if self.settings:
-            from rlvr.synth.np.base import PROBLEMS
-
-            valid = sorted(f.name for f in dataclasses.fields(PROBLEMS[self.problems[0]].config_cls))
-            unknown = sorted(set(self.settings) - set(valid) | ({"difficulty"} & set(self.settings)))
-            if unknown:
-                valid.remove("difficulty")
-                raise ValueError(f"unknown setting(s) {unknown} for {self.problems[0]}; valid: {', '.join(valid)} "
-                                 "(set the difficulty with --difficulty)")
+        self._settings = self._per_problem_settings()
         self._generators: dict[tuple[str, float], Any] = {}
-        self.generator(self.problems[0], self.difficulty)  # fail now on a bad setting, not at item 1000
+        for name in self.problems:  # fail now on a bad setting, not at item 1000
+            self.generator(name, self.difficulty)
+
+    def _per_problem_settings(self) -> dict[str, dict[str, Any]]:
+        """Problem name -> its config overrides, checked against the problem's config fields."""
+        from rlvr.synth.np import MODULES
+        from rlvr.synth.np.base import PROBLEMS
+
+        if not self.settings:
+            return {}
+        if len(self.problems) == 1 and not any(isinstance(v, dict) for v in self.settings.values()):
+            per = {self.problems[0]: dict(self.settings)}
+        else:
+            short = {n.removeprefix("np."): n for n in self.problems}
+            short.update({m: n for m, n in MODULES.items() if n in self.problems})
+            per = {}
+            for key, value in self.settings.items():
+                name = key if key in self.problems else short.get(key)
+                if name is None:
+                    raise ValueError(f"settings: {key!r} is not one of the chosen problems "
+                                     f"({', '.join(n.removeprefix('np.') for n in self.problems)}); with several "
+                                     "problems, settings maps a problem name to its overrides")
+                if not isinstance(value, dict):
+                    raise ValueError(f"settings.{key}: expected a mapping of overrides, got {value!r}")
+                per[name] = dict(value)
+        for name, overrides in per.items():
+            valid = sorted(f.name for f in dataclasses.fields(PROBLEMS[name].config_cls))
+            unknown = sorted(set(overrides) - set(valid) | ({"difficulty", "compact"} & set(overrides)))
+            if unknown:
+                valid = [v for v in valid if v not in ("difficulty", "compact")]
+                raise ValueError(f"unknown setting(s) {unknown} for {name}; valid: {', '.join(valid)} "
+                                 "(set the difficulty and compact on the stage itself)")
+        return per
 
     def item_difficulty(self, i: int) -> float:
         if self.difficulty_max is None:
@@ -101,7 +127,8 @@ class NPStageConfig:
         key = (name, difficulty)
         if key not in self._generators:
             problem = PROBLEMS[name]
-            config = problem.config_cls(**{**self.settings, "difficulty": difficulty})
+            config = problem.config_cls(**{**self._settings.get(name, {}), "difficulty": difficulty,
+                                           "compact": self.compact})
             self._generators[key] = NPGenerator(problem, config)
         return self._generators[key]
 
