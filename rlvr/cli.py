@@ -20,7 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("rlvr.curate.cli", "keep or drop each task: dedupe (exact, structural, MinHash, semantic), decontaminate"),
     "select": ("rlvr.select.cli", "estimate pass rates with a model (select estimate, ...)"),
     "train": ("rlvr.train.cli", "GRPO on TRL with a rollout ledger, probe set and a report of which data helped"),
-    "card": ("rlvr.datasets_cards.cli", "write, validate or push a Hugging Face dataset folder with its card"),
+    "card": ("rlvr.datasets_cards.cli", "write a Hugging Face dataset folder with its card (from a run or a task "
+                                        "table), or validate or push one"),
     "verify": ("rlvr.commands.verify", "score completions against tasks, or check every task's gold answer"),
     "models": ("rlvr.commands.models", "list or prepare the embedded models"),
     "run": ("rlvr.commands.run", "run a pipeline YAML into a run directory, resuming finished stages"),

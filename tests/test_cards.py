@@ -108,13 +108,18 @@ def test_card_round_trip_validates_and_matches_records(run_dir, tmp_path):
 
     # load_dataset sees every kept task, split into train and the held-out probe split.
     configs = [c["config_name"] for c in header["configs"]]
-    assert sorted(configs) == ["gym_basic_arithmetic", "gym_leg_counting", "gym_text_like"]
+    assert configs[0] == "all" and header["configs"][0]["default"] is True
+    assert sorted(configs[1:]) == ["gym_basic_arithmetic", "gym_leg_counting", "gym_text_like"]
+    everything = load_dataset(str(out), "all")
+    assert {s: len(everything[s]) for s in everything} == {"train": len(kept) - 3, "test": 3}
     total = {"train": 0, "test": 0}
-    for name in configs:
+    for name in configs[1:]:
         ds = load_dataset(str(out), name)
         for split in ds:
             total[split] += len(ds[split])
     assert total == {"train": len(kept) - 3, "test": 3}
+    # One dataset_info entry (the features are the same for every config), so the header stays short.
+    assert [i["config_name"] for i in header["dataset_info"]] == ["all"]
 
     # The folder reads back into identical tasks that still verify.
     back = {t.task_id: t for t in read_tasks(out)}
@@ -226,3 +231,53 @@ def test_curation_table_counts_the_input_step_from_the_rows_it_passed_on(tmp_pat
     assert [(r.step, r.n_in, r.n_kept, r.dropped) for r in rows] == [
         ("input", 13, 10, {"duplicate_id": 3}), ("exact", 10, 9, {"duplicate": 1})]
     assert decontam is None
+
+
+def test_card_reads_like_a_published_card(run_dir, tmp_path):
+    """Citation, an example instance with its decoded answer, motivation, curator and contact, bias and
+    limitations, a licence for every config, rollouts split by phase, and a header that is not the card."""
+    out = tmp_path / "ds"
+    readme, facts = build_dataset(run_dir, out, CardOptions(name="me/rlvr-demo", pretty_name="Demo set",
+                                                            curator="RLVR team", contact="rlvr@example.org"))
+    card = readme.read_text()
+    header_lines = card.split("\n---\n", 1)[0].count("\n")
+    assert header_lines < card.count("\n") / 2, "the YAML header must not dominate the card"
+    body = card.split("\n---\n", 1)[1]
+    for section in ("## Motivation", "## Configs and splits", "## Example instance", "## Bias, risks and limitations",
+                    "## Citation"):
+        assert section in body
+    assert "Curated by: RLVR team. Contact: rlvr@example.org." in body
+    assert "@misc{me_rlvr_demo," in body and "author       = {RLVR team}" in body
+    assert "json.loads" in body and "answer` as stored: `" in body
+    # every config row names a licence: the generated kinds Apache-2.0, the text-derived one its source's
+    rows = re.findall(r"^\| `([\w-]+)` \| (.*?) \| (.*?) \|$", body, re.M)
+    licences = {name: lic for name, _splits, lic in rows}
+    assert set(licences) == {"all", "gym_basic_arithmetic", "gym_leg_counting", "gym_text_like"}
+    assert "apache-2.0 (procedurally generated)" in licences["gym_basic_arithmetic"]
+    assert "CC-BY-SA-4.0" in licences["gym_text_like"] and all(licences.values())
+    # the probe rollouts are counted with the training ones, and the card says so
+    assert facts.rollouts == {"probe": 12, "train": 4}
+    assert "of which 4 are training rollouts" in body and "12 probe rollouts" in body
+    # kinds without a probe task have no test split: said, not silent
+    no_test = [name for name, splits, _ in rows if name != "all" and "`test`" not in splits]
+    for name in no_test:
+        assert f"`{name}`" in body.split("have no `test` split:", 1)[1].split("\n", 1)[0]
+
+
+def test_card_from_a_task_table_without_a_run(run_dir, tmp_path, capsys):
+    table = run_dir / "curate" / "tasks.parquet"
+    out = tmp_path / "ds"
+    assert main(["card", "--tasks", str(table), "--out", str(out), "--curator", "me"]) == 0
+    assert validate_header(read_header(out), out) == []
+    assert f"of **{len(Task.read_parquet(table))}** tasks" in (out / "README.md").read_text()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_card_refuses_a_missing_run_folder_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "runs" / "missing"
+    assert main(["card", "--run", str(missing), "--out", str(tmp_path / "ds")]) == 2
+    err = capsys.readouterr().err
+    assert "--run" in err and "does not exist" in err and "--tasks" in err
+    assert not missing.exists() and not (tmp_path / "runs").exists() and not (tmp_path / "ds").exists()
+    assert main(["card", "--run", str(tmp_path)]) == 2
+    assert "needs --out DATASET_DIR" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import yaml
 
 from rlvr import __version__
 from rlvr.datasets_cards.collect import CardFacts, collect, licence_of_sources, requires_share_alike
-from rlvr.datasets_cards.export import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
+from rlvr.datasets_cards.export import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, config_name, write_dataset
 from rlvr.datasets_cards.hub_schema import LICENSES, size_category, validate_header
 from rlvr.io.atomic import atomic_write_text
 
@@ -40,6 +40,8 @@ class CardOptions:
     license: str = ""  # Hub licence id; default: derived from the sources
     language: tuple[str, ...] = ("en",)
     attributions: dict[str, str] | None = None  # source -> attribution line
+    curator: str = ""  # who made and maintains the dataset (a person or team)
+    contact: str = ""  # where to reach them: e-mail, URL or Hub discussion page
 
 
 def hub_license_id(name: str) -> str:
@@ -95,19 +97,47 @@ def build_header(facts: CardFacts, files: list[SplitFile], opts: CardOptions, li
         "task_categories": task_categories,
         "tags": tags,
         "source_datasets": ["original"],
-        "configs": [
-            {"config_name": name, **({"default": True} if i == 0 and len(configs) > 1 else {}),
-             "data_files": [{"split": f.split, "path": str(f.path)} for f in fs]}
-            for i, (name, fs) in enumerate(configs.items())
-        ],
-        "dataset_info": [
-            {"config_name": name, "features": features,
-             "splits": [{"name": f.split, "num_bytes": f.num_bytes, "num_examples": f.num_examples} for f in fs],
-             "dataset_size": sum(f.num_bytes for f in fs)}
-            for name, fs in configs.items()
-        ],
+        "configs": _configs(configs),
+        # Row counts and sizes for the `all` config only: the features are the same for every config
+        # (PUBLISHED_SCHEMA), so repeating them per kind would make the header most of the card.
+        "dataset_info": [_dataset_info(name, fs, features) for name, fs in _info_configs(configs).items()],
     }
     return header
+
+
+ALL = "all"
+
+
+def _configs(configs: dict[str, list[SplitFile]]) -> list[dict[str, Any]]:
+    """With several kinds: an `all` config (the default; every kind, every split, by glob) and one
+    config per kind; with one kind, its single config."""
+    per_kind = [{"config_name": name, "data_files": [{"split": f.split, "path": str(f.path)} for f in fs]}
+                for name, fs in configs.items()]
+    if len(configs) <= 1:
+        return per_kind
+    splits = sorted({f.split for fs in configs.values() for f in fs}, key=lambda s: (s != "train", s))
+    every = {"config_name": ALL, "default": True,
+             "data_files": [{"split": sp, "path": f"data/*/{sp}-*.parquet"} for sp in splits]}
+    return [every, *per_kind]
+
+
+def _info_configs(configs: dict[str, list[SplitFile]]) -> dict[str, list[SplitFile]]:
+    if len(configs) <= 1:
+        return configs
+    merged: dict[str, SplitFile] = {}
+    for fs in configs.values():
+        for f in fs:
+            m = merged.get(f.split)
+            merged[f.split] = SplitFile(ALL, f.split, Path(f"data/*/{f.split}-*.parquet"),
+                                        f.num_examples + (m.num_examples if m else 0),
+                                        f.num_bytes + (m.num_bytes if m else 0))
+    return {ALL: sorted(merged.values(), key=lambda f: (f.split != "train", f.split))}
+
+
+def _dataset_info(name: str, fs: list[SplitFile], features: list) -> dict[str, Any]:
+    return {"config_name": name, "features": features,
+            "splits": [{"name": f.split, "num_bytes": f.num_bytes, "num_examples": f.num_examples} for f in fs],
+            "dataset_size": sum(f.num_bytes for f in fs)}
 
 
 def _pass_rate_summary(facts: CardFacts) -> dict[str, Any] | None:
@@ -122,8 +152,14 @@ def _pass_rate_summary(facts: CardFacts) -> dict[str, Any] | None:
     else:
         backend = str(facts.estimate_settings.get("backend", ""))
         model, origin = backend.partition(":")[2] or backend, "estimated before training"
+    rollouts = sum(t.difficulty.evidence for t in rated)
+    breakdown = ""
+    if facts.pass_rate_origin.startswith("train") and facts.rollouts:
+        train, probe = facts.rollouts.get("train", 0), facts.rollouts.get("probe", 0)
+        breakdown = (f"of which {train} are training rollouts (the figure the training report gives) and {probe} "
+                     "probe rollouts on the held-out `test` tasks")
     return {
-        "n": len(rated), "rollouts": sum(t.difficulty.evidence for t in rated), "origin": origin,
+        "n": len(rated), "rollouts": rollouts, "origin": origin, "breakdown": breakdown,
         "mean": f"{statistics.fmean(rates):.3f}", "always": sum(r >= 1.0 for r in rates),
         "never": sum(r <= 0.0 for r in rates), "mixed": sum(0.0 < r < 1.0 for r in rates),
         "model": model, "unrated": len(facts.tasks) - len(rated),
@@ -163,8 +199,13 @@ def limitations(facts: CardFacts) -> list[str]:
     pr = _pass_rate_summary(facts)
     if pr:
         items.append(f"Pass rates come from {pr['rollouts']} rollouts in total"
-                     f"{' by ' + pr['model'] if pr['model'] else ''} ({pr['origin']}); they describe that model, "
+                     f"{' by ' + pr['model'] if pr['model'] else ''} ({pr['origin']}"
+                     f"{'; ' + pr['breakdown'] if pr['breakdown'] else ''}); they describe that model, "
                      f"not yours, and {pr['unrated']} of {len(facts.tasks)} tasks have none.")
+    items.append("Coverage is what the generators make: procedural families at the difficulties chosen, and "
+                 "text from the listed sources only. It is English only; text-derived tasks inherit the topics, "
+                 "register and any biases of their sources (e.g. documentation of scientific Python packages), and "
+                 "procedural tasks follow the generators' instance distributions, not real-world ones.")
     if facts.decontam is None:
         items.append("No benchmark decontamination was run.")
     else:
@@ -199,12 +240,69 @@ def _train_scope(facts: CardFacts) -> str:
     return "The run: " + "; ".join(parts) + ". Tasks it never rolled out have no value here."
 
 
+def config_licences(facts: CardFacts, header: dict) -> list[dict[str, str]]:
+    """Per config: the licence its tasks carry (quoted text's licence, else the generators' Apache-2.0)."""
+    docs_licence = {s.source: s.license for s in facts.sources}
+    by_kind: dict[str, set[str]] = {}
+    for t in facts.tasks:
+        lic = by_kind.setdefault(t.kind, set())
+        if t.provenance.doc_id:
+            source = t.meta.get("source")
+            lic.add(docs_licence.get(source, "") or str(t.meta.get("license") or "") or "see Sources and licences")
+        else:
+            lic.add(f"{DEFAULT_GENERATED_LICENSE} (procedurally generated)")
+    rows = []
+    for cfg in header["configs"]:
+        name = cfg["config_name"]
+        kinds = [k for k in facts.kinds if config_name(k) == name] if name not in (ALL, "default") else list(facts.kinds)
+        lics = sorted(set().union(*(by_kind.get(k, set()) for k in kinds))) if kinds else []
+        splits = ", ".join(f"`{df['split']}`" for df in cfg["data_files"])
+        rows.append({"config": name, "licence": "; ".join(lics), "splits": splits})
+    return rows
+
+
+def example_instance(facts: CardFacts) -> dict[str, str] | None:
+    """The first training task (by kind, then id) as a reader sees it, the stored answer and its decoding."""
+    import json
+
+    from rlvr.hashing import canonical_json
+
+    pool = sorted(facts.splits.get("train") or facts.tasks, key=lambda t: (t.kind, t.task_id))
+    if not pool:
+        return None
+    t = pool[0]
+    prompt = "\n\n".join(f"[{m.role}] {m.content}" for m in t.prompt)
+    if len(prompt) > 1200:
+        prompt = prompt[:1200] + " [...]"
+    stored = canonical_json(t.answer)
+    return {"kind": t.kind, "task_id": t.task_id, "prompt": prompt, "answer_stored": stored,
+            "answer_decoded": repr(json.loads(stored))[:300], "verifier": t.verifier.name}
+
+
+def citation(opts: CardOptions, pretty_name: str) -> str:
+    import datetime
+
+    key = re.sub(r"[^a-z0-9]+", "_", (opts.name or pretty_name).lower()).strip("_") or "rlvr_dataset"
+    year = datetime.date.today().year
+    author = opts.curator or "{unknown curator}"
+    url = f"https://huggingface.co/datasets/{opts.name}" if opts.name else "(add the dataset's URL)"
+    return (f"@misc{{{key},\n  title        = {{{pretty_name}}},\n  author       = {{{author}}},\n"
+            f"  year         = {{{year}}},\n  howpublished = {{{url}}},\n"
+            f"  note         = {{RLVR tasks with verifiers, made with rlvr {__version__}}}\n}}")
+
+
 def card_context(facts: CardFacts, opts: CardOptions, header: dict, license_text: str, license_note: str,
                  plots: dict[str, str]) -> dict[str, Any]:
     from rlvr.verify import describe_verifier
 
     configs = [c["config_name"] for c in header["configs"]]
+    kind_configs = [c for c in header["configs"] if c["config_name"] != ALL]
+    no_test = [c["config_name"] for c in kind_configs if not any(df["split"] == "test" for df in c["data_files"])]
     return {
+        "curator": opts.curator, "contact": opts.contact, "citation": citation(opts, header["pretty_name"]),
+        "example": example_instance(facts), "config_licences": config_licences(facts, header),
+        "configs_without_test": no_test if len(kind_configs) > 1 and bool(facts.splits.get("test")) else [],
+        "has_run": bool(facts.stages),
         "pretty_name": header["pretty_name"], "rlvr_version": __version__, "n_tasks": facts.n_tasks,
         "kinds": facts.kinds, "verifiers": facts.verifiers,
         "split_sizes": {s: len(ts) for s, ts in facts.splits.items() if ts},

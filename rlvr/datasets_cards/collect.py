@@ -84,6 +84,7 @@ class CardFacts:
     train_settings: dict[str, Any] = field(default_factory=dict)
     estimate_settings: dict[str, Any] = field(default_factory=dict)
     pass_rate_origin: str = ""  # "train" (observed in the training ledger), "estimate", "train+estimate", ""
+    rollouts: dict[str, int] = field(default_factory=dict)  # the train ledger's rollouts per phase (train, probe)
 
     @property
     def n_tasks(self) -> int:
@@ -200,9 +201,41 @@ def gather_probe(run: RunDir) -> tuple[list[ProbePoint], dict[str, Any]]:
     return points, settings
 
 
-def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
+def tasks_only(tasks_path: str | Path, attributions: dict[str, str] | None = None) -> CardFacts:
+    """Facts for a task table published without a run folder (e.g. from `rlvr synth` or `rlvr curate`):
+    the tasks, their generators and sources; no curation, training or probe records."""
+    path = Path(tasks_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--tasks {path}: no such file")
+    tasks = Task.read_parquet(path)
+    if not tasks:
+        raise ValueError(f"{path}: no tasks to publish")
+    return CardFacts(
+        run_dir=path.parent, tasks=tasks, splits={"train": tasks},
+        kinds=dict(sorted(Counter(t.kind for t in tasks).items())),
+        verifiers={t.kind: t.verifier.name for t in tasks}, generators=gather_generators(tasks),
+        sources=gather_sources(tasks, {}, attributions or {}), curation=[], decontam=None, quarantined=0, stages=[],
+        pass_rate_origin="estimate" if any(t.difficulty.pass_rate is not None for t in tasks) else "",
+    )
+
+
+def open_run(run_dir: str | Path) -> RunDir:
+    """An existing run folder; an error (and nothing created) when `run_dir` is not one."""
+    path = Path(run_dir)
+    if not (path / "manifest.json").is_file():
+        what = "does not exist" if not path.exists() else "has no manifest.json"
+        raise FileNotFoundError(f"--run {path}: {what}, so it is not a run folder (`rlvr run` or a stage command "
+                                "makes one); to publish a task table on its own, give --tasks TABLE instead")
+    return RunDir(path)
+
+
+def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
             attributions: dict[str, str] | None = None) -> CardFacts:
-    run = RunDir(run_dir)
+    if run_dir is None:
+        if tasks_path is None:
+            raise ValueError("give a run folder (--run) or a task table (--tasks) to publish")
+        return tasks_only(tasks_path, attributions)
+    run = open_run(run_dir)
     tasks_path = Path(tasks_path) if tasks_path else final_task_table(run, exclude=("card",))
     tasks = Task.read_parquet(tasks_path)
     if not tasks:
@@ -235,6 +268,11 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
     probe, train_settings = gather_probe(run)
     estimate = [r for r in _stages(run) if r.kind == "select.estimate"]
     quarantined = sum(int(r.counts.get("quarantined", 0) or 0) for r in _stages(run))
+    rollouts: Counter[str] = Counter()
+    for _, path in _stage_files(run, "train", "rollouts.parquet"):
+        rollouts = Counter()
+        for g in RolloutGroup.read_parquet(path):
+            rollouts[g.phase] += g.k
     return CardFacts(
         run_dir=run.path, tasks=tasks, splits=splits,
         kinds=dict(sorted(Counter(t.kind for t in tasks).items())),
@@ -244,6 +282,7 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
         curation=curation, decontam=decontam, quarantined=quarantined, stages=_stages(run),
         values=values, probe=probe, train_settings=train_settings,
         estimate_settings=estimate[-1].config if estimate else {}, pass_rate_origin=pass_rate_origin,
+        rollouts=dict(rollouts),
     )
 
 

@@ -50,9 +50,9 @@ COLUMN_DOCS = {
     "task_id": "stable content hash of (kind, prompt, answer, verifier)",
     "kind": "task family, e.g. np.tsp, mcqa.fim, gym.basic_arithmetic",
     "prompt": "chat messages (role, content) to send to the policy",
-    "answer": "reference answer, JSON",
+    "answer": "reference answer, JSON-encoded (a letter is stored as `\"B\"`): decode with `json.loads`",
     "verifier": "name of the rlvr verifier that scores completions",
-    "verifier_params": "verifier parameters, JSON",
+    "verifier_params": "verifier parameters, JSON-encoded",
     "generator": "generator that made the task",
     "generator_version": "generator version",
     "config_fingerprint": "fingerprint of the generator's config",
@@ -64,7 +64,7 @@ COLUMN_DOCS = {
     "pass_rate": "estimated pass rate of the reference policy",
     "pass_rate_evidence": "rollouts behind pass_rate",
     "fingerprint": "canonical instance fingerprint used for structural dedupe",
-    "meta": "generator-specific details (instance, provenance of spans, ...), JSON",
+    "meta": "generator-specific details (instance, provenance of spans, ...), JSON-encoded",
 }
 
 

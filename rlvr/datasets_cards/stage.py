@@ -15,12 +15,15 @@ class CardStageConfig:
     pretty_name: str = field(default="RLVR tasks", metadata={"help": "human title"})
     license: str = field(default="", metadata={"help": "Hub licence id (default: from the sources)"})
     attributions: dict[str, str] = field(default_factory=dict, metadata={"help": "source -> attribution line"})
+    curator: str = field(default="", metadata={"help": "who made and maintains the dataset"})
+    contact: str = field(default="", metadata={"help": "how to reach the curator (e-mail or URL)"})
 
 
 def run_stage(config: CardStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:
     from rlvr.datasets_cards.card import CardOptions, build_dataset
 
-    opts = CardOptions(config.name, config.pretty_name, config.license, attributions=config.attributions)
+    opts = CardOptions(config.name, config.pretty_name, config.license, attributions=config.attributions,
+                       curator=config.curator, contact=config.contact)
     readme, facts = build_dataset(out_dir.parent, out_dir, opts, tasks_path=inputs[-1] if inputs else None)
     files = {str(p.relative_to(out_dir)): p for p in sorted(out_dir.rglob("*")) if p.is_file()}
     return StageResult(files=files, counts={"published": facts.n_tasks, "kinds": len(facts.kinds)},
