@@ -7,8 +7,13 @@ from pathlib import Path
 from typing import Any
 
 
-def add_out(parser, help_: str = "output Parquet file", required: bool = True) -> None:
-    parser.add_argument("--out", required=required, type=Path, help=help_)
+def add_out(parser, help_: str = "output Parquet file", required: bool = True, unless: str = "") -> None:
+    """--out; `unless` names the flag that makes it unnecessary (e.g. --list), so the help says when it is
+    required instead of showing it as optional."""
+    if unless:
+        required = False
+        help_ = f"{help_} (required unless {unless})"
+    parser.add_argument("--out", required=required, type=Path, metavar="OUT", help=help_)
 
 
 def table(rows: Mapping[str, Any], title: str = "") -> str:

@@ -58,9 +58,17 @@ def coerce(value: Any, tp: Any, *, name: str) -> Any:
                 raise ValueError(f"expected an integer, got {value!r}")
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(f"expected an integer, got {value!r}")
-            return int(value)
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"expected an integer, got {value!r}") from None
         if tp is float:
-            return float(value)
+            if isinstance(value, bool):
+                raise ValueError(f"expected a number, got {value!r}")
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"expected a number, got {value!r}") from None
         if tp is str:
             return str(value)
         if tp is Path:
@@ -84,15 +92,17 @@ def coerce(value: Any, tp: Any, *, name: str) -> Any:
     return value
 
 
-def config_from_mapping(cls: type[C], mapping: dict[str, Any] | None, *, where: str = "config") -> C:
-    """Build a config dataclass from a mapping; unknown keys are an error listing the valid ones."""
+def config_from_mapping(cls: type[C], mapping: dict[str, Any] | None, *, where: str = "config",
+                        names: dict[str, str] | None = None) -> C:
+    """Build a config dataclass from a mapping; unknown keys are an error listing the valid ones.
+    A bad value's error names it `where.key`, or `names[key]` when given (e.g. the flag that set it)."""
     mapping = dict(mapping or {})
     types_ = _field_types(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(mapping) - set(fields))
     if unknown:
         raise ValueError(f"{where}: unknown setting(s) {unknown} for {cls.__name__}; valid: {sorted(fields)}")
-    kwargs = {k: coerce(v, types_[k], name=f"{where}.{k}") for k, v in mapping.items()}
+    kwargs = {k: coerce(v, types_[k], name=(names or {}).get(k, f"{where}.{k}")) for k, v in mapping.items()}
     return cls(**kwargs)
 
 
@@ -167,20 +177,25 @@ def config_from_args(
     """
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # setting -> where its value came from, for error messages
     for item in getattr(args, "config_items", []) or []:
         if "=" in item and not Path(item).exists():
             key, _, value = item.partition("=")
             key = key.strip().replace("-", "_")
             if key in fields:
                 merged[key] = yaml.safe_load(value) if value else value
+                origin[key] = f"--config {item}"
             elif extra is None or not extra(key, value):
                 raise ValueError(f"--config {item}: unknown setting {key!r}; valid: {sorted(fields)}")
         else:
-            merged.update(load_yaml(item))
+            loaded = load_yaml(item)
+            merged.update(loaded)
+            origin.update({k: f"{item}: {k}" for k in loaded})
     for name in fields:
         if hasattr(args, name):
             merged[name] = getattr(args, name)
-    return config_from_mapping(cls, merged, where="command line")
+            origin[name] = _flag(name)
+    return config_from_mapping(cls, merged, where="command line", names=origin)
 
 
 def config_with_passthrough(cls: type[C], args: argparse.Namespace, passthrough: str) -> C:

@@ -68,7 +68,18 @@ class Record:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file (expected a {cls.__name__} Parquet file)")
-        return cls.from_arrow(pq.read_table(path))
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            hint = (f" ({path.suffix} is not Parquet; rlvr reads {cls.__name__} records from the .parquet files its "
+                    "commands write" + (", or a published dataset folder" if cls.__name__ == "Task" else "") + ")"
+                    if path.suffix.lower() != ".parquet" else "")
+            raise ValueError(f"{path}: not a readable Parquet file{hint}: {exc}") from None
+        missing = [n for n in cls.SCHEMA.names if n not in table.column_names]
+        if missing:
+            raise ValueError(f"{path}: table is not a {cls.__name__} table: missing columns {missing}; "
+                             f"it has {table.column_names[:12]}")
+        return cls.from_arrow(table)
 
 
 def write_table(path: str | Path, table: pa.Table) -> Path:

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--completions", type=Path, help="JSONL of {task_id, completion}")
     mode.add_argument("--gold", action="store_true", help="check each task's reference completion scores 1.0")
-    parser.add_argument("--out", type=Path, help="JSONL of scores (with --completions)")
+    parser.add_argument("--out", type=Path, help="JSONL of scores (required with --completions)")
 
 
 def run(args: argparse.Namespace) -> int:

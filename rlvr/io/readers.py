@@ -128,7 +128,9 @@ class _Collector:
 
     def _doc_id(self, line: int | None, row: dict[str, Any]) -> str | None:
         name = self._id_field(row)
-        if name is None:
+        if name is None or name not in row:
+            # no id field, or the named one is absent from this record: the row number is its id
+            # (--id-field's promise), as for inputs without ids
             return f"{Path(self.file).name}:{line}"
         value = row.get(name)
         if value is None or value == "":

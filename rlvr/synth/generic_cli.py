@@ -12,7 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from rlvr.synth.generic import GeneratorStageConfig
 
     add_config_args(parser, GeneratorStageConfig, skip=("settings",))
-    add_out(parser, required=False)
+    add_out(parser, unless="--list")
     parser.add_argument("--list", action="store_true", help="list registered generators and exit")
     parser.epilog = "--config KEY=VALUE items that are not settings of this command go to the generator's config"
 
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<28} {get_generator(name).description}")
         return 0
     if args.out is None:
-        raise ValueError("--out is required: the Parquet file to write the tasks to")
+        raise ValueError("--out is required (unless --list): the Parquet file to write the tasks to")
     config = config_with_passthrough(GeneratorStageConfig, args, "settings")
     tasks = make_tasks(config, progress=True)
     Task.write_parquet(args.out, tasks)

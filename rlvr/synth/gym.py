@@ -116,6 +116,34 @@ def reference_answer(entry: dict[str, Any]) -> str | None:
     return None
 
 
+def _check_setting_types(name: str, config_cls: type, settings: dict[str, Any]) -> None:
+    """Each setting has the type of its field's default (reasoning-gym's own checks are asserts that
+    compare values, so a string where a number belongs fails with a Python comparison error)."""
+    for f in dataclasses.fields(config_cls):
+        if f.name not in settings:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        value = settings[f.name]
+        if default is None or value is None:
+            continue
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif isinstance(default, float):
+            ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        elif isinstance(default, str):
+            ok, want = isinstance(value, str), "a string"
+        elif isinstance(default, (list, tuple)):
+            ok, want = isinstance(value, (list, tuple)), "a list"
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"reasoning-gym {name}: setting {f.name} must be {want} (default {default!r}), "
+                             f"got {value!r}")
+
+
 class GymGenerator:
     def __init__(self, config: GymConfig):
         rg = _require_gym()
@@ -133,6 +161,7 @@ class GymGenerator:
         unknown = sorted(set(config.dataset_config) - valid)
         if unknown:
             raise ValueError(f"reasoning-gym {config.name}: unknown setting(s) {unknown}; valid: {sorted(valid)}")
+        _check_setting_types(config.name, config_cls, config.dataset_config)
         try:
             _dataset(config.name, canonical_json(config.dataset_config))
         except (AssertionError, TypeError, ValueError) as exc:  # reasoning-gym validates with assert

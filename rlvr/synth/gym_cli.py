@@ -12,7 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from rlvr.synth.gym import GymStageConfig
 
     add_config_args(parser, GymStageConfig, skip=("dataset_config",))
-    add_out(parser, required=False)
+    add_out(parser, unless="--list")
     parser.add_argument("--list", action="store_true", help="list reasoning-gym dataset names and exit")
     parser.epilog = ("--config KEY=VALUE items that are not rlvr settings go to the reasoning-gym dataset's "
                      "config, e.g. --config min_animals=3")
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(dataset_names()))
         return 0
     if args.out is None:
-        raise ValueError("--out is required: the Parquet file to write the tasks to")
+        raise ValueError("--out is required (unless --list): the Parquet file to write the tasks to")
     config = config_with_passthrough(GymStageConfig, args, "dataset_config")
     tasks = make_tasks(config, progress=True)
     Task.write_parquet(args.out, tasks)

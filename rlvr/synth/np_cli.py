@@ -13,7 +13,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from rlvr.synth.np.stage import NPStageConfig
 
     add_config_args(parser, NPStageConfig, skip=("settings",))
-    add_out(parser, required=False)
+    add_out(parser, unless="--list")
     parser.add_argument("--list", action="store_true", help="list the NP problems with their objective and solver")
     parser.epilog = ("--config KEY=VALUE items that are not stage settings override the chosen problem's config, "
                      "e.g. --task tsp --config cities=[8,12] --config sa_steps=2000")
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<24} {p.sense}imize  reference: {p.solver}")
         return 0
     if args.out is None:
-        raise ValueError("--out is required: the Parquet file to write the tasks to")
+        raise ValueError("--out is required (unless --list): the Parquet file to write the tasks to")
     config = config_with_passthrough(NPStageConfig, args, "settings")
     start = time.perf_counter()
     tasks = make_tasks(config, progress=True)

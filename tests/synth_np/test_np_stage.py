@@ -91,3 +91,35 @@ def test_same_bytes_across_processes_and_hash_seeds(tmp_path):
                         "--difficulty", "0.5", "--out", str(out)], check=True, env=env, capture_output=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_compact_prompts_and_per_problem_settings():
+    """The demo's small-model setting: compact prompts (same instance, no worked example) and
+    per-problem size overrides when several problems are chosen; gold answers still score 1.0 and
+    the verifier reads the compact prompt's answer line as before."""
+    from rlvr.synth.np.answer import MARKER
+    from rlvr.synth.np.prompt import compact_prompt
+
+    full = make_tasks(NPStageConfig(task="tsp,clique", n=4))
+    small = make_tasks(NPStageConfig(task="tsp,clique", n=4, compact=True,
+                                     settings={"tsp": {"cities": [4, 5]}, "clique": {"vertices": [7, 8]}}))
+    assert [t.kind for t in small] == [t.kind for t in full]
+    for t in small:
+        text = t.prompt[0].content
+        assert "## Example" not in text and "You are an expert" not in text
+        assert text.rstrip().splitlines()[-1].startswith(f"Reason briefly, then end with the line {MARKER} [")
+        size = t.meta["size"]
+        assert 4 <= size.get("cities", 4) <= 5 and 7 <= size.get("vertices", 7) <= 8
+        assert t.provenance.config_fingerprint not in {f.provenance.config_fingerprint for f in full}
+    assert sum(len(t.prompt_text) for t in small) < 0.6 * sum(len(t.prompt_text) for t in full)
+    assert not check_gold(small).failures
+    same = make_tasks(NPStageConfig(task="tsp", n=1, compact=True))[0]
+    long = make_tasks(NPStageConfig(task="tsp", n=1))[0]
+    assert same.meta["instance"] == long.meta["instance"]
+    assert compact_prompt(long.prompt[0].content) == same.prompt[0].content
+    with pytest.raises(ValueError, match="not a build_prompt layout"):
+        compact_prompt("hello")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['colours'\] for np.tsp"):
+        NPStageConfig(task="tsp,clique", settings={"tsp": {"colours": [2, 3]}})
+    with pytest.raises(ValueError, match="expected a mapping of overrides"):
+        NPStageConfig(task="tsp,clique", settings={"tsp": 5})

@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_config_args(parser, AZRStageConfig)
     add_out(parser, "output Parquet file of tasks (proposals.parquet and, by default, azr_buffer.jsonl go beside it)",
-            required=False)
+            unless="--isolation")
     parser.add_argument("--isolation", action="store_true", help="print what the sandbox isolates here and exit")
     parser.epilog = ("selfplay proposes programs with the policy (default: the bundled SmolLM2-135M), validates them "
                      "in the sandbox and keeps the valid ones; seeds builds tasks from rlvr's bundled programs.")

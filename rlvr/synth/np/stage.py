@@ -101,8 +101,9 @@ class NPStageConfig:
                 name = key if key in self.problems else short.get(key)
                 if name is None:
                     raise ValueError(f"settings: {key!r} is not one of the chosen problems "
-                                     f"({', '.join(n.removeprefix('np.') for n in self.problems)}); with several "
-                                     "problems, settings maps a problem name to its overrides")
+                                     f"({', '.join(n.removeprefix('np.') for n in self.problems)}); settings override "
+                                     "one problem's config: pick a single task with --task, or map each problem name "
+                                     "to its overrides, e.g. {tsp: {cities: [5, 6]}}")
                 if not isinstance(value, dict):
                     raise ValueError(f"settings.{key}: expected a mapping of overrides, got {value!r}")
                 per[name] = dict(value)
