@@ -1,13 +1,16 @@
 """The main job `make demo` runs (examples/quickstart.yaml), end to end at a reduced size.
 
-Same stages, same types, same settings except the sizes: fewer tasks per family and two training
-steps of the bundled SmolLM2. Checks what a user of the demo relies on: every stage ran, the books
-balance, the report and the dataset exist where the summary says, and the card's header is valid
-and its numbers match the run.
+Same stages, same types, same settings except the sizes: one task per NP family, a few of the
+others, and two training steps of the bundled SmolLM2. Two steps of 8 prompts cover every training
+task: the selector does not propose a task again while its rewards are pending, so step 2 takes the
+tasks step 1 did not. Checks what a user of the demo relies on: every stage ran, the books balance,
+every source's prompts fit and every source trained, the report lists each source, the dataset
+exists where the summary says, and the card's header is valid and its numbers match the run.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -18,16 +21,17 @@ from rlvr.cli import main
 from rlvr.datasets_cards.card import read_header
 from rlvr.datasets_cards.hub_schema import validate_header
 from rlvr.records import Decision, RolloutGroup, Task, Value
+from rlvr.train.data import task_keys
 
 pytest.importorskip("reasoning_gym")
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.yaml"
 SMALLER = {
-    "np": {"n": 20},
-    "arithmetic": {"n": 8},
-    "fim": {"n": 6},
-    "initials": {"n": 8},
-    "train": {"steps": 2, "prompts_per_step": 2, "num_generations": 2, "max_completion_length": 8,
+    "np": {"n": 10},
+    "arithmetic": {"n": 3},
+    "fim": {"n": 2},
+    "initials": {"n": 3},
+    "train": {"steps": 2, "prompts_per_step": 8, "num_generations": 2, "max_completion_length": 8,
               "probe_every": 2, "probe_max": 2, "probe_k": 1, "save_every": 2},
 }
 
@@ -51,7 +55,7 @@ def test_quickstart_end_to_end_reduced(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["stages"][n]["status"] for n in names] == ["done"] * len(names)
     counts = {n: manifest["stages"][n]["counts"] for n in names}
-    assert counts["np"]["tasks"] == 20 and counts["fim"]["tasks"] == 6
+    assert counts["np"]["tasks"] == 10 and counts["fim"]["tasks"] == 2
 
     # Curation: in = kept + dropped + quarantined, every drop with a reason, one decision row per drop.
     made = sum(counts[n]["tasks"] for n in ("np", "arithmetic", "fim", "initials"))
@@ -67,10 +71,24 @@ def test_quickstart_end_to_end_reduced(tmp_path, capsys):
     train = counts["train"]
     assert train["steps"] == 2
     groups = RolloutGroup.read_parquet(out / "train" / "rollouts.parquet")
-    assert sum(g.phase == "train" for g in groups) == train["groups"] == 2 * 2
+    assert sum(g.phase == "train" for g in groups) == train["groups"] == 2 * 8
     assert train["train_tasks"] + train["probe_tasks"] + train["too_long"] == len(kept)
-    assert Value.read_parquet(out / "train" / "value.parquet")
-    assert (out / "train" / "report.html").stat().st_size > 10_000
+    # Every source's prompts fit the demo's budget, and every source reached training.
+    assert train["too_long"] == 0 and "left_out" not in train
+    trained = {g.task_id for g in groups if g.phase == "train"}
+    train_tasks = Task.read_parquet(out / "train" / "tasks.parquet")
+    sources = {task_keys(t).source for t in train_tasks}
+    assert len(sources) >= 13  # ten NP families, arithmetic, the toy family, at least one text source
+    untrained = sorted(src for src in sources if not any(task_keys(t).source == src and t.task_id in trained
+                                                        for t in train_tasks))
+    assert untrained == []
+    values = Value.read_parquet(out / "train" / "value.parquet")
+    assert {v.key for v in values if v.level == "source" and v.n_groups > 0} == sources
+    report = (out / "train" / "report.html").read_text()
+    verdict = report.split("Verdict: which data helped", 1)[1].split("<h3>per kind</h3>", 1)[0]
+    for src in sources:
+        assert f"<td>{html.escape(src)}</td>" in verdict, src
+    assert "class='nottrained'" not in verdict
 
     # The dataset: a valid header, every curated task published once, numbers that match the run.
     folder = out / "dataset"
