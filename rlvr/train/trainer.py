@@ -143,14 +143,14 @@ def _make_trainer_class():
                 if inf.due(self.state.global_step):
                     self.run.probe_losses.append((self.state.global_step,
                                                   inf.refresh(self.accelerator.unwrap_model(model),
-                                                              self.state.global_step)))
+                                                              self.state.global_step, self.optimizer)))
             try:
                 loss = super().training_step(model, inputs, num_items_in_batch)
             finally:
                 scores = inf.end()
             rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
             for row, score in zip(rows, scores):
-                self.run.pending_influence[self.run.gen_keys[row]] += score
+                self.run.pending_influence[self.run.gen_keys[row]] += np.asarray(score, dtype=np.float64)
             self.run.current_rows = None
             return loss
 
@@ -302,8 +302,11 @@ def finalize_influence(run: RunState, trainer: Any = None) -> None:
         for key, dot in gather_object(list(run.pending_influence.items())):
             pending[tuple(key)] += dot
     scale = run.step_lr * run.clip_coef
+    geometry = run.influence.geometry
+    if geometry == "adamw-scalar":  # the first step: AdamW had no second moment when G was taken
+        scale *= run.influence.rescale(trainer.optimizer if trainer is not None else None)
     for (step, task_id), dot in pending.items():
-        if not run.ledger.add_influence(step, task_id, scale * dot):
+        if not run.ledger.add_influence(step, task_id, scale * np.asarray(dot, dtype=np.float64), geometry):
             log.warning("influence for task %s at step %d has no ledger group; dropped", task_id, step)
     run.pending_influence.clear()
 
