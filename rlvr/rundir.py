@@ -41,6 +41,17 @@ class StageResult:
     summary: str = ""
 
 
+@dataclass(frozen=True)
+class StageType:
+    """A kind of pipeline stage: the config dataclass its `with:` settings build (the same one its
+    CLI command uses) and `run(config, inputs, out_dir) -> StageResult`. `consumes_tasks` is False
+    for stages that start from nothing. Stage types are registered in rlvr.pipeline.STAGES."""
+
+    config_cls: type
+    run: Callable[[Any, list[Path], Path], StageResult]
+    consumes_tasks: bool = True
+
+
 @dataclass
 class StageRecord:
     name: str

@@ -19,11 +19,13 @@ into batches or workers, so every worker of a sharded run picks the same represe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from rlvr.registry import Registry
 
 # The items every step sees: one row per input record, whatever its origin.
 ITEM_SCHEMA = pa.schema([
@@ -52,13 +54,29 @@ KEEP_REPRESENTATIVE = "kept_representative"
 
 
 class Step(Protocol):
-    """One curate step: `name` is the Decision.stage it writes."""
+    """One curate step: `name` is the Decision.stage it writes.
+
+    A registered step is a class with `from_config(config, cache) -> Step` (config: CurateConfig;
+    cache: the embedding cache shared by every step with a true `embeds` class attribute).
+    """
 
     name: str
 
     def score(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
 
     def decide(self, scores: pa.Table) -> pa.Table: ...
+
+
+def _as_step_class(obj: Any, name: str) -> Any:
+    if not (isinstance(obj, type) and callable(getattr(obj, "from_config", None))
+            and callable(getattr(obj, "score", None)) and callable(getattr(obj, "decide", None))):
+        raise TypeError(f"{name} is not a curate step class (needs from_config, score and decide)")
+    return obj
+
+
+# Built-in steps are declared in rlvr.builtins and imported only when a run uses them.
+STEPS: Registry[Any] = Registry("curate_step", label="curate step", check=_as_step_class,
+                                dotted_hint=" (or pkg.module:Class)")
 
 
 def passthrough(batch: pa.RecordBatch, names: Sequence[str] = ("id", "quality")) -> dict[str, pa.Array]:

@@ -20,12 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlvr.curate.base import Step
+from rlvr.curate.base import STEPS, Step
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
-from rlvr.pipeline import StageType
 from rlvr.records import Decision, Quarantined, write_table
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +33,12 @@ DUPLICATE_ID = "duplicate_id"
 
 def build_steps(config: CurateConfig, cache=None) -> list[Step]:
     """The configured steps; heavy ones (indexes, models) are built only when asked for."""
-    steps: list[Step] = []
-    names = config.step_names()
-    if cache is None and {"semantic", "decontam"} & set(names):
-        from rlvr.curate.embed import EmbeddingCache
+    classes = [STEPS.get(name) for name in config.step_names()]
+    if cache is None and any(getattr(c, "embeds", False) for c in classes):
+        from rlvr.models.embed import EmbeddingCache
 
         cache = EmbeddingCache(config.embedder)  # one model load for both steps; loaded on first need
-    for name in names:
-        if name == "exact":
-            from rlvr.curate.keyed import ExactStep
-
-            steps.append(ExactStep())
-        elif name == "structural":
-            from rlvr.curate.keyed import StructuralStep
-
-            steps.append(StructuralStep())
-        elif name == "minhash":
-            from rlvr.curate.minhash import MinHashStep
-
-            steps.append(MinHashStep(config))
-        elif name == "semantic":
-            from rlvr.curate.semantic import SemanticStep
-
-            steps.append(SemanticStep(config, cache=cache))
-        elif name == "decontam":
-            from rlvr.curate.decontam import DecontamStep
-
-            steps.append(DecontamStep(config, cache=cache))
-    return steps
+    return [cls.from_config(config, cache) for cls in classes]
 
 
 @dataclass

@@ -28,9 +28,9 @@ from rlvr.curate.base import (
     quality_array,
     rank_order,
 )
-from rlvr.curate.embed import EmbeddingCache
 from rlvr.curate.minhash import answer_keys
 from rlvr.curate.text import number_signature, tokenize_batch
+from rlvr.models.embed import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class SemanticStep:
 
     name = "semantic"
     reason = "semantic_duplicate"
+    embeds = True  # the runner shares one embedding cache among the steps that embed
+
+    @classmethod
+    def from_config(cls, config, cache: EmbeddingCache | None = None) -> SemanticStep:
+        return cls(config, cache=cache)
 
     def __init__(self, config, cache: EmbeddingCache | None = None):
         self.config = config

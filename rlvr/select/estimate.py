@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlvr.models.backends import Backend, make_backend
-from rlvr.pipeline import StageType
 from rlvr.records import RolloutGroup, Task, read_tasks
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.verify import verify
 
 log = logging.getLogger(__name__)

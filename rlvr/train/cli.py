@@ -14,8 +14,7 @@ from pathlib import Path
 from rlvr.cliutil import table
 from rlvr.config import add_config_args, config_from_args, to_mapping
 from rlvr.hashing import stable_hash
-from rlvr.pipeline import StageType
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.train.config import TrainConfig
 
 STAGE_NAME = "train"

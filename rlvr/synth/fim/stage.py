@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr.pipeline import StageType
 from rlvr.records import Quarantined, RolloutGroup, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.fim.config import FimStageConfig
 
 log = logging.getLogger(__name__)
