@@ -171,7 +171,7 @@ def selectors(steps: int, seed: int) -> None:
     import torch
 
     from rlvr.models.backends import TransformersBackend
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
     from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.config import TrainConfig
     from rlvr.train.loop import train

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr import __version__
 from rlvr.hashing import file_digest
 from rlvr.io.atomic import atomic_write_text, clean_temp_files
+from rlvr.version import __version__
 
 log = logging.getLogger(__name__)
 

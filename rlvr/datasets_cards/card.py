@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from rlvr import __version__
 from rlvr.datasets_cards.collect import CardFacts, collect, licence_of_sources, requires_share_alike
-from rlvr.datasets_cards.export import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
 from rlvr.datasets_cards.hub_schema import LICENSES, size_category, validate_header
 from rlvr.io.atomic import atomic_write_text
+from rlvr.io.tasks import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
+from rlvr.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_stage(config, inputs: list[Path], out_dir: Path) -> StageResult:
     """Pipeline entry: train on the input task tables; documents are looked up in sibling stages."""
-    from rlvr.records import read_tasks
+    from rlvr.io.tasks import read_tasks
     from rlvr.train.data import load_documents
     from rlvr.train.loop import train
 
