@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import traceback
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -152,3 +154,14 @@ def check_gold(tasks: Iterable[Task]) -> GoldReport:
         if score.reward < 1.0:
             failures.append((task.task_id, score))
     return GoldReport(checked, failures)
+
+
+class _CallableModule(types.ModuleType):
+    """`rlvr.verify(task, completion)` (the top-level API) scores like this module's `verify`; the
+    module stays a module (`rlvr.verify.get_verifier`, ...)."""
+
+    def __call__(self, task: Task, completion: str) -> Score:
+        return verify(task, completion)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from rlvr.curate.base import STEPS, Step
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
-from rlvr.records import Decision, Quarantined, write_table
+from rlvr.records import Decision, Quarantined, Task, write_table
 from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,24 @@ def _check_books(result: CurateResult) -> None:
 
 def curate(inputs: Inputs, config: CurateConfig, progress: bool = False, cache=None) -> CurateResult:
     return run_steps(inputs, build_steps(config, cache=cache), config.batch_size, progress)
+
+
+def curate_tasks(tasks: Sequence[Task], config: CurateConfig | None = None, **settings: Any
+                 ) -> tuple[list[Task], list[Decision]]:
+    """Curate tasks in memory: (the kept tasks in input order, one Decision per decision made).
+
+    `settings` are CurateConfig fields (e.g. steps=["exact", "minhash"], threshold=0.7), or pass a
+    whole `config`. Rows are never quarantined here: every input is already a Task."""
+    from rlvr.config import config_from_mapping
+    from rlvr.curate.items import items_from_tasks
+
+    if config is not None and settings:
+        raise ValueError("curate: pass either a CurateConfig or settings, not both")
+    config = config or config_from_mapping(CurateConfig, settings, where="curate settings")
+    tasks = list(tasks)
+    result = curate(Inputs(items_from_tasks(tasks), tasks=tasks), config)
+    decisions = [Decision.from_row(r) for r in result.decisions.to_pylist()]
+    return [tasks[i] for i in result.kept_rows], decisions
 
 
 def format_report(result: CurateResult) -> str:
