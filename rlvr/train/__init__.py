@@ -4,8 +4,8 @@ Entry points (imported lazily; `rlvr train --help` loads none of torch, transfor
 
 - `rlvr.train.loop.train(config, tasks, out_dir)`: a whole run, resumable (see loop.py);
 - `rlvr.train.config.TrainConfig`: every setting, and the TRL GRPOConfig it becomes;
-- pieces for your own TRL script: `trainer.trainer_classes()` (the GRPOTrainer subclass and its
-  callback), `ledger.Ledger`, `influence.Influence`, `probe.Probe`, `value.compute_values`.
+- pieces for your own TRL script: `grpo.RlvrGRPOTrainer` and `grpo.RlvrCallback` (the GRPOTrainer
+  subclass and its callback; importing rlvr.train.grpo imports TRL), `ledger.Ledger`, `influence.Influence`, `probe.Probe`, `value.compute_values`.
 - `rlvr.train(tasks, out_dir, **settings)`: the same run from a notebook (settings: TrainConfig fields).
 """
 
