@@ -2,8 +2,8 @@
 
 Items are embedded (bundled MiniLM by default, cached by content hash), clustered with
 k-means so that only items in the same cluster are compared, and two items of a cluster whose
-cosine similarity is at least 1 - eps are duplicates. Duplicate pairs are linked with
-union-find and each component keeps one member by the shared keep rule (rlvr.curate.base),
+cosine similarity is at least 1 - eps are duplicates. Duplicate pairs are linked into
+connected components and each component keeps one member by the shared keep rule (rlvr.curate.base),
 the same as MinHash, so "which copy survives" means one thing across steps.
 
 The same guards as near-duplicate dedupe apply, and matter even more here: a sentence embedder
