@@ -32,11 +32,26 @@ def test_readme_api_example_runs(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_readme_api_example_trains(tmp_path, monkeypatch):
+    """Both blocks, the training one with the tiny test model in place of SmolLM2 (the same code path
+    within this machine's memory budget)."""
+    import torch
+
+    from rlvr.train.tiny import make_tiny_model
+
+    make_tiny_model(tmp_path / "tiny")
     monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     namespace: dict = {}
-    for i, block in enumerate(api_blocks()):
-        exec(compile(block, f"README.md (Python API, block {i + 1})", "exec"), namespace)
-    assert (tmp_path / "out" / "knapsack-run").is_dir()
+    try:
+        first, training = api_blocks()
+        assert training.count('"smollm2-135m-instruct"') == 1
+        exec(compile(first, "README.md (Python API, block 1)", "exec"), namespace)
+        training = training.replace('"smollm2-135m-instruct"', repr(str(tmp_path / "tiny")))
+        exec(compile(training, "README.md (Python API, block 2)", "exec"), namespace)
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / "out" / "toy-run" / "rollouts.parquet").is_file()
 
 
 def test_import_rlvr_is_cheap_and_lazy():
