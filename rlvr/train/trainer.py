@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.io.atomic import atomic_write_text
+from rlvr.records import pooled_pass_rate
 from rlvr.select.sampler import SelectorSampler
 from rlvr.train.data import Keys
 from rlvr.train.ledger import Ledger
@@ -81,8 +82,8 @@ class RunState:
         probe = [g for g in self.ledger.buffered_groups() if g.phase == "probe"]
         if probe:
             top = max(g.step for g in probe)
-            rewards = [r for g in probe if g.step == top for r in g.rewards]
-            out["probe"] = f"{sum(rewards) / len(rewards):.2f}"
+            rate = pooled_pass_rate([g for g in probe if g.step == top])
+            out["probe"] = f"{rate:.2f}" if rate is not None else "-"
         return out
 
     def costs(self) -> dict[str, Any]:
