@@ -19,10 +19,13 @@ strings naming modules, resolved only on lookup.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def import_path(path: str) -> Any:
@@ -125,10 +128,14 @@ class Registry(Generic[T]):
             modules, lazy = builtin_entries(self.kind)
             for name, path in lazy.items():
                 self.register_lazy(name, path)
-            for ep in _entry_points(self.group):
-                self.register_lazy(ep.name, ep.value)
             for module in modules:
                 importlib.import_module(module)
+            for ep in _entry_points(self.group):
+                if ep.name in self._lazy or ep.name in self._items:
+                    log.warning("entry point %s = %s (group %s) ignored: %r is already a %s", ep.name, ep.value,
+                                self.group, ep.name, self.label)
+                    continue
+                self.register_lazy(ep.name, ep.value)
             self._loaded = True
         finally:
             self._loading = False

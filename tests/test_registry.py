@@ -68,6 +68,15 @@ def test_dotted_paths_lazy_entries_and_entry_points(plugin_module, monkeypatch):
     with pytest.raises(KeyError, match=r"unknown thing 'nope'; registered: from_ep"):
         fresh.get("nope")
 
+    class Shadow:  # an installed package may not replace a built-in
+        name, value = "exact", "my_plugins:ONE"
+
+    monkeypatch.setattr("rlvr.registry._entry_points", lambda group: [Shadow()])
+    from rlvr.curate.base import _as_step_class
+    from rlvr.curate.keyed import ExactStep
+
+    assert Registry("curate_step", check=_as_step_class).get("exact") is ExactStep
+
 
 def test_import_path_needs_module_and_object():
     assert import_path("rlvr.registry:Registry") is Registry
