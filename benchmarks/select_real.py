@@ -54,8 +54,8 @@ def load_policy(name: str, seed: int):
 
 
 def pool_and_probe(seed: int, n_letters_tasks: int = 40, n_probe: int = 12):
+    from rlvr.synth.toy import INITIALS, InitialConfig, InitialGenerator
     from rlvr.train.planted import planted_tasks
-    from rlvr.train.toy import INITIALS, InitialConfig, InitialGenerator
 
     gen = InitialGenerator(InitialConfig(INITIALS))
     pool = [gen.generate(seed, i) for i in range(n_letters_tasks)]
@@ -68,7 +68,7 @@ def pool_and_probe(seed: int, n_letters_tasks: int = 40, n_probe: int = 12):
 
 def run(selector: str, seed: int, steps: int, samples: int, estimate_k: int, folder: Path) -> dict:
     from rlvr.models.backends import TransformersBackend
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
     from rlvr.train.config import TrainConfig
     from rlvr.train.data import task_keys
     from rlvr.train.loop import train

@@ -118,8 +118,8 @@ def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence:
 
 
 def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.planted import planted_tasks
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     # the same training pool for all three; rlvr's probe set is separate, so no task is held out of it
     if model_name == "tiny":
