@@ -137,11 +137,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def _fmt_influence(x: float | None) -> str:
-    """Influence is a sum of gradient dot products: tiny in absolute terms, so keep its digits."""
+def _fmt_influence(x: float | None, se: float | None = None) -> str:
+    """Influence: a predicted change in the probe pass rate, with its bootstrap standard error."""
     if x is None:
         return "n/a"
-    return "0" if x == 0 else f"{x:+.2e}"
+    text = "0" if x == 0 else f"{x:+.2e}"
+    return text if se is None else f"{text} ± {se:.1e}"
 
 
 def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
@@ -151,7 +152,7 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
             continue
         rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
                      "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
-                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence)})
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence, v.influence_se)})
     return rows
 
 
