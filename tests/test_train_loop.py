@@ -84,6 +84,13 @@ def test_ledger_has_every_group_with_advantages(run):
         if not g.mixed:  # all-equal rewards: no advantage, so no gradient and exactly zero influence
             assert g.meta["advantages"] == [0.0] * 4 and g.meta["influence"] == 0.0
     assert any(g.mixed and g.meta["influence"] != 0.0 for g in train_groups)
+    n_probe = len(probe_ids)
+    for g in train_groups:  # per-probe-task contributions sum to the group's influence
+        assert g.meta["influence_geometry"] in ("adamw", "adamw-scalar")
+        if "influence_by_probe" in g.meta:
+            assert len(g.meta["influence_by_probe"]) == n_probe
+            assert sum(g.meta["influence_by_probe"]) == pytest.approx(g.meta["influence"], rel=1e-6, abs=1e-15)
+    assert {g.meta["influence_geometry"] for g in train_groups if g.step > 0} == {"adamw"}
     probe_steps = Counter(g.step for g in groups if g.phase == "probe")
     assert set(probe_steps) == {0, 3, 6} and len(set(probe_steps.values())) == 1
 
@@ -101,6 +108,11 @@ def test_values_store_and_priors_agree_with_ledger(run):
     for level in ("generator", "source", "kind"):
         agg = [v for v in values if v.level == level]
         assert len(agg) == 1 and agg[0].n_groups == 24 and agg[0].influence == pytest.approx(total)
+        # its standard error is the bootstrap over probe tasks of the summed per-probe contributions
+        from rlvr.train.influence import bootstrap_se
+
+        assert agg[0].influence_se == pytest.approx(bootstrap_se(agg[0].meta["influence_by_probe"]))
+        assert agg[0].meta["influence_sure"] == (abs(agg[0].influence) > 2 * agg[0].influence_se)
     from rlvr.select.store import PassRateStore
 
     store = PassRateStore.load(out / "pass_rates.parquet")
