@@ -123,7 +123,7 @@ def test_report_page_reads_as_answers(run, tmp_path):
     assert "prompt longer than max_prompt_tokens=384" in page
     for word in ("helped", "hurt", "too hard", "not trained", "more of helps", "drop hurts"):
         assert word in page
-    for column in ("adv. mass", "failure ratio", "influence", "SGD units"):
+    for column in ("adv. mass", "failure ratio", "influence", "AdamW", "bootstrap standard error"):
         assert column in page
     assert "<td>use_vllm</td><td>False</td>" in page and "<td>use_vllm</td><td>True</td>" not in page
     assert "± 1 binomial SE" in page and "rollouts, not counted" in page

@@ -147,6 +147,14 @@ def _plot_value(values: Sequence[Value], level: str) -> str | None:
     return _png(fig)
 
 
+def _fmt_infl(v: Value) -> str:
+    """Influence +- its bootstrap standard error; bold when |influence| > 2 se."""
+    if v.influence is None:
+        return "n/a"
+    text = _fmt(v.influence, 4) if v.influence_se is None else f"{v.influence:+.2e} ± {v.influence_se:.1e}"
+    return f"<b>{text}</b>" if v.meta.get("influence_sure") else text
+
+
 def _fmt(x: Any, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -164,7 +172,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def _value_table(values: Sequence[Value], level: str) -> str:
     rows = [[v.meta.get("rank", ""), html.escape(v.key), v.n_tasks, v.meta.get("seen_tasks", ""), v.n_groups,
              v.n_mixed_groups, _fmt(v.advantage_mass), _fmt(v.pass_rate_first), _fmt(v.pass_rate_last),
-             _fmt(v.influence, 4), _fmt(v.meta.get("failure_ratio")), html.escape(v.trajectory)]
+             _fmt_infl(v), _fmt(v.meta.get("failure_ratio")), html.escape(v.trajectory)]
             for v in values if v.level == level]
     return _table(["rank", level, "tasks", "trained", "groups", "mixed", "adv. mass", "first", "last", "influence",
                    "failure ratio", "typical trajectory"], rows)
@@ -179,10 +187,12 @@ equal. Only mixed groups carry a GRPO learning signal.</dd>
 key supplied. Range 0 upwards; it grows with the number of mixed groups (a mixed group of k rollouts adds
 about 0.5k to 1k with group scaling).</dd>
 <dt>first / last</dt><dd>mean training pass rate of the key's tasks at their first and last training group.</dd>
-<dt>influence</dt><dd>TracIn: the sum over the key's groups of learning rate × (its gradient · the probe
-objective's gradient), on the last layers' weights. Positive: its updates made the probe answers more
-likely to be correct. The unit is arbitrary ("SGD units": Adam's rescaling is left out), so read signs and
-ratios between keys, not magnitudes; the verdict table gives each total with its standard error.</dd>
+<dt>influence</dt><dd>TracIn in AdamW's geometry: the sum over the key's groups of its update dotted with the
+gradient of the probe objective, i.e. the predicted first-order change in the probe pass rate caused by
+the key's updates (with the default reward objective: +0.01 ≈ one percentage point of probe pass rate).
+Positive: its updates made the probe answers more likely to be correct. ± is the bootstrap standard error
+over probe tasks; bold where |influence| &gt; 2 SE. A first-order prediction over a short run: read signs,
+ratios between keys and the SE, not the magnitude as a measured gain.</dd>
 <dt>failure ratio</dt><dd>weak tasks / trained tasks, where weak is the SwS rule (never reached a 0.5 pass rate
 and the pass rate trended down). 0 to 1; SwS budgets new synthesis towards keys with high ratios.</dd>
 <dt>typical trajectory</dt><dd>the commonest per-task label among trained tasks: learned (crossed 0.5),
@@ -197,7 +207,7 @@ def _task_rows(values: Sequence[Value], tasks: dict[str, Task]) -> list[list[Any
         prompt = html.escape(t.prompt_text[:300]) if t else ""
         answer = html.escape(str(t.answer)[:80]) if t else ""
         rows.append([f"<code>{v.key[:12]}</code>", html.escape(t.kind if t else ""), prompt, answer, v.n_groups,
-                     v.n_mixed_groups, _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt(v.influence, 4)])
+                     v.n_mixed_groups, _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt_infl(v)])
     return rows
 
 
@@ -340,8 +350,10 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
         img = _plot_probe(groups, by)
         parts.append(f"<h3>per {by}</h3>" + (_img(img, f"probe per {by}") if img else "<p>no probe evaluations</p>"))
     parts.append("<h2>Value</h2><p class='note'>Ranked by " + (
-        "TracIn influence on the probe objective (positive: the task's updates made correct probe answers more "
-        "likely)" if influence_on else "advantage mass (influence was off)") + ". Columns:</p>" + COLUMNS)
+        "TracIn influence on the probe objective in AdamW's geometry: the predicted change in the probe pass rate "
+        "caused by the task's updates (positive: correct probe answers became more likely), ± its bootstrap "
+        "standard error over probe tasks; bold where |influence| > 2 se" if influence_on else
+        "advantage mass (influence was off)") + ". Columns:</p>" + COLUMNS)
     for level in ("generator", "source", "kind"):
         img = _plot_value(values, level)
         if img:
