@@ -77,6 +77,8 @@ def _plot_selector(stats: dict[int, dict[str, float]], groups: Sequence[RolloutG
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3))
     steps = [s for s in stats if math.isfinite(stats[s]["score"])]
     a.plot(steps, [stats[s]["score"] for s in steps])
+    if not steps:
+        a.text(0.5, 0.5, "no selector scores recorded", ha="center", va="center", transform=a.transAxes, fontsize=8)
     a.set_title("mean selector score of chosen tasks", fontsize=9)
     a.set_xlabel("step")
     def source(g: RolloutGroup) -> str:
@@ -184,8 +186,8 @@ training step.</dd>
 <dt>groups / mixed</dt><dd>training groups (one task's k rollouts at one step) / those whose rewards were not all
 equal. Only mixed groups carry a GRPO learning signal.</dd>
 <dt>adv. mass</dt><dd>the sum of |advantage| over the key's rollouts as TRL computed them: how much gradient the
-key supplied. Range 0 upwards; it grows with the number of mixed groups (a mixed group of k rollouts adds
-about 0.5k to 1k with group scaling).</dd>
+key supplied. Range 0 upwards; it grows with the number of mixed groups (with 0/1 rewards and group
+scaling, a mixed group of k rollouts adds between about 0.8k and k; an all-equal group adds 0).</dd>
 <dt>first / last</dt><dd>mean training pass rate of the key's tasks at their first and last training group.</dd>
 <dt>influence</dt><dd>TracIn in AdamW's geometry: the sum over the key's groups of its update dotted with the
 gradient of the probe objective, i.e. the predicted first-order change in the probe pass rate caused by
@@ -288,8 +290,12 @@ def _left_out_section(left_out: dict[str, Any] | None, keys: dict[str, Keys] | N
 def _verdict_section(vs: list[Verdict], by: str, influence_on: bool) -> str:
     rows = []
     for v in vs:
-        infl = "n/a" if v.influence is None else (
-            f"{v.influence:+.3g} ± {v.influence_se:.2g}" if v.influence_se else f"{v.influence:+.3g} (1 group)")
+        if v.influence is None:
+            infl = "n/a"
+        elif v.influence_se is None:
+            infl = f"{v.influence:+.3g} (no SE: one group)"
+        else:
+            infl = f"{v.influence:+.3g} ± {v.influence_se:.2g}"
         probe = "n/a" if v.probe_first is None else (
             f"{v.probe_first:.2f} → {v.probe_last:.2f}" + (f" (± {v.probe_se:.2f})" if v.probe_se else "")
             + f", n={v.probe_n}")
@@ -329,7 +335,8 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
         dropped = (left_out or {}).get("by_source", {})
         parts.append("<h2>Verdict: which data helped</h2><p class='note'>Per source and per kind. "
                      + ("<i>helped</i> / <i>hurt</i>: the summed influence of its groups on the probe objective is "
-                        "at least two standard errors above / below zero (SE over its groups); <i>unclear</i>: "
+                        "at least two standard errors above / below zero (SE: bootstrap over probe tasks where the ledger "
+                        "has per-probe contributions, else over its groups); <i>unclear</i>: "
                         "within two SE. " if influence_on else
                         "<i>helped</i> / <i>hurt</i>: its probe pass rate rose / fell by at least two binomial "
                         "standard errors (influence was off); <i>unclear</i>: within two SE. ")
