@@ -88,6 +88,6 @@ def build_dataset(source: Sequence[Task] | str | Path, out: str | Path, *, name:
     opts = CardOptions(name, pretty_name, license, attributions=attributions)
     if isinstance(source, (str, Path)):
         return _build(source, out, opts)[0]
-    with tempfile.TemporaryDirectory(prefix="rlvr-card-") as run:
-        tasks_path = Task.write_parquet(Path(run) / "tasks.parquet", list(source))
-        return _build(run, out, opts, tasks_path=tasks_path)[0]
+    with tempfile.TemporaryDirectory(prefix="rlvr-card-") as folder:
+        tasks_path = Task.write_parquet(Path(folder) / "tasks.parquet", list(source))
+        return _build(None, out, opts, tasks_path=tasks_path)[0]  # no run folder: the tasks alone

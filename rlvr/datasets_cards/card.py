@@ -335,9 +335,10 @@ def _licence_file(facts: CardFacts, license_text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_dataset(run_dir: str | Path, out: str | Path, opts: CardOptions | None = None,
+def build_dataset(run_dir: str | Path | None, out: str | Path, opts: CardOptions | None = None,
                   tasks_path: str | Path | None = None) -> tuple[Path, CardFacts]:
-    """Write the dataset folder; returns its README path and the facts it was built from."""
+    """Write the dataset folder; returns its README path and the facts it was built from. Without a
+    run folder (`run_dir` None) the card is built from the task table `tasks_path` alone."""
     from rlvr.datasets_cards.plots import make_plots
 
     opts = opts or CardOptions()

@@ -23,7 +23,11 @@ def run_stage(config: CardStageConfig, inputs: list[Path], out_dir: Path) -> Sta
 
     opts = CardOptions(config.name, config.pretty_name, config.license, attributions=config.attributions,
                        curator=config.curator, contact=config.contact)
-    readme, facts = build_dataset(out_dir.parent, out_dir, opts, tasks_path=inputs[-1] if inputs else None)
+    # The run folder is the nearest parent with the manifest (a round's stage sits in RUN/round-N/).
+    run_dir = next((p for p in out_dir.parents if (p / "manifest.json").is_file()), None)
+    if run_dir is None and not inputs:
+        raise ValueError(f"card stage {out_dir.name}: no run folder above {out_dir} and no input task table")
+    readme, facts = build_dataset(run_dir, out_dir, opts, tasks_path=inputs[-1] if inputs else None)
     files = {str(p.relative_to(out_dir)): p for p in sorted(out_dir.rglob("*")) if p.is_file()}
     return StageResult(files=files, counts={"published": facts.n_tasks, "kinds": len(facts.kinds)},
                        summary=f"dataset card: {readme}")
