@@ -32,7 +32,7 @@ SMALLER = {
     "fim": {"n": 2},
     "initials": {"n": 3},
     "train": {"steps": 2, "prompts_per_step": 8, "num_generations": 2, "max_completion_length": 8,
-              "probe_every": 2, "probe_max": 2, "probe_k": 1, "save_every": 2},
+              "probe_every": 2, "probe_max": 2, "probe_k": 1, "save_every": 2, "tokens_per_micro_batch": 1024},
 }
 
 
