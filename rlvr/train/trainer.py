@@ -66,11 +66,15 @@ class RunState:
     step_seconds: list[float] = field(default_factory=list)
     probe_losses: list[tuple[int, float]] = field(default_factory=list)
     base_costs: dict[str, Any] = field(default_factory=dict)  # costs of the run before a resume
+    roles: Any = None  # rlvr.train.roles.OnlineRoles: self-play roles (None: off)
+    batcher: Any = None  # rlvr.train.dynamic.StepBatcher: roles, dynamic sampling, TRR++ (None: TRL's step)
+    last_rewards: Any = None  # the last generation batch's rewards per function (rows x functions)
 
     def progress(self, step: int) -> dict[str, str]:
         """A few numbers for the progress bar: the last step's reward and zero-variance share, the probe."""
         out: dict[str, str] = {}
-        last = [g for g in self.ledger.buffered_groups() if g.phase == "train" and g.step == step - 1]
+        last = [g for g in self.ledger.buffered_groups()
+                if g.phase == "train" and g.step == step - 1 and g.meta.get("trained", True)]
         if last:
             rewards = [r for g in last for r in g.rewards]
             out["reward"] = f"{sum(rewards) / len(rewards):.2f}"
@@ -95,6 +99,9 @@ class RunState:
             add("influence_empty_refreshes", self.influence.empty_refreshes)
             out.update(influence_params=self.influence.n_params,
                        influence_modules=[n for n, _ in self.influence.modules])
+        if self.batcher is not None:
+            for name, value in self.batcher.costs().items():
+                add(name, value)
         if self.probe is not None:
             add("probe_seconds", self.probe.seconds)
             add("probe_evaluations", self.probe.evaluations)
@@ -120,12 +127,16 @@ def _make_trainer_class():
 
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             self.run.last_completions = (completions, completion_ids_list)
-            return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            self.run.last_rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            return self.run.last_rewards
 
         def _generate_and_score_completions(self, inputs):
             import torch
 
-            out = super()._generate_and_score_completions(inputs)
+            if self.model.training and self.run.batcher is not None:  # roles, dynamic sampling, TRR++
+                out, inputs = self.run.batcher.build(self, inputs, super()._generate_and_score_completions)
+            else:
+                out = super()._generate_and_score_completions(inputs)
             if self.model.training:
                 step = self.state.global_step
                 self.run.gen_keys = [(step, x["task_id"]) for x in inputs]
