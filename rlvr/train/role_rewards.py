@@ -56,12 +56,26 @@ def solve_rates(tasks: Sequence[Task], backend: Any, n: int, *, max_new_tokens: 
     return rates
 
 
+class _PoolOnly:
+    """A selector seen through a filter: role and online tasks are not in its pool, so only the pool's
+    groups reach `observe` (the rest would be skipped with a warning every step)."""
+
+    def __init__(self, selector: Any):
+        self._selector = selector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._selector, name)
+
+    def observe(self, groups: Sequence[RolloutGroup]) -> Any:
+        return self._selector.observe([g for g in groups if g.task_id in self._selector.store])
+
+
 class RoleRewards(VerifierRewards):
     """VerifierRewards with the propose and rewrite roles (see the module docstring)."""
 
     def __init__(self, tasks: Sequence[Task], selector: Any = None, *, on_groups: Sequence = (),
                  roles: OnlineRoles, temperature: float = 1.0):
-        super().__init__(tasks, selector, on_groups=on_groups)
+        super().__init__(tasks, _PoolOnly(selector) if selector is not None else None, on_groups=on_groups)
         self.roles = roles
         self.temperature = temperature
         self.verifier_names = sorted({*self.verifier_names, *ROLE_VERIFIERS})
