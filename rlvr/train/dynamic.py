@@ -250,6 +250,9 @@ class StepBatcher:
             if group is None:
                 continue
             group.meta["round"] = parts[p].round
+            keys = run.keys.get(group.task_id)
+            if keys is not None:
+                group.meta.update(kind=keys.kind, source=keys.source)
             if reason is not None:
                 group.meta.update(trained=False, dropped=reason)
 

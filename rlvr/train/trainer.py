@@ -7,7 +7,9 @@ methods and adds one callback:
 - `_calculate_rewards`: keeps the decoded completions of the generation batch for the ledger (the
   reward functions themselves are rlvr.select.rewards.VerifierRewards, which build the
   RolloutGroups and update the pass-rate store);
-- `_generate_and_score_completions`: after TRL computed the advantages, attaches them (and
+- `_generate_and_score_completions`: when roles, dynamic sampling or TRR++ are on, lets
+  rlvr.train.dynamic.StepBatcher build the batch from one or more TRL generation rounds; then,
+  after TRL computed the advantages, attaches them (and
   truncation flags, completion text, kind and source) to the ledger's groups, and tags each row
   with its index so the influence hooks know whose gradient they see;
 - `training_step` / `compute_loss` / `_clip_grad_norm`: switch the influence hooks on around TRL's
