@@ -88,14 +88,16 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
     roles = OnlineRoles(RolesConfig(propose=1, rewrite=1, solve=1, azr_kinds=("deduction",), k_references=1,
                                     solver_samples=N, timeout_s=5.0), tmp_path, seed=0)
     groups: list[RolloutGroup] = []
-    rewards = roles.make_rewards([parent], None, [groups.extend])
+    other = Task(kind="np.toy", prompt=[Message("user", "Which tour is shortest? (42)")], answer="42",
+                 verifier=VerifierSpec("final_answer"), provenance=Provenance("test", index=1))  # not rewritable
+    rewards = roles.make_rewards([parent, other], None, [groups.extend])
     proposer = roles.proposer_task(step=3, i=0)
     rewriter = roles.rewrite_task(parent, "6 times 7 is \\boxed{42}", 0.25, step=2, index=1)
     for t in (proposer, rewriter):
         roles.register(t)
     solves = ["\\boxed{42}", "\\boxed{41}", "\\boxed{40}", "\\boxed{42}", "\\boxed{1}"]  # 2 of 5: a rewrite parent
     batch = ([(proposer, c) for c, _, _ in PROPOSALS] + [(rewriter, c) for c, _, _ in REWRITES]
-             + [(parent, c) for c in solves])
+             + [(parent, c) for c in solves] + [(other, c) for c in solves])
     with serving(_Solver) as url:
         from rlvr.models.backends import OpenAIBackend
 
@@ -128,7 +130,8 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
         assert t.kind == "azr.deduction" and t.provenance.parent_task_id == proposer.task_id
         assert t.meta["online"]["step"] == 3
     assert list(roles.solve_queue) == roles.online
-    # the solve group at 2/5 queued a rewrite prompt built from one of its correct completions
+    # the solve group at 2/5 queued a rewrite prompt built from one of its correct completions; the
+    # np.toy group at 2/5 did not: its kind is not one SvS rewrites
     assert len(roles.rewrite_queue) == 1 and "\\boxed{42}" in roles.rewrite_queue[0].prompt_text
     # every proposal and variant is a decision with a reason
     reasons = [(d.stage, d.keep, d.reason) for d in roles.decisions]
@@ -146,7 +149,8 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
     per_key = defaultdict(list)
     for key, a in zip(keys, adv):
         per_key[key].append(a)
-    assert set(per_key) == {("azr.deduction", "propose"), ("math.toy", "rewrite"), ("math.toy", "solve")}
+    assert set(per_key) == {("azr.deduction", "propose"), ("math.toy", "rewrite"), ("math.toy", "solve"),
+                            ("np.toy", "solve")}
     for values in per_key.values():
         mean = sum(values) / len(values)
         std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
@@ -209,7 +213,7 @@ def test_online_self_play_run_on_the_tiny_model(tmp_path):
                       learning_rate=1e-3, probe_every=2, probe_k=4, save_every=2, selector="uniform", seed=0,
                       advantage="trr++", max_prompt_tokens=1500, influence=False,
                       roles={"propose": 1, "rewrite": 1, "solve": 1, "k_references": 1, "solver_samples": 4,
-                             "solver_max_new_tokens": 8})
+                             "solver_max_new_tokens": 8, "rewrite_kinds": ["toy.*"]})
     model, tok = make_tiny_model()
     result = train(cfg, tasks, tmp_path, model=model, tokenizer=tok)
     groups = [g for g in RolloutGroup.read_parquet(tmp_path / "rollouts.parquet") if g.phase == "train"]

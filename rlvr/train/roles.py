@@ -10,7 +10,8 @@ batch (rlvr.train.dynamic.StepBatcher calls `compose`):
   `solver_samples` times by the current policy, and the completion's reward is AZR's shaped
   learnability (rlvr.train.role_rewards).
 - **rewrite** (SvS, arXiv 2508.14029): after a solve group whose pass rate is in
-  [parent_min, parent_max] (SvS: 1 to 4 of 8), one of its correct completions becomes a rewrite
+  [parent_min, parent_max] (SvS: 1 to 4 of 8), of a task SvS can rewrite (a `rewrite_kinds` kind
+  with a short final answer, as in synth.svs), one of its correct completions becomes a rewrite
   prompt (the solution only, never the question). Each completion is a variant problem; it keeps
   the parent's answer and verifier and earns 1 when the policy's measured solve rate on it is in
   [rewrite_min, rewrite_max] (SvS: 1 to 5 of 8).
@@ -66,6 +67,9 @@ class RolesConfig:
     solver_samples: int = field(default=8, metadata={"help": "policy samples measuring a proposal's or variant's "
                                                              "solve rate"})
     solver_max_new_tokens: int = field(default=256, metadata={"help": "length of those samples"})
+    rewrite_kinds: tuple[str, ...] = field(default=("gym.*", "math.*", "svs.variant", "sws.synth"), metadata={
+        "help": "kinds (glob patterns) a rewrite may start from; they need one short final answer (as synth.svs)"})
+    max_answer_chars: int = field(default=32, metadata={"help": "rewrite parents: longest reference answer"})
     parent_min: float = field(default=0.125, metadata={"help": "rewrite parents: lowest pass rate (SvS 1/8)"})
     parent_max: float = field(default=0.5, metadata={"help": "rewrite parents: highest pass rate (SvS 4/8)"})
     rewrite_min: float = field(default=0.125, metadata={"help": "variant reward band: lowest solve rate"})
@@ -77,18 +81,22 @@ class RolesConfig:
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"propose": -1}, {"azr_kinds": ("induction",)}, {"solver_samples": 1}, {"parent_min": 0.6},
-        {"rewrite_min": 0.7}, {"k_references": 0}, {"timeout_s": 0},
+        {"rewrite_min": 0.7}, {"k_references": 0}, {"timeout_s": 0}, {"rewrite_kinds": ()}, {"max_answer_chars": 0},
     )
 
     def __post_init__(self) -> None:
         self.azr_kinds = tuple(self.azr_kinds)
+        self.rewrite_kinds = tuple(self.rewrite_kinds)
+        if not self.rewrite_kinds:
+            raise ValueError("roles.rewrite_kinds: give at least one kind pattern, e.g. gym.*")
         for name in ("propose", "rewrite", "solve"):
             if getattr(self, name) < 0:
                 raise ValueError(f"roles.{name} must be >= 0 (groups per step), got {getattr(self, name)}")
         bad = [k for k in self.azr_kinds if k not in ("deduction", "abduction")]
         if bad or not self.azr_kinds:
             raise ValueError(f"roles.azr_kinds: {bad or 'none'}; choose from deduction, abduction")
-        for name in ("k_references", "solver_max_new_tokens", "max_solution_chars", "queue", "memory_mb"):
+        for name in ("k_references", "solver_max_new_tokens", "max_solution_chars", "queue", "memory_mb",
+                     "max_answer_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"roles.{name} must be at least 1, got {getattr(self, name)}")
         if self.solver_samples < 2:
@@ -232,13 +240,15 @@ class OnlineRoles:
     def after_groups(self, groups: list, texts: dict[str, list[str]], step: int) -> None:
         """Solve groups whose pass rate is in the parent band queue one rewrite prompt (a correct
         completion of theirs), at most one per parent per run."""
+        from rlvr.synth.svs.parents import eligible
+
         if not self.config.rewrite:
             return
         c = self.config
         for g in groups:
             task = self.rewards.tasks.get(g.task_id) if self.rewards is not None else None
-            if task is None or role_of(task) != "solve" or task.kind.startswith("azr.") or \
-                    g.task_id in self._parents_seen:
+            if task is None or role_of(task) != "solve" or g.task_id in self._parents_seen or \
+                    eligible(task, c.rewrite_kinds, c.max_answer_chars) is not None:
                 continue
             rate = sum(min(max(r, 0.0), 1.0) for r in g.rewards) / max(1, g.k)
             if not (c.parent_min <= rate <= c.parent_max):
