@@ -122,3 +122,15 @@ def test_concat_outputs_pads_prompts_left_and_completions_right():
     assert out["advantages"].tolist() == [-0.5, 1.0] and int(out["num_items_in_batch"]) == 4
     with pytest.raises(RuntimeError, match="pixel_values"):
         concat_outputs([({**a, "pixel_values": torch.zeros(2, 1)}, [0])], pad_token_id=0)
+
+
+def test_resumed_dynamic_run_keeps_ledger_and_costs_consistent(tmp_path, tasks):
+    kw = dict(dynamic_sampling=True, dynamic_oversample=2.0, dynamic_max_rounds=10, save_every=2)
+    run(tmp_path, tasks, steps=2, **kw)
+    result, groups = run(tmp_path, tasks, steps=4, **kw)  # resumes from checkpoint-2
+    trained = [g for g in groups if g.meta.get("trained", True)]
+    assert Counter(g.step for g in trained) == {s: 4 for s in range(4)} and all(g.mixed for g in trained)
+    assert len({(g.step, g.task_id) for g in groups}) == len(groups)
+    c = result.counts  # the costs before the resume are carried over, not lost or counted twice
+    assert c["dynamic_steps"] == 4 and c["dynamic_generated_groups"] == len(groups) == c["generated_groups"]
+    assert c["dynamic_trained_groups"] == 16
