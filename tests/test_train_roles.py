@@ -245,3 +245,14 @@ def test_online_self_play_run_on_the_tiny_model(tmp_path):
     assert (tmp_path / "role_decisions.parquet").exists() and (tmp_path / "online_tasks.parquet").exists()
     assert (tmp_path / "azr_buffer.jsonl").exists()
     assert len(Decision.read_parquet(tmp_path / "role_decisions.parquet")) >= 16
+
+
+def test_role_and_dynamic_modules_import_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import rlvr.train.dynamic, rlvr.train.roles, rlvr.train.role_rewards, rlvr.synth.sws.judge; "
+            "from rlvr.train.config import TrainConfig; TrainConfig(roles={'propose': 1}, dynamic_sampling=True); "
+            "print(sorted(m for m in ('torch', 'trl', 'vllm', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
