@@ -68,15 +68,26 @@ def test_dynamic_sampling_trains_only_mixed_groups(tmp_path, tasks):
     assert int(store.n_groups.sum()) == len(groups)
 
 
-def test_rounds_exhausted_pads_with_masked_groups(tmp_path, tasks):
+@pytest.mark.parametrize("advantage", ["grpo", "trr++"])
+def test_rounds_exhausted_pads_with_masked_groups(tmp_path, tasks, advantage):
     result, groups = run(tmp_path, tasks, dynamic_sampling=True, dynamic_oversample=1.0, dynamic_max_rounds=1,
-                         steps=2, probe_every=2, save_every=2)
+                         steps=2, probe_every=2, save_every=2, advantage=advantage)
     padded = [g for g in groups if g.meta.get("dropped") == "padding"]
     trained = [g for g in groups if g.meta.get("trained", True)]
     assert padded and all(not g.mixed and g.meta["advantages"] == [0.0] * 4 for g in padded)
     assert all(g.mixed for g in trained)
     assert Counter(g.step for g in groups) == {0: 4, 1: 4}  # one round: nothing more was generated
     assert result.counts["dynamic_padded_groups"] == len(padded)
+    if advantage == "trr++":  # the baseline is taken over the trained rows only
+        assert trained
+        for step in (0, 1):
+            rows = [(r, a) for g in trained if g.step == step for r, a in zip(g.rewards, g.meta["advantages"])]
+            rewards = [r for r, _ in rows]
+            if not rows:  # every group of the step was padding
+                continue
+            mean = sum(rewards) / len(rewards)
+            std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (len(rewards) - 1))
+            assert all(a == pytest.approx((r - mean) / (std + 1e-4), abs=1e-5) for r, a in rows)
 
 
 def test_trr_plus_plus_normalises_over_the_batch(tmp_path, tasks):

@@ -280,7 +280,9 @@ class StepBatcher:
             import torch
 
             keys = [self._trr_key(trainer.run, r["task_id"]) for r in rows]
-            adv = trr_advantages(rewards, keys)
+            # padded (masked) rows are not trained: they take no part in the baselines and get no advantage
+            adv = trr_advantages([float("nan") if r["task_id"] in padded_ids else x for r, x in zip(rows, rewards)],
+                                 keys)
             out["advantages"] = torch.tensor(adv, dtype=out["advantages"].dtype, device=out["advantages"].device)
         completions = [parts[p].completions[i] for p in order for i in by_part[p]]
         ids = [parts[p].completion_ids[i] for p in order for i in by_part[p]]
