@@ -17,6 +17,10 @@ TRL generates one batch of `prompts_per_step` groups per optimizer step from the
 - **TRR++** (`advantage: trr++`, Absolute Zero): the batch's advantages are recomputed as
   (r - mean) / std over all rows that share (task kind, role), instead of per group.
 
+Advantages: TRL computes them per generation round, so per-group normalisation (the default) is
+unchanged by the filter; with `scale_rewards: batch` the scale is the round's, dropped groups
+included. TRR++ is computed over the assembled batch and leaves padding rows out.
+
 Every generated group reaches the ledger and the selector (they are evidence about the task);
 those not trained carry `meta["trained"] = False` and `meta["dropped"]` (zero_variance, overflow
 or padding), and every group carries the generation `round` it came from. `costs()` counts
