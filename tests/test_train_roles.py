@@ -142,6 +142,18 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
     files = roles.write(tmp_path)
     assert len(Decision.read_parquet(files["role_decisions"])) == len(roles.decisions)
 
+    # a checkpoint keeps the solve set, the queues and the decisions for a resumed run
+    roles.save(tmp_path / "ckpt")
+    again = OnlineRoles(roles.config, tmp_path, seed=0)
+    again_rewards = again.make_rewards([parent, other], None, [])
+    again.load(tmp_path / "ckpt")
+    assert [t.task_id for t in again.online] == [t.task_id for t in roles.online]
+    assert [t.task_id for t in again.solve_queue] == [t.task_id for t in roles.solve_queue]
+    assert [t.task_id for t in again.rewrite_queue] == [t.task_id for t in roles.rewrite_queue]
+    assert len(again.decisions) == len(roles.decisions) and again.counts == roles.counts
+    assert all(t.task_id in again_rewards.tasks for t in roles.online)  # online tasks can be scored again
+    assert again.online[0].provenance.parent_task_id == roles.online[0].provenance.parent_task_id
+
     # TRR++ on these groups: each (kind, role) has its own baseline and scale
     rows = [(g.task_id, r) for g in groups for r in g.rewards]
     keys = [(rewards.tasks[tid].kind, roles.role_of(tid)) for tid, _ in rows]
@@ -214,8 +226,13 @@ def test_online_self_play_run_on_the_tiny_model(tmp_path):
                       advantage="trr++", max_prompt_tokens=1500, influence=False,
                       roles={"propose": 1, "rewrite": 1, "solve": 1, "k_references": 1, "solver_samples": 4,
                              "solver_max_new_tokens": 8, "rewrite_kinds": ["toy.*"]})
+    import dataclasses
+
     model, tok = make_tiny_model()
-    result = train(cfg, tasks, tmp_path, model=model, tokenizer=tok)
+    first = train(dataclasses.replace(cfg, steps=2), tasks, tmp_path, model=model, tokenizer=tok)
+    assert first.counts["roles_propose_groups"] == 2
+    model, tok = make_tiny_model()
+    result = train(cfg, tasks, tmp_path, model=model, tokenizer=tok)  # resumed from checkpoint-2
     groups = [g for g in RolloutGroup.read_parquet(tmp_path / "rollouts.parquet") if g.phase == "train"]
     assert result.counts["steps"] == 4 and len(groups) == 16
     roles = [g.meta["role"] for g in groups]

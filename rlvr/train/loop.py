@@ -167,6 +167,8 @@ def restore_state(config: TrainConfig, out_dir: Path, train_tasks: list[Task], k
     run.batcher = StepBatcher.from_config(config, roles)
     if resume:
         state = resume[1]
+        if roles is not None:
+            roles.load(resume[0] / "rlvr" / "roles")
         run.sampler_state = state["sampler"]
         run.base_costs = dict(state.get("costs", {}))
         run.step_seconds = list(state.get("step_seconds", []))

@@ -26,8 +26,10 @@ the role and the completion index. Every proposal and variant is also a Decision
 with the reason), written to `role_decisions.parquet`; the online tasks to `online_tasks.parquet`.
 
 Costs: a role group's reward needs `solver_samples` extra generations per completion (k x
-solver_samples per role group per step) and a sandbox run per proposal. On resume the program
-buffer (a file in the run folder) is kept; the queues start empty.
+solver_samples per role group per step) and a sandbox run per proposal. A checkpoint holds the
+role and online tasks, the queues and the decisions, so a resumed run goes on with them; the
+program buffer is an append-only file in the run folder (programs validated after the last
+checkpoint stay in it, as in Absolute Zero's own buffer).
 """
 
 from __future__ import annotations
@@ -307,6 +309,42 @@ class OnlineRoles:
             row = {"prompt": task.chat(), "task_id": task.task_id}
             out.append([dict(row) for _ in range(g)])
         return out
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """The roles' state into a checkpoint folder: every role and online task, the queues, decisions."""
+        import json
+
+        from rlvr.io.atomic import atomic_write_text
+
+        folder.mkdir(parents=True, exist_ok=True)
+        every = {**self.tasks, **{t.task_id: t for t in [*self.rewrite_queue, *self.solve_queue]}}
+        Task.write_parquet(folder / "roles_tasks.parquet", list(every.values()))
+        Decision.write_parquet(folder / "roles_decisions.parquet", self.decisions)
+        state = {"online": [t.task_id for t in self.online], "rewrite_queue": [t.task_id for t in self.rewrite_queue],
+                 "solve_queue": [t.task_id for t in self.solve_queue], "parents_seen": sorted(self._parents_seen),
+                 "proposals": self._proposals, "counts": self.counts}
+        atomic_write_text(folder / "roles.json", json.dumps(state, sort_keys=True) + "\n")
+
+    def load(self, folder: Path) -> None:
+        """Restore what `save` wrote (a resumed run continues with the same queues and solve set)."""
+        import json
+
+        path = folder / "roles.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: the checkpoint has no roles state; it was written by a run "
+                                    "without roles. Start afresh in a new --out folder.")
+        state = json.loads(path.read_text(encoding="utf-8"))
+        saved = {t.task_id: t for t in Task.read_parquet(folder / "roles_tasks.parquet")}
+        for task in saved.values():
+            self.register(task)
+        self.decisions = Decision.read_parquet(folder / "roles_decisions.parquet")
+        self.online = [saved[i] for i in state["online"]]
+        self.rewrite_queue.extend(saved[i] for i in state["rewrite_queue"])
+        self.solve_queue.extend(saved[i] for i in state["solve_queue"])
+        self._parents_seen = set(state["parents_seen"])
+        self._proposals = int(state["proposals"])
+        self.counts = {k: int(v) for k, v in state["counts"].items()}
 
     # -- outputs --------------------------------------------------------------------------------
     def write(self, out_dir: Path) -> dict[str, Path]:

@@ -326,6 +326,8 @@ def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
     sub = folder / "rlvr"
     sub.mkdir(parents=True, exist_ok=True)
     run.store.save(sub / STORE_FILE)
+    if run.roles is not None:
+        run.roles.save(sub / "roles")
     state = {
         "step": step,
         "ledger_parts": [p.name for p in run.ledger.part_files()],
