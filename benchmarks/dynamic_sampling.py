@@ -68,7 +68,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
 
     tasks = first_char_tasks(96, seed=1, config=FirstCharConfig(1, 30))
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 
 from rlvr.records import RolloutGroup
+from rlvr.synth.toy import FirstCharConfig, first_char_tasks
 from rlvr.train.config import TrainConfig
 from rlvr.train.dynamic import concat_outputs, group_mixed, trr_advantages
 from rlvr.train.loop import train
 from rlvr.train.tiny import make_tiny_model
-from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
 
 @pytest.fixture(autouse=True, scope="module")

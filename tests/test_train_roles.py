@@ -19,6 +19,7 @@ from stubserver import ChatStub, serving
 
 from rlvr.records import Decision, Message, Provenance, RolloutGroup, Task, VerifierSpec
 from rlvr.train.dynamic import trr_advantages
+from rlvr.train.role_rewards import RoleRewards
 from rlvr.train.roles import OnlineRoles, RolesConfig
 
 N = 8  # solver samples
@@ -90,7 +91,7 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
     groups: list[RolloutGroup] = []
     other = Task(kind="np.toy", prompt=[Message("user", "Which tour is shortest? (42)")], answer="42",
                  verifier=VerifierSpec("final_answer"), provenance=Provenance("test", index=1))  # not rewritable
-    rewards = roles.make_rewards([parent, other], None, [groups.extend])
+    rewards = RoleRewards([parent, other], None, on_groups=[groups.extend], roles=roles)
     proposer = roles.proposer_task(step=3, i=0)
     rewriter = roles.rewrite_task(parent, "6 times 7 is \\boxed{42}", 0.25, step=2, index=1)
     for t in (proposer, rewriter):
@@ -145,7 +146,7 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
     # a checkpoint keeps the solve set, the queues and the decisions for a resumed run
     roles.save(tmp_path / "ckpt")
     again = OnlineRoles(roles.config, tmp_path, seed=0)
-    again_rewards = again.make_rewards([parent, other], None, [])
+    again_rewards = RoleRewards([parent, other], None, roles=again)
     again.load(tmp_path / "ckpt")
     assert [t.task_id for t in again.online] == [t.task_id for t in roles.online]
     assert [t.task_id for t in again.solve_queue] == [t.task_id for t in roles.solve_queue]
@@ -171,8 +172,9 @@ def test_role_rewards_on_real_groups_and_trr_normalisation(tmp_path, parent):
 
 def test_compose_puts_role_groups_in_the_batch_and_releases_displaced_tasks(tmp_path, parent):
     from rlvr.select.base import SelectConfig, make_selector
+    from rlvr.synth.toy import first_char_tasks
+    from rlvr.train.loop import prompt_tokens
     from rlvr.train.tiny import make_tokenizer
-    from rlvr.train.toy import first_char_tasks
 
     pool = first_char_tasks(6, seed=0)
     config = SelectConfig(selector="uniform", k=2)
@@ -180,13 +182,14 @@ def test_compose_puts_role_groups_in_the_batch_and_releases_displaced_tasks(tmp_
     chunk = selector.propose(4, __import__("numpy").random.default_rng(0))
     groups = [[{"prompt": pool[i].chat(), "task_id": pool[i].task_id}] * 2 for i in chunk.indices.tolist()]
     roles = OnlineRoles(RolesConfig(propose=1, rewrite=1, solve=1, k_references=1), tmp_path, max_prompt_tokens=4000)
-    roles.make_rewards([*pool, parent], selector, [])
+    tok = make_tokenizer()
+    roles.count_tokens = lambda task: prompt_tokens(task, tok)
+    RoleRewards([*pool, parent], selector, roles=roles)
     roles.rewrite_queue.append(roles.rewrite_task(parent, "\\boxed{42}", 0.25, step=0, index=0))
     made = Task(kind="math.toy", prompt=[Message("user", "Six sevens?")], answer="42",
                 verifier=VerifierSpec("final_answer"), provenance=Provenance("svs.online", parent_task_id="x"))
     roles.add_online(made, step=0, role="rewrite", parent=parent, index=0)
-    trainer = SimpleNamespace(run=SimpleNamespace(selector=selector), num_generations=2,
-                              processing_class=make_tokenizer())
+    trainer = SimpleNamespace(run=SimpleNamespace(selector=selector), num_generations=2)
     out = roles.compose(trainer, groups, step=1)
     assert len(out) == 4 and all(len(g) == 2 for g in out)
     assert out[0] == groups[0]
@@ -214,10 +217,10 @@ def test_bad_roles_config_raises():
 def test_online_self_play_run_on_the_tiny_model(tmp_path):
     import torch
 
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.config import TrainConfig
     from rlvr.train.loop import train
     from rlvr.train.tiny import make_tiny_model
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     torch.set_num_threads(1)
     tasks = first_char_tasks(48, seed=1, config=FirstCharConfig(1, 30))

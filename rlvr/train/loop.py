@@ -157,8 +157,10 @@ def restore_state(config: TrainConfig, out_dir: Path, train_tasks: list[Task], k
     ledger.restore(resume[1]["ledger_parts"] if resume else [])
     roles = _online_roles(config, out_dir, keys)
     if roles is not None:
-        rewards = roles.make_rewards(train_tasks, selector, [ledger.add])
-        rewards.temperature = config.temperature
+        from rlvr.train.role_rewards import RoleRewards
+
+        rewards = RoleRewards(train_tasks, selector, on_groups=[ledger.add], roles=roles,
+                              temperature=config.temperature)
     else:
         rewards = VerifierRewards(train_tasks, selector, on_groups=[ledger.add])
     run = RunState(ledger=ledger, store=store, selector=selector, keys=keys, keep_chars=config.save_completions,
@@ -233,11 +235,11 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
                    probe_tasks: list[Task], resume_from: Path | None) -> Any:
     from trl import GRPOConfig
 
+    from rlvr.train.grpo import RlvrCallback, RlvrGRPOTrainer
     from rlvr.train.influence import Influence
     from rlvr.train.probe import Probe
-    from rlvr.train.trainer import trainer_classes
 
-    trainer_cls, callback_cls = trainer_classes()
+    trainer_cls, callback_cls = RlvrGRPOTrainer, RlvrCallback
     args = GRPOConfig(**config.grpo_kwargs(str(Path(run.ledger.folder).parent / "checkpoints")))
     callback = callback_cls(run, str(resume_from) if resume_from else None)
     trainer = trainer_cls(model=policy, reward_funcs=rewards.reward_functions(), args=args, train_dataset=dataset,
@@ -245,6 +247,7 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
     callback.trainer = trainer
     if run.roles is not None:
         run.roles.trainer = trainer  # role rewards measure solve rates with the live policy
+        run.roles.count_tokens = lambda task: prompt_tokens(task, tokenizer)  # role prompts obey max_prompt_tokens
     # TRL prints every step's full metrics dict; the callback's progress bar says what matters instead
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 

@@ -77,6 +77,7 @@ class RoleRewards(VerifierRewards):
                  roles: OnlineRoles, temperature: float = 1.0):
         super().__init__(tasks, _PoolOnly(selector) if selector is not None else None, on_groups=on_groups)
         self.roles = roles
+        roles.rewards = self  # the roles register the tasks they make here
         self.temperature = temperature
         self.verifier_names = sorted({*self.verifier_names, *ROLE_VERIFIERS})
         self._functions = [self._make_function(name) for name in self.verifier_names]

@@ -152,19 +152,14 @@ class OnlineRoles:
         self.tasks: dict[str, Task] = {}  # every role and online task by id
         self.online: list[Task] = []  # tasks made by the roles, in order
         self.decisions: list[Decision] = []
-        self.rewards: Any = None  # rlvr.train.role_rewards.RoleRewards, set by make_rewards
+        self.rewards: Any = None  # the rlvr.train.role_rewards.RoleRewards built over these roles
         self.keys: dict | None = None  # the run's provenance keys (RunState.keys), extended with new tasks
         self.trainer: Any = None  # set when the trainer exists: the solver is the live policy
         self.backend_factory: Any = None  # tests: a callable returning a Backend instead of the policy
+        self.count_tokens: Any = None  # task -> prompt length in policy tokens (set by rlvr.train.loop)
         self.counts: dict[str, int] = {}
         self._proposals = 0
         self._parents_seen: set[str] = set()
-
-    def make_rewards(self, tasks: list[Task], selector: Any, on_groups: list) -> Any:
-        from rlvr.train.role_rewards import RoleRewards
-
-        self.rewards = RoleRewards(tasks, selector, on_groups=on_groups, roles=self)
-        return self.rewards
 
     def role_of(self, task_id: str) -> str:
         task = self.tasks.get(task_id)
@@ -265,9 +260,7 @@ class OnlineRoles:
             self._count("rewrite_prompts_queued")
 
     def _fits(self, trainer: Any, task: Task) -> bool:
-        from rlvr.train.loop import prompt_tokens
-
-        if trainer is None or prompt_tokens(task, trainer.processing_class) <= self.max_prompt_tokens:
+        if self.count_tokens is None or self.count_tokens(task) <= self.max_prompt_tokens:
             return True
         self._count(f"{role_of(task)}_prompt_too_long")
         self.decisions.append(Decision(task.task_id, f"roles.{role_of(task)}", False, "prompt_too_long"))
