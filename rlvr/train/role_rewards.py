@@ -79,7 +79,8 @@ class RoleRewards(VerifierRewards):
         self.roles = roles
         roles.rewards = self  # the roles register the tasks they make here
         self.temperature = temperature
-        self.verifier_names = sorted({*self.verifier_names, *ROLE_VERIFIERS})
+        active = {PROPOSE_VERIFIER: roles.config.propose, REWRITE_VERIFIER: roles.config.rewrite}
+        self.verifier_names = sorted({*self.verifier_names, *(name for name, n in active.items() if n)})
         self._functions = [self._make_function(name) for name in self.verifier_names]
         self._texts: dict[int, str] = {}
         self._role_meta: dict[int, dict[str, Any]] = {}

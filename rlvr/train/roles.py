@@ -82,7 +82,7 @@ class RolesConfig:
     memory_mb: int = field(default=512, metadata={"help": "sandbox memory limit"})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"propose": -1}, {"azr_kinds": ("induction",)}, {"solver_samples": 1}, {"parent_min": 0.6},
+        {"propose": -1}, {"solve": 1}, {"azr_kinds": ("induction",)}, {"solver_samples": 1}, {"parent_min": 0.6},
         {"rewrite_min": 0.7}, {"k_references": 0}, {"timeout_s": 0}, {"rewrite_kinds": ()}, {"max_answer_chars": 0},
     )
 
@@ -94,6 +94,8 @@ class RolesConfig:
         for name in ("propose", "rewrite", "solve"):
             if getattr(self, name) < 0:
                 raise ValueError(f"roles.{name} must be >= 0 (groups per step), got {getattr(self, name)}")
+        if self.solve and not (self.propose or self.rewrite):
+            raise ValueError("roles.solve solves tasks the propose and rewrite roles make; turn one of them on")
         bad = [k for k in self.azr_kinds if k not in ("deduction", "abduction")]
         if bad or not self.azr_kinds:
             raise ValueError(f"roles.azr_kinds: {bad or 'none'}; choose from deduction, abduction")
