@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
+STATUSES = ("ok", "wrong", "ambiguous", "format_error", "infeasible", "timeout", "error")
 
 # Modules whose import registers the built-in verifiers. Each must be cheap to import:
 # optional third-party libraries are imported inside the verifier, not at module top.

@@ -1,0 +1,419 @@
+"""The one final-answer rule every verifier applies, written once.
+
+A policy finds every answer that is paid without being right, so how a final answer is read
+must not depend on the family. The rule:
+
+1. **Markers.** A final answer is given in a marker: `<answer>...</answer>`, `\\boxed{...}` (or
+   `\\fbox{}`; nested boxes are one marker), or an answer line (`Answer: ...`, `Final answer:
+   ...`, `The answer is ...`, any case, markdown around the word allowed).
+2. **The last marker counts, and it must be readable.** A last marker whose content cannot be
+   read is `format_error`, never skipped in favour of an earlier readable one.
+3. **One candidate.** Every readable marker must give the same candidate; a marker that offers
+   more than one (two values, a list of alternatives, "X or Y", "maybe Y", "I'd also accept Y",
+   "not X", "all of the above") makes the completion `ambiguous`, reward 0. Earlier markers that
+   cannot be read (a quoted template such as `Answer: <list>`) are ignored.
+4. **Harmless formatting is not a different answer.** Before a family looks at the content it is
+   NFKC-normalised (fullwidth letters and digits become ASCII), LaTeX wrappers (`\\boxed`,
+   `\\text`, `\\mathbf`, ...) and math delimiters are unwrapped, markdown bold and code marks go,
+   a leading `=` or `:` goes, and edge punctuation goes.
+
+A family says only what a candidate looks like: a `Grammar` scans the cleaned content and returns
+every candidate in it with its span (a letter, a number, a bracketed list, a whole text). What is
+left outside the candidates is prose; prose with a hedge word ("or", "maybe", "not", "also",
+"either", ...) is `ambiguous`. Hedge words that are part of the gold itself (a free-text answer
+that contains "or") are not hedges.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Protocol
+
+AMBIGUOUS = "ambiguous"
+MAX_SCAN_CHARS = 200_000  # longer completions are cut at the front: the final answer is at the end
+
+
+class Unreadable(ValueError):
+    """A marker's content holds no candidate the family can read."""
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str  # "tag" | "box" | "line"
+    start: int
+    content: str | None  # None: the marker is not closed (`\\boxed{C`)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int
+    end: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class Final:
+    """The outcome of reading a completion: a value (status ok) or why there is none."""
+
+    status: str  # "ok" | "ambiguous" | "format_error"
+    value: Any = None
+    detail: str = ""
+    text: str = ""  # the cleaned content of the last marker
+
+
+class Grammar(Protocol):
+    """What a family's candidate looks like."""
+
+    what: str  # for messages: "an option letter A-D", "a bracketed list of integers"
+
+    def scan(self, text: str) -> list[Candidate]:
+        """Every candidate in the cleaned content, in order; Unreadable when a piece that looks
+        like one cannot be read (the message says why)."""
+        ...
+
+    def same(self, a: Any, b: Any) -> bool: ...
+
+
+# ----------------------------------------------------------------------------- markers
+
+_TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
+_OPEN_TAG = re.compile(r"<answer>((?:(?!</?answer>).)*)\Z", re.IGNORECASE | re.DOTALL)
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_LINE = re.compile(
+    r"(?im)(?:final[\s*_]+)?answer[\s*_]*(?:is\b)?[\s*_]*[:=][ \t]*(.*)$"
+    r"|(?:^|(?<=[.!]\s))[ \t>#*_-]*(?:the\s+|my\s+)?(?:final\s+)?answer\s+is\b[ \t]*(.*)$"
+)
+
+
+def _match_braces(text: str, open_end: int) -> int:
+    """Index just past the brace closing the one that ends at open_end; -1 when unclosed."""
+    depth, i = 1, open_end
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def find_markers(text: str) -> list[Marker]:
+    """Every final-answer marker of `text`, in order; markers inside a box or tag are part of it."""
+    spans: list[tuple[int, int, Marker]] = []
+    for m in _TAG.finditer(text):
+        spans.append((m.start(), m.end(), Marker("tag", m.start(), m.group(1))))
+    tail = _OPEN_TAG.search(text)
+    if tail and not any(s <= tail.start() < e for s, e, _ in spans):
+        spans.append((tail.start(), len(text), Marker("tag", tail.start(), tail.group(1))))
+    pos = 0
+    while True:
+        m = _BOX.search(text, pos)
+        if m is None:
+            break
+        end = _match_braces(text, m.end())
+        inside = any(s <= m.start() < e for s, e, _ in spans)
+        if end < 0:
+            if not inside:
+                spans.append((m.start(), len(text), Marker("box", m.start(), None)))
+            break
+        if not inside:
+            spans.append((m.start(), end, Marker("box", m.start(), text[m.end():end - 1])))
+        pos = end if not inside else m.end()
+    for m in _LINE.finditer(text):
+        if not any(s <= m.start() < e for s, e, _ in spans):
+            content = m.group(1) if m.group(1) is not None else m.group(2)
+            spans.append((m.start(), m.end(), Marker("line", m.start(), content)))
+    return [mk for _, _, mk in sorted(spans, key=lambda t: t[0])]
+
+
+# ----------------------------------------------------------------------------- cleaning
+
+_WRAPPERS = ("boxed", "fbox", "text", "textbf", "textit", "textrm", "texttt", "mathrm", "mathbf", "mathit",
+             "mathtt", "mbox", "operatorname", "emph", "underline", "bm", "displaystyle")
+_WRAPPER = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-"})
+_BOLD = re.compile(r"(?:(?<=^)|(?<=[\s(\[{]))(?:\*\*|__)|(?:\*\*|__)(?=$|[\s)\]}.,;:!?])")
+_EDGE_LEFT = re.compile(r"^(?:[\s:=>#*_~]|-(?=\s))+")
+_EDGE_RIGHT = re.compile(r"[\s.,;:!*_~]+$")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (fullwidth to ASCII), no zero-width characters, dashes and minus signs as '-'."""
+    return unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).translate(_DASHES)
+
+
+def unwrap_latex(text: str) -> str:
+    """`\\boxed{\\text{C}}` -> `C`: every known wrapper replaced by its brace-matched content."""
+    for _ in range(20):
+        m = _WRAPPER.search(text)
+        if m is None:
+            return text
+        end = _match_braces(text, m.end())
+        if end < 0:
+            return text[:m.start()] + text[m.end():]
+        text = text[:m.start()] + text[m.end():end - 1] + text[end:]
+    return text
+
+
+def clean(content: str) -> str:
+    """The content of a marker with harmless formatting removed (see the module docstring)."""
+    s = unwrap_latex(normalize_text(content))
+    s = s.replace("`", "")
+    for delimiter in ("$", "\\(", "\\)", "\\[", "\\]"):
+        s = s.replace(delimiter, " ")
+    s = _BOLD.sub("", s)
+    s = s.replace("\\,", " ").replace("\\;", " ").replace("\\!", "").replace("\\ ", " ").replace("~", " ")
+    s = _EDGE_LEFT.sub("", s.strip())
+    s = _EDGE_RIGHT.sub("", s)
+    return s.strip()
+
+
+# ----------------------------------------------------------------------------- hedges
+
+HEDGE_WORDS = ("or", "either", "nor", "maybe", "perhaps", "possibly", "probably", "alternatively", "also",
+               "otherwise", "could", "might", "may", "not", "unless", "except", "accept", "acceptable", "unsure",
+               "uncertain", "guess", "both", "none", "neither", "instead", "else", "between", "another",
+               "other", "alternative", "likely", "whichever", "depending", "versus", "vs")
+_HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(?:of|the|options?|choices|above)\b"
+                    r"|n't\b|\?|(?<!\d)/(?!\d)|\band/or\b")
+
+
+def hedges(text: str, allowed: str = "") -> list[str]:
+    """Hedge words in `text` beyond those that also occur in `allowed` (the gold's own words)."""
+    found = Counter(m.group(0).lower() for m in _HEDGE.finditer(text))
+    if allowed:
+        found -= Counter(m.group(0).lower() for m in _HEDGE.finditer(allowed))
+    return sorted(found)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def read_content(content: str | None, grammar: Grammar, allowed_words: str = "") -> Final:
+    """One marker's content read with the family's grammar."""
+    if content is None:
+        return Final("format_error", detail="a marker is not closed")
+    text = clean(content)
+    if not text:
+        return Final("format_error", detail="a marker is empty", text=text)
+    try:
+        found = grammar.scan(text)
+    except Unreadable as exc:
+        words = hedges(text, allowed_words)
+        if words:
+            return Final(AMBIGUOUS, detail=f"hedged answer ({', '.join(words)}): {text[:60]!r}", text=text)
+        return Final("format_error", detail=f"{exc} in {text[:60]!r}", text=text)
+    distinct: list[Any] = []
+    for c in found:
+        if not any(grammar.same(c.value, d) for d in distinct):
+            distinct.append(c.value)
+    if len(distinct) > 1:
+        return Final(AMBIGUOUS, detail=f"{len(distinct)} candidates in {text[:60]!r}", text=text)
+    prose = getattr(grammar, "prose", None)
+    residual = prose(text) if prose is not None else text
+    for c in sorted(found, key=lambda c: -c.start):
+        residual = residual[:c.start] + " " + residual[c.end:]
+    words = hedges(residual, allowed_words)
+    if words:
+        return Final(AMBIGUOUS, detail=f"hedged answer ({', '.join(words)}): {text[:60]!r}", text=text)
+    if not distinct:
+        return Final("format_error", detail=f"no {grammar.what} in {text[:60]!r}", text=text)
+    return Final("ok", distinct[0], text=text)
+
+
+def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
+               markers: Callable[[str], list[Marker]] = find_markers) -> Final:
+    """The completion's final answer under the shared rule (see the module docstring)."""
+    text = normalize_text(completion[-MAX_SCAN_CHARS:])
+    found = markers(text)
+    if not found:
+        return Final("format_error", detail="no final-answer marker (\\boxed{}, <answer></answer> or 'Answer:')")
+    last = read_content(found[-1].content, grammar, allowed_words)
+    if last.status != "ok":
+        return last
+    for marker in found[:-1]:
+        earlier = read_content(marker.content, grammar, allowed_words)
+        if earlier.status == AMBIGUOUS:
+            return Final(AMBIGUOUS, detail=f"an earlier marker is ambiguous: {earlier.detail}", text=last.text)
+        if earlier.status == "ok" and not grammar.same(earlier.value, last.value):
+            return Final(AMBIGUOUS, detail=f"markers give different answers: {earlier.text[:30]!r} and "
+                                           f"{last.text[:30]!r}", text=last.text)
+    return last
+
+
+# ----------------------------------------------------------------------------- grammars
+
+_NUMBER = re.compile(
+    r"(?<![\w.])-?\\[dt]?frac\{\s*-?\d+\s*\}\{\s*-?\d+\s*\}"
+    r"|(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?(?:/\d+)?(?![\w])"
+)
+_FRAC = re.compile(r"^(-?)\\[dt]?frac\{\s*(-?\d+)\s*\}\{\s*(-?\d+)\s*\}$")
+
+
+def parse_number(token: str) -> Fraction | None:
+    """An exact rational for '7', '-2.50', '1,000', '3/4', '\\frac{3}{4}', '1e3'; None otherwise."""
+    s = token.strip().replace(" ", "")
+    m = _FRAC.match(s)
+    if m:
+        num, den = int(m.group(2)), int(m.group(3))
+        if den == 0:
+            return None
+        return -Fraction(num, den) if m.group(1) else Fraction(num, den)
+    s = s.replace(",", "")
+    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d{1,4})?(/\d+)?", s):
+        return None
+    try:
+        value = Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if abs(value) < 10**60 else None
+
+
+def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    return a == b or abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+
+
+class NumberGrammar:
+    """A candidate is one number (integer, decimal, fraction, \\frac, thousands separators)."""
+
+    what = "number"
+
+    def scan(self, text: str) -> list[Candidate]:
+        out = []
+        for m in _NUMBER.finditer(text):
+            if not m.group(0) or not any(ch.isdigit() for ch in m.group(0)):
+                continue
+            value = parse_number(m.group(0))
+            if value is not None:
+                out.append(Candidate(m.start(), m.end(), value))
+        if not out:
+            raise Unreadable("no number")
+        return out
+
+    def same(self, a: Any, b: Any) -> bool:
+        return numbers_equal(a, b)
+
+
+_FILLER = frozenset((
+    "the", "a", "an", "final", "answer", "answers", "is", "are", "so", "therefore", "thus", "hence", "result",
+    "solution", "correct", "value", "we", "get", "got", "it", "that", "this", "my", "i", "think", "say", "equals",
+    "equal", "to", "be", "which", "gives", "give", "output", "here", "be", "as", "follows", "of",
+))
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Free-text comparison form: cleaned, case and runs of blanks folded."""
+    return re.sub(r"\s+", " ", clean(text)).strip().lower()
+
+
+class TextGrammar:
+    """A candidate is the whole content, for families whose answers are free text.
+
+    When the content contains the gold as a whole phrase plus other words, the other words must
+    be filler ("the answer is ..."); anything else next to the gold is a second value (`gold,
+    other`, `gold and other`) and the content is ambiguous.
+    """
+
+    what = "answer"
+
+    def __init__(self, gold: str):
+        self.gold = fold(gold)
+
+    def scan(self, text: str) -> list[Candidate]:
+        folded = fold(text)
+        if self.gold and folded != self.gold:
+            at = _phrase_at(folded, self.gold)
+            if at >= 0:
+                extra = folded[:at] + " " + folded[at + len(self.gold):]
+                if all(w in _FILLER for w in _WORD.findall(extra)) and not re.search(r"[\[\]{}(),;|/&+]", extra):
+                    return [Candidate(0, len(text), self.gold)]
+                return [Candidate(0, 1, self.gold), Candidate(1, len(text), ("other", extra.strip()))]
+        return [Candidate(0, len(text), folded)]
+
+    def same(self, a: Any, b: Any) -> bool:
+        return a == b
+
+
+def _phrase_at(text: str, phrase: str) -> int:
+    """Where `phrase` occurs in `text` not glued to letters or digits on either side; -1 if nowhere."""
+    start = 0
+    while True:
+        at = text.find(phrase, start)
+        if at < 0:
+            return -1
+        before = text[at - 1] if at > 0 else " "
+        after = text[at + len(phrase)] if at + len(phrase) < len(text) else " "
+        if not (before.isalnum() or after.isalnum()):
+            return at
+        start = at + 1
+
+
+
+_LETTER = re.compile(r"(?<![^\W_])([A-Za-z])(?![^\W_]|'[a-z])")
+_LABEL_WORD = re.compile(r"(?i)(?:option|choice|letter)\s*[(\[]?\s*$")
+
+
+class LetterGrammar:
+    """A candidate is one option letter: `C`, `(C)`, `C)`, `C.`, `[C]`, `Option C`, any case.
+
+    An uppercase letter standing alone is a label; a lowercase one only when it is the whole
+    content or is marked as a label (`(c)`, `c)`, `option c`), so "a" and "i" in prose are words.
+    Option texts (when given) are blanked first, so `C) <text of C>` is one candidate and hedge
+    words inside an option's own text are not hedges.
+    """
+
+    def __init__(self, n_options: int, options: list[str] | tuple[str, ...] = ()):
+        self.letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:n_options]
+        self.options = sorted({fold(o) for o in options if len(fold(o)) > 1}, key=len, reverse=True)
+        self.what = f"option letter ({self.letters[:1]}-{self.letters[-1:]})" if self.letters else "option letter"
+
+    def prose(self, text: str) -> str:
+        """`text` with every option's own text blanked (same length, so spans stay valid)."""
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            return text
+        for needle in self.options:
+            at = lowered.find(needle)
+            while at >= 0:
+                lowered = lowered[:at] + " " * len(needle) + lowered[at + len(needle):]
+                text = text[:at] + " " * len(needle) + text[at + len(needle):]
+                at = lowered.find(needle)
+        return text
+
+    def scan(self, text: str) -> list[Candidate]:
+        text = self.prose(text)
+        core = text.strip(" \t\n()[]{}.,;:!*")
+        if len(core) == 1 and core.isalpha():
+            at = text.find(core)
+            return [Candidate(at, at + 1, core.upper())]
+        found, outside = [], []
+        for m in _LETTER.finditer(text):
+            letter = m.group(1)
+            before, after = text[:m.start()].rstrip(), text[m.end():].lstrip()
+            labelled = (before.endswith(("(", "[")) or after.startswith((")", "]"))
+                        or bool(_LABEL_WORD.search(text[:m.start()])))
+            if letter.islower() and not labelled:
+                continue
+            if letter.upper() in self.letters:
+                found.append(Candidate(m.start(), m.end(), letter.upper()))
+            elif letter.isupper():
+                outside.append(Candidate(m.start(), m.end(), letter))
+        if not found and len(outside) == 1:
+            return outside  # a letter that is not an option: read here, refused by the verifier
+        if not found:
+            raise Unreadable(f"no single {self.what}")
+        return found
+
+    def same(self, a: Any, b: Any) -> bool:
+        return a == b
