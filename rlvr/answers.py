@@ -182,8 +182,8 @@ def clean(content: str) -> str:
 
 HEDGE_WORDS = ("or", "either", "nor", "maybe", "perhaps", "possibly", "probably", "alternatively", "also",
                "otherwise", "could", "might", "may", "not", "unless", "except", "accept", "acceptable", "unsure",
-               "uncertain", "guess", "both", "none", "neither", "instead", "else", "between", "another",
-               "other", "alternative", "likely", "whichever", "depending", "versus", "vs")
+               "uncertain", "guess", "both", "none", "neither", "instead", "else", "between",
+               "alternative", "likely", "whichever", "depending", "versus", "vs")
 _HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(?:of|the|options?|choices|above)\b"
                     r"|n't\b|\?|(?<!\d)/(?!\d)|\band/or\b")
 

@@ -16,8 +16,8 @@ import logging
 import math
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from rlvr.records import Task
@@ -40,11 +40,13 @@ BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Score:
-    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note."""
+    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note; info holds
+    machine-readable facts a family records (NP: `beats_reference`, `objective`)."""
 
     reward: float
     status: str
     detail: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

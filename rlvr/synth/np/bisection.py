@@ -143,6 +143,7 @@ class MinBisection(Problem):
     title = "the balanced minimum bisection problem"
     sense = MIN
     solver = "multi-start steepest swap descent, then simulated annealing over swaps and a final descent"
+    exact_limit = ("vertices", 16)
     config_cls = BisectionConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +207,11 @@ class MinBisection(Problem):
                 if cut < best_cut:
                     best, best_cut = side, cut
         return [[v for v in range(n) if best[v] == 0], [v for v in range(n) if best[v] == 1]]
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = instance["n"]
+        return [[list(range(n // 2)), list(range(n // 2, n))],  # first half / second half
+                [list(range(0, n, 2)), list(range(1, n, 2))]]  # even / odd ids
 
     def parse(self, literal: list[Any]) -> list[list[int]]:
         if (not isinstance(literal, list) or len(literal) != 2

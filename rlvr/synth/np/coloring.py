@@ -167,6 +167,7 @@ class GraphColoring(Problem):
     title = "the graph colouring problem"
     sense = MIN
     solver = "DSatur, then TabuCol with one colour fewer until it fails or meets a clique bound"
+    exact_limit = ("vertices", 20)
     config_cls = ColoringConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +201,11 @@ class GraphColoring(Problem):
 
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return [c + 1 for c in chromatic_exact(edges_to_adj(instance["n"], instance["edges"]))]
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = instance["n"]
+        return [list(range(1, n + 1)),  # a colour per vertex
+                [1 + v % 2 for v in range(n)], [1] * n]
 
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "colours, one per vertex")

@@ -140,6 +140,10 @@ class Knapsack(Problem):
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return branch_and_bound(instance["weights"], instance["values"], instance["capacity"])
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = len(instance["weights"])
+        return [[], [0], list(range(n))]  # nothing, the first item, everything
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "item ids")
 

@@ -119,6 +119,7 @@ class SetCover(Problem):
     title = "the set cover problem"
     sense = MIN
     solver = "randomized greedy restarts + simulated annealing (remove, repair, prune), stopped at a packing bound"
+    exact_limit = ("subsets", 20)
     config_cls = SetCoverConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +167,9 @@ class SetCover(Problem):
                 if covered == full:
                     return list(combo)
         raise ValueError("the subsets do not cover the universe")
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [list(range(len(instance["subsets"])))]  # every subset
 
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "subset ids")
