@@ -262,7 +262,7 @@ _FRAC = re.compile(r"^(-?)\\[dt]?frac\{\s*(-?\d+)\s*\}\{\s*(-?\d+)\s*\}$")
 
 def parse_number(token: str) -> Fraction | None:
     """An exact rational for '7', '-2.50', '1,000', '3/4', '\\frac{3}{4}', '1e3'; None otherwise."""
-    s = token.strip().replace(" ", "")
+    s = token.strip()
     m = _FRAC.match(s)
     if m:
         num, den = int(m.group(2)), int(m.group(3))
@@ -337,9 +337,10 @@ class TextGrammar:
             if at >= 0:
                 extra = folded[:at] + " " + folded[at + len(self.gold):]
                 if all(w in _FILLER for w in _WORD.findall(extra)) and not re.search(r"[\[\]{}(),;|/&+]", extra):
-                    return [Candidate(0, len(text), self.gold)]
-                return [Candidate(0, 1, self.gold), Candidate(1, len(text), ("other", extra.strip()))]
-        return [Candidate(0, len(text), folded)]
+                    return [Candidate(0, 0, self.gold)]
+                return [Candidate(0, 0, self.gold), Candidate(0, 0, ("other", extra.strip()))]
+        # zero-width span: the whole content stays subject to the hedge check (gold words exempt)
+        return [Candidate(0, 0, folded)]
 
     def same(self, a: Any, b: Any) -> bool:
         return a == b
