@@ -10,14 +10,15 @@
 Every sandbox run is bounded by the task's `timeout_s` (verifier params), so a hostile
 completion costs at most that long. Statuses: a malformed or banned answer is format_error; a
 program that raises, runs out of memory or prints too much is wrong; one that runs out of time is
-timeout. A sandbox that cannot start raises, which `rlvr.verify.verify` records as error.
+timeout; two final blocks with different content (a hedge) are ambiguous. A sandbox that cannot
+start raises, which `rlvr.verify.verify` records as error.
 """
 
 from __future__ import annotations
 
 from rlvr.records import Task
 from rlvr.synth.azr.programs import Rejected, check_program, outputs_match, parse_arguments, parse_literal
-from rlvr.synth.azr.tasks import extract_block
+from rlvr.synth.azr.tasks import all_blocks, extract_block
 from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
 from rlvr.verify import FunctionVerifier, Score, register_verifier
 
@@ -35,10 +36,22 @@ def _run_failure(result: SandboxResult) -> Score:
     return Score(0.0, "wrong", f"{result.status}: {result.detail}"[:300])
 
 
+def _several(completion: str, tag: str, same) -> Score | None:
+    """`ambiguous` when the completion commits to two different final blocks (the shared rule of
+    rlvr.answers: a hedge such as one ```output block per candidate earns nothing)."""
+    blocks = all_blocks(completion, tag)
+    if any(not same(blocks[-1], b) for b in blocks[:-1]):
+        return Score(0.0, "ambiguous", f"{len(blocks)} ```{tag} / <answer> blocks with different content")
+    return None
+
+
 def score_deduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "output")
     if text is None:
         return Score(0.0, "format_error", "no ```output block")
+    several = _several(completion, "output", lambda a, b: a == b or outputs_match(a, b))
+    if several is not None:
+        return several
     if outputs_match(task.answer, text):  # also matches non-literal golds such as Counter({...})
         return Score(1.0, "ok", f"output {text[:60]!r}")
     try:
@@ -52,6 +65,9 @@ def score_abduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "input")
     if text is None:
         return Score(0.0, "format_error", "no ```input block")
+    several = _several(completion, "input", lambda a, b: a == b)
+    if several is not None:
+        return several
     try:
         args = parse_arguments(text)
     except Rejected as exc:
@@ -68,6 +84,9 @@ def score_induction(task: Task, completion: str) -> Score:
     code = extract_block(completion, "python")
     if code is None:
         return Score(0.0, "format_error", "no ```python block")
+    several = _several(completion, "python", lambda a, b: a == b)
+    if several is not None:
+        return several
     try:
         code = check_program(code, single_function=False)
     except Rejected as exc:
