@@ -47,6 +47,7 @@ class Marker:
     kind: str  # "tag" | "box" | "line"
     start: int
     content: str | None  # None: the marker is not closed (`\\boxed{C`)
+    end: int = -1  # just past the marker
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,10 @@ def find_markers(text: str) -> list[Marker]:
     """Every final-answer marker of `text`, in order; markers inside a box or tag are part of it."""
     spans: list[tuple[int, int, Marker]] = []
     for m in _TAG.finditer(text):
-        spans.append((m.start(), m.end(), Marker("tag", m.start(), m.group(1))))
+        spans.append((m.start(), m.end(), Marker("tag", m.start(), m.group(1), m.end())))
     tail = _OPEN_TAG.search(text)
     if tail and not any(s <= tail.start() < e for s, e, _ in spans):
-        spans.append((tail.start(), len(text), Marker("tag", tail.start(), tail.group(1))))
+        spans.append((tail.start(), len(text), Marker("tag", tail.start(), tail.group(1), len(text))))
     pos = 0
     while True:
         m = _BOX.search(text, pos)
@@ -123,15 +124,20 @@ def find_markers(text: str) -> list[Marker]:
         inside = any(s <= m.start() < e for s, e, _ in spans)
         if end < 0:
             if not inside:
-                spans.append((m.start(), len(text), Marker("box", m.start(), None)))
+                spans.append((m.start(), len(text), Marker("box", m.start(), None, len(text))))
             break
         if not inside:
-            spans.append((m.start(), end, Marker("box", m.start(), text[m.end():end - 1])))
+            spans.append((m.start(), end, Marker("box", m.start(), text[m.end():end - 1], end)))
         pos = end if not inside else m.end()
     for m in _LINE.finditer(text):
         if not any(s <= m.start() < e for s, e, _ in spans):
             content = m.group(1) if m.group(1) is not None else m.group(2)
-            spans.append((m.start(), m.end(), Marker("line", m.start(), content)))
+            end = m.end()
+            if not content.strip():  # "Answer:" alone on its line: the answer is the next non-blank line
+                nxt = re.compile(r"\s*\n[ \t]*(\S[^\n]*)").match(text, end)
+                if nxt and not _BOX.match(nxt.group(1)) and not nxt.group(1).lower().startswith("<answer>"):
+                    content, end = nxt.group(1), nxt.end()
+            spans.append((m.start(), end, Marker("line", m.start(), content, end)))
     return [mk for _, _, mk in sorted(spans, key=lambda t: t[0])]
 
 
@@ -241,6 +247,9 @@ def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
     last = read_content(found[-1].content, grammar, allowed_words)
     if last.status != "ok":
         return last
+    hedge = _hedged_tail(text[found[-1].end:], last.value, grammar, allowed_words)
+    if hedge:
+        return Final(AMBIGUOUS, detail=f"text after the final answer offers another: {hedge[:60]!r}", text=last.text)
     for marker in found[:-1]:
         earlier = read_content(marker.content, grammar, allowed_words)
         if earlier.status == AMBIGUOUS:
@@ -249,6 +258,25 @@ def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
             return Final(AMBIGUOUS, detail=f"markers give different answers: {earlier.text[:30]!r} and "
                                            f"{last.text[:30]!r}", text=last.text)
     return last
+
+
+def _hedged_tail(tail: str, value: Any, grammar: Grammar, allowed_words: str) -> str:
+    """The text after the last marker when it hedges toward another candidate ("\\boxed{A}, though
+    B is possible"); "" otherwise. Prose without a different candidate is harmless."""
+    text = clean(tail[:2000])
+    if not text:
+        return ""
+    try:
+        found = grammar.scan(text)
+    except Unreadable:
+        return ""
+    others = [c for c in found if not grammar.same(c.value, value)]
+    if not others:
+        return ""
+    residual = text
+    for c in sorted(found, key=lambda c: -c.start):
+        residual = residual[:c.start] + " " + residual[c.end:]
+    return text if hedges(residual, allowed_words) else ""
 
 
 # ----------------------------------------------------------------------------- grammars

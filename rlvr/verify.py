@@ -82,8 +82,44 @@ class FunctionVerifier:
         return self.gold_fn(task)
 
 
+@dataclass(frozen=True)
+class AnswerProbe:
+    """What the registry-wide reward tests (tests/test_verifier_fuzz.py) need from a verifier kind,
+    registered beside the verifier with `register_probe`: a few sample tasks, the gold answer as
+    the text that goes inside a final-answer marker, and other candidates. The tests then check
+    that the gold plus any other candidate, in any form, earns 0; that harmless spellings of the
+    gold earn 1; and that junk never raises.
+
+    `wrap` turns answer text into a completion for kinds whose final answer is not read with the
+    shared marker rule of rlvr.answers (AZR's fenced blocks); `final_answer=False` marks kinds that
+    have no final answer at all (the toy first-letter tasks: only gold, others and junk apply).
+    """
+
+    samples: Callable[[], list[Task]]
+    gold: Callable[[Task], str]
+    others: Callable[[Task], list[str]]
+    harmless: Callable[[Task], list[str]] = lambda task: []  # family-specific spellings of the gold (pay 1)
+    wrap: Callable[[str], str] | None = None
+    final_answer: bool = True
+    slow: bool = False  # scoring runs a sandbox: the tests draw fewer examples
+
+
 _REGISTRY: dict[str, Verifier] = {}
+_PROBES: dict[str, AnswerProbe] = {}
 _builtins_loaded = False
+
+
+def register_probe(name: str, probe: AnswerProbe) -> AnswerProbe:
+    """Attach the reward tests' probe to the verifier `name` (one per verifier)."""
+    if name in _PROBES and _PROBES[name] is not probe:
+        raise ValueError(f"verifier {name!r} already has an answer probe")
+    _PROBES[name] = probe
+    return probe
+
+
+def get_probe(name: str) -> AnswerProbe | None:
+    _load_builtins()
+    return _PROBES.get(name)
 
 
 def register_verifier(verifier: Verifier) -> Verifier:

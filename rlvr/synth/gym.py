@@ -36,7 +36,7 @@ from rlvr.pipeline import StageType
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.rundir import StageResult
 from rlvr.synth.registry import GeneratorSpec, register_generator
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 VERSION = "1"
 VERIFIER = "gym"
@@ -290,6 +290,35 @@ register_verifier(FunctionVerifier(
                 "datasets all-or-nothing (equal to the gold, or full credit from the dataset's score_answer), a few "
                 "structural ones (rlvr.synth.gym.GRADED) with the dataset's partial credit",
 ))
+PROBE_DATASETS = ("basic_arithmetic", "chain_sum", "leg_counting", "caesar_cipher", "word_sorting",
+                  "fraction_simplification", "family_relationships", "spell_backward")
+
+
+def _probe_tasks() -> list[Task]:
+    try:
+        _require_gym()
+    except ImportError:
+        return []  # the optional extra is not installed: nothing to probe
+    return [GymGenerator(GymConfig(name)).generate(0, i) for name in PROBE_DATASETS for i in range(2)]
+
+
+def _probe_others(task: Task) -> list[str]:
+    gold = str(task.answer)
+    number = parse_number(clean(gold))
+    if number is not None:
+        return [str(number + 1), gold + "5", str(-number) if number else "7"]
+    return ["zebra quartz", gold[::-1] if gold[::-1] != gold else gold + "x", "1234"]
+
+
+def _probe_harmless(task: Task) -> list[str]:
+    gold = str(task.answer)
+    if parse_number(clean(gold)) is not None and item_rule(task.verifier.params["dataset"], gold) == "numeric":
+        return [gold + ".0", "= " + gold, f"\\boxed{{{gold}}}"]
+    return [f"\\text{{{gold}}}"]
+
+
+register_probe(VERIFIER, AnswerProbe(samples=_probe_tasks, gold=lambda task: str(task.answer), others=_probe_others,
+                                     harmless=_probe_harmless))
 register_generator(
     GeneratorSpec(
         name="gym",

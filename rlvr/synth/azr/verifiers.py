@@ -20,7 +20,7 @@ from rlvr.records import Task
 from rlvr.synth.azr.programs import Rejected, check_program, outputs_match, parse_arguments, parse_literal
 from rlvr.synth.azr.tasks import all_blocks, extract_block
 from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 
 def _limits(task: Task) -> SandboxLimits:
@@ -131,3 +131,31 @@ VERIFIERS = {
         ("azr.induction", score_induction, gold_induction),
     )
 }
+
+
+
+def _probe_tasks(kind: str) -> list[Task]:
+    from rlvr.records import Provenance
+    from rlvr.synth.azr.buffer import ProgramEntry
+    from rlvr.synth.azr.tasks import ExecLimits, abduction_task, deduction_task, induction_task
+
+    entry = ProgramEntry("def f(n):\n    return n % 3 + 10", ["4", "9", "5", "7"], ["11", "10", "12", "11"])
+    prov, limits = Provenance("probe"), ExecLimits(timeout_s=5.0, memory_mb=256)
+    if kind == "azr.deduction":
+        return [deduction_task(entry, 0, prov, limits), deduction_task(entry, 2, prov, limits)]
+    if kind == "azr.abduction":
+        return [abduction_task(entry, 0, prov, limits)]
+    return [induction_task(entry, [0, 1], [2, 3], prov, limits)]
+
+
+_PROBE_OTHERS = {"azr.deduction": ["99", "[11]", "'11'"], "azr.abduction": ["3", "6"],
+                 "azr.induction": ["def f(n):\n    return n", "def f(n):\n    return n % 3"]}
+_FENCE = {"azr.deduction": "output", "azr.abduction": "input", "azr.induction": "python"}
+for _name in VERIFIERS:
+    register_probe(_name, AnswerProbe(
+        samples=lambda n=_name: _probe_tasks(n),
+        gold=lambda task: str(task.answer),
+        others=lambda task: _PROBE_OTHERS[task.verifier.name],
+        wrap=lambda text, fence=_FENCE[_name]: f"```{fence}\n{text}\n```",
+        slow=_name != "azr.deduction",
+    ))

@@ -25,7 +25,7 @@ from rlvr.hashing import seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.synth.fim.guards import masked_text
 from rlvr.synth.fim.passages import Passage
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 KIND = "mcqa.fim"
 VERIFIER = "mcqa.fim"
@@ -147,4 +147,31 @@ register_verifier(FunctionVerifier(
     description="the option letter in the last \\boxed{} or 'Answer:' line must be the key (1.0, else 0); a marker "
                 "offering several options, a hedge, or markers naming different options is ambiguous (0); no "
                 "readable letter, or a letter outside the options, is a format_error",
+))
+
+
+def _probe_tasks() -> list[Task]:
+    passage = Passage("probe-p", "probe-d", "The river rose after the storm, so the town closed the old bridge for "
+                      "repairs.", 0, title="probe")
+    start = passage.text.index("so the town")
+    end = passage.text.index(" for repairs")
+    distractors = [Option("but the mayor opened a new bakery", {"kind": "mined"}),
+                   Option("or perhaps nobody noticed the flood", {"kind": "mined"}),
+                   Option("and the children were not allowed to swim", {"kind": "mined"})]
+    item = FimItem(passage, start, end, distractors, mode="probe")
+    return [build_task(item, seed=s, index=s, generator="probe", version="0", fingerprint="probe") for s in (0, 1, 2)]
+
+
+def _harmless(task: Task) -> list[str]:
+    key = task.answer
+    text = task.meta["options"][LETTERS.index(key)]
+    return [f"({key})", f"{key})", f"{key}.", f"Option {key}", key.lower(), f"{key}) {text}", f"[{key}]",
+            chr(ord(key) + 0xFEE0)]
+
+
+register_probe(VERIFIER, AnswerProbe(
+    samples=_probe_tasks,
+    gold=lambda task: task.answer,
+    others=lambda task: [x for x in LETTERS[:int(task.verifier.params["n_options"])] if x != task.answer],
+    harmless=_harmless,
 ))

@@ -43,7 +43,7 @@ from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.synth.np.answer import MARKER, Ambiguous, FormatError, Infeasible, ListGrammar
 from rlvr.synth.registry import GeneratorSpec, register_generator
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 MIN, MAX = "min", "max"
 REWARD_MODES = ("normalized", "ratio", "binary")
@@ -350,6 +350,18 @@ class NPGenerator:
 PROBLEMS: dict[str, Problem] = {}
 
 
+def _other_answers(problem: Problem, task: Task) -> list[str]:
+    """Answers other than the reference, for the reward tests: the trivial ones and the reference
+    with its first number changed."""
+    gold = task.answer["solution"]
+    out = [problem.render(a) for a in problem.trivial_answers(task.meta["instance"]) if a != gold]
+    text = problem.render(gold)
+    digits = next((i for i, c in enumerate(text) if c.isdigit()), None)
+    if digits is not None:
+        out.append(text[:digits] + "9" + text[digits:])
+    return [o for o in out if o != text]
+
+
 def register_problem(problem: Problem) -> Problem:
     """Register the family's verifier and generator (both named `problem.name`)."""
     if problem.name in PROBLEMS:
@@ -363,6 +375,13 @@ def register_problem(problem: Problem) -> Problem:
                     f"(q - q_trivial) / (q_ref - q_trivial) clipped to [0, 1], where q_trivial is the best answer "
                     f"written without reading the instance (reward: ratio or binary on request); reference solver: "
                     f"{problem.solver}",
+    ))
+    register_probe(problem.name, AnswerProbe(
+        samples=lambda p=problem: [NPGenerator(p, p.config_cls(difficulty=0.0)).generate(0, i) for i in range(2)],
+        gold=lambda task, p=problem: p.render(task.answer["solution"]),
+        others=lambda task, p=problem: _other_answers(p, task),
+        harmless=lambda task, p=problem: [p.render(task.answer["solution"]).replace(" ", ""),
+                                          p.render(task.answer["solution"]).replace("[", "[ ").replace("]", " ]")],
     ))
     cls = problem.config_cls
     register_generator(

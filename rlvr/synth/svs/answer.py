@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from rlvr.answers import NumberGrammar, TextGrammar, fold, numbers_equal, read_final
 from rlvr.records import Task
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 VERIFIER = "final_answer"
 MAX_ANSWER_CHARS = 200  # longer "answers" are prose, not a final answer
@@ -151,4 +151,25 @@ register_verifier(FunctionVerifier(
     description="the final answer (the last <answer>...</answer>, \\boxed{} or 'Answer:' marker; several candidates or a "
                 "hedge: ambiguous, 0) must equal the reference after normalisation (LaTeX wrappers, case and spacing folded; numbers compared as exact "
                 "rationals, so 0.5 = 1/2)",
+))
+
+
+def _probe_tasks() -> list[Task]:
+    from rlvr.records import Message, Provenance, VerifierSpec
+
+    return [Task(kind="probe.final_answer", prompt=[Message("user", f"What is the answer {i}?")], answer=gold,
+                 verifier=VerifierSpec(VERIFIER), provenance=Provenance("probe", index=i))
+            for i, gold in enumerate(("42", "-3.5", "\\frac{1}{2}", "Paris", "x^2 + 1"))]
+
+
+_OTHERS = {"42": ["43", "7"], "-3.5": ["3.5", "-35"], "\\frac{1}{2}": ["\\frac{1}{3}", "2"], "Paris": ["London", "Rome"],
+           "x^2 + 1": ["x^2 - 1", "2x"]}
+_HARMLESS = {"42": ["42.0", "= 42", "x = 42", "42.", "4.2e1"], "-3.5": ["-3.50", "-7/2", "= -3.5"],
+             "\\frac{1}{2}": ["0.5", "1/2", "\\dfrac{1}{2}"], "Paris": ["paris", "\\text{Paris}"], "x^2 + 1": ["x^2 + 1."]}
+
+register_probe(VERIFIER, AnswerProbe(
+    samples=_probe_tasks,
+    gold=lambda task: str(task.answer),
+    others=lambda task: _OTHERS[str(task.answer)],
+    harmless=lambda task: _HARMLESS[str(task.answer)],
 ))
