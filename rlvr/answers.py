@@ -261,8 +261,9 @@ def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
 
 
 def _hedged_tail(tail: str, value: Any, grammar: Grammar, allowed_words: str) -> str:
-    """The text after the last marker when it hedges toward another candidate ("\\boxed{A}, though
-    B is possible"); "" otherwise. Prose without a different candidate is harmless."""
+    """The text after the last marker when it offers another candidate: with a hedge word
+    ("\\boxed{A}, though B is possible") or bare (`Answer: 42` and then a line `43`); "" otherwise.
+    Prose naming no other candidate, or naming one without a hedge, is harmless."""
     text = clean(tail[:2000])
     if not text:
         return ""
@@ -276,7 +277,8 @@ def _hedged_tail(tail: str, value: Any, grammar: Grammar, allowed_words: str) ->
     residual = text
     for c in sorted(found, key=lambda c: -c.start):
         residual = residual[:c.start] + " " + residual[c.end:]
-    return text if hedges(residual, allowed_words) else ""
+    bare = all(c.end > c.start for c in found) and not re.search(r"[^\W\d_]", residual)
+    return text if bare or hedges(residual, allowed_words) else ""
 
 
 # ----------------------------------------------------------------------------- grammars
