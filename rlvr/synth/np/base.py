@@ -47,6 +47,7 @@ from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, re
 
 MIN, MAX = "min", "max"
 REWARD_MODES = ("normalized", "ratio", "binary")
+MAX_REDRAWS = 8  # redraws of an instance whose reference is no better than a trivial answer
 ANCHORS = (0.0, 0.5, 1.0)  # where NP-Engine's easy, medium and hard presets sit on the knob
 EXAMPLE_DIFFICULTIES = (0.0, 0.5, 1.0)
 
@@ -315,9 +316,41 @@ class NPGenerator:
         return self.problem.build(random.Random(seed_int("np", self.name, seed, idx)), self.knobs)
 
     def generate(self, seed: int, idx: int) -> Task:
+        """The task for (seed, idx). An instance whose best known answer is no better than a
+        trivial one (one written without reading it) is redrawn, up to MAX_REDRAWS times, from
+        (seed, idx, draw): it could only pay an answer that ignores the instance. `meta["draw"]`
+        says which draw was kept (0: the one `instance(seed, idx)` gives)."""
         problem = self.problem
-        instance = self.instance(seed, idx)
-        ref = problem.solve(instance, random.Random(seed_int("np-solve", self.name, seed, idx)), self.config)
+        for draw in range(MAX_REDRAWS + 1):
+            instance = self.instance(seed, idx) if draw == 0 else problem.build(
+                random.Random(seed_int("np", self.name, seed, idx, draw)), self.knobs)
+            ref, value = self._reference(instance, seed, idx, draw)
+            trivial = problem.trivial_value(instance)
+            if trivial is None or problem.better(value, trivial):
+                break
+        return Task(
+            kind=self.name,
+            prompt=[Message("user", problem.describe(instance))],
+            answer={"solution": ref.solution, "value": value, "trivial": trivial},
+            verifier=VerifierSpec(self.name, {"reward": self.config.reward}),
+            provenance=Provenance(self.name, self.version, self.fingerprint, seed, idx),
+            difficulty=Difficulty(nominal=self.config.difficulty),
+            meta={
+                "instance": instance,
+                "objective": problem.sense,
+                "solver": problem.solver,
+                "optimal": ref.optimal,
+                "size": problem.size(instance),
+                "draw": draw,
+            },
+            fingerprint=problem.fingerprint(instance),
+        )
+
+    def _reference(self, instance: dict[str, Any], seed: int, idx: int, draw: int) -> tuple[Reference, int]:
+        """The heuristic's answer, replaced by the exact optimum where that is cheap."""
+        problem = self.problem
+        key = ("np-solve", self.name, seed, idx) + ((draw,) if draw else ())
+        ref = problem.solve(instance, random.Random(seed_int(*key)), self.config)
         try:
             value = problem.evaluate(instance, ref.solution)
         except Infeasible as exc:  # a solver bug, not a data problem: fail loudly
@@ -329,22 +362,7 @@ class NPGenerator:
             if problem.better(value, best_value):  # an exact solver worse than a heuristic is a bug
                 raise RuntimeError(f"{self.name}: exact solution {best_value} is worse than the heuristic {value}")
             ref, value = Reference(best, True), best_value
-        return Task(
-            kind=self.name,
-            prompt=[Message("user", problem.describe(instance))],
-            answer={"solution": ref.solution, "value": value, "trivial": problem.trivial_value(instance)},
-            verifier=VerifierSpec(self.name, {"reward": self.config.reward}),
-            provenance=Provenance(self.name, self.version, self.fingerprint, seed, idx),
-            difficulty=Difficulty(nominal=self.config.difficulty),
-            meta={
-                "instance": instance,
-                "objective": problem.sense,
-                "solver": problem.solver,
-                "optimal": ref.optimal,
-                "size": problem.size(instance),
-            },
-            fingerprint=problem.fingerprint(instance),
-        )
+        return ref, value
 
 
 PROBLEMS: dict[str, Problem] = {}
