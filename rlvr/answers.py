@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 AMBIGUOUS = "ambiguous"
 MAX_SCAN_CHARS = 200_000  # longer completions are cut at the front: the final answer is at the end
+MAX_ANSWER_CHARS = 20_000  # a marker holding more is not a final answer (the largest gym grids are ~2 kB)
 
 
 class Unreadable(ValueError):
@@ -48,6 +49,7 @@ class Marker:
     start: int
     content: str | None  # None: the marker is not closed (`\\boxed{C`)
     end: int = -1  # just past the marker
+    weak: bool = False  # "the answer is ..." without a colon: prose when it cannot be read
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,10 @@ class Grammar(Protocol):
 # ----------------------------------------------------------------------------- markers
 
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
-_OPEN_TAG = re.compile(r"<answer>((?:(?!</?answer>).)*)\Z", re.IGNORECASE | re.DOTALL)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _LINE = re.compile(
     r"(?im)(?:final[\s*_]+)?answer[\s*_]*(?:is\b)?[\s*_]*[:=][ \t]*(.*)$"
-    r"|(?:^|(?<=[.!]\s))[ \t>#*_-]*(?:the\s+|my\s+)?(?:final\s+)?answer\s+is\b[ \t]*(.*)$"
+    r"|\b(?:the\s+|my\s+)?(?:(?:final|correct|right|best)\s+)?answer\s+(?:is|would\s+be|will\s+be)\b[ \t]*(.*)$"
 )
 
 
@@ -112,9 +113,10 @@ def find_markers(text: str) -> list[Marker]:
     spans: list[tuple[int, int, Marker]] = []
     for m in _TAG.finditer(text):
         spans.append((m.start(), m.end(), Marker("tag", m.start(), m.group(1), m.end())))
-    tail = _OPEN_TAG.search(text)
-    if tail and not any(s <= tail.start() < e for s, e, _ in spans):
-        spans.append((tail.start(), len(text), Marker("tag", tail.start(), tail.group(1), len(text))))
+    lowered = text.lower()
+    last_open = lowered.rfind("<answer>")
+    if last_open >= 0 and lowered.find("</answer>", last_open) < 0 and not any(s <= last_open < e for s, e, _ in spans):
+        spans.append((last_open, len(text), Marker("tag", last_open, text[last_open + 8:], len(text))))
     pos = 0
     while True:
         m = _BOX.search(text, pos)
@@ -137,7 +139,7 @@ def find_markers(text: str) -> list[Marker]:
                 nxt = re.compile(r"\s*\n[ \t]*(\S[^\n]*)").match(text, end)
                 if nxt and not _BOX.match(nxt.group(1)) and not nxt.group(1).lower().startswith("<answer>"):
                     content, end = nxt.group(1), nxt.end()
-            spans.append((m.start(), end, Marker("line", m.start(), content, end)))
+            spans.append((m.start(), end, Marker("line", m.start(), content, end, weak=m.group(1) is None)))
     return [mk for _, _, mk in sorted(spans, key=lambda t: t[0])]
 
 
@@ -147,7 +149,7 @@ _WRAPPERS = ("boxed", "fbox", "text", "textbf", "textit", "textrm", "texttt", "m
              "mathtt", "mbox", "operatorname", "emph", "underline", "bm", "displaystyle")
 _WRAPPER = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
-_DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-"})
+_DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 _BOLD = re.compile(r"(?:(?<=^)|(?<=[\s(\[{]))(?:\*\*|__)|(?:\*\*|__)(?=$|[\s)\]}.,;:!?])")
 _EDGE_LEFT = re.compile(r"^(?:[\s:=>#*_~]|-(?=\s))+")
 _EDGE_RIGHT = re.compile(r"[\s.,;:!*_~]+$")
@@ -194,6 +196,13 @@ _HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(
                     r"|n't\b|\?|(?<!\d)/(?!\d)|\band/or\b")
 
 
+# After the final answer, naming another candidate with one of these words offers it too ("\\boxed{A}
+# B works too"); negations there ("B is not supported") explain the choice and are allowed.
+_TAIL_HEDGE = re.compile(r"(?i)\b(?:too|actually|rather|wait|would|works?|valid|equally|plausible|possible|correct|"
+                         r"right|fine|good|instead|alternatively|also)\b")
+_NEGATIONS = "not n't none neither nor except unless"
+
+
 def hedges(text: str, allowed: str = "") -> list[str]:
     """Hedge words in `text` beyond those that also occur in `allowed` (the gold's own words)."""
     found = Counter(m.group(0).lower() for m in _HEDGE.finditer(text))
@@ -209,6 +218,8 @@ def read_content(content: str | None, grammar: Grammar, allowed_words: str = "")
     """One marker's content read with the family's grammar."""
     if content is None:
         return Final("format_error", detail="a marker is not closed")
+    if len(content) > MAX_ANSWER_CHARS:
+        return Final("format_error", detail=f"a marker holds more than {MAX_ANSWER_CHARS} characters")
     text = clean(content)
     if not text:
         return Final("format_error", detail="a marker is empty", text=text)
@@ -241,17 +252,18 @@ def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
                markers: Callable[[str], list[Marker]] = find_markers) -> Final:
     """The completion's final answer under the shared rule (see the module docstring)."""
     text = normalize_text(completion[-MAX_SCAN_CHARS:])
-    found = markers(text)
+    found = [(m, read_content(m.content, grammar, allowed_words)) for m in markers(text)]
+    # "the answer is ..." without a colon is prose when it cannot be read; when it can, it is an answer
+    found = [(m, r) for m, r in found if not (m.weak and r.status == "format_error")]
     if not found:
         return Final("format_error", detail="no final-answer marker (\\boxed{}, <answer></answer> or 'Answer:')")
-    last = read_content(found[-1].content, grammar, allowed_words)
+    last_marker, last = found[-1]
     if last.status != "ok":
         return last
-    hedge = _hedged_tail(text[found[-1].end:], last.value, grammar, allowed_words)
+    hedge = _hedged_tail(text[last_marker.end:], last.value, grammar, allowed_words)
     if hedge:
         return Final(AMBIGUOUS, detail=f"text after the final answer offers another: {hedge[:60]!r}", text=last.text)
-    for marker in found[:-1]:
-        earlier = read_content(marker.content, grammar, allowed_words)
+    for _, earlier in found[:-1]:
         if earlier.status == AMBIGUOUS:
             return Final(AMBIGUOUS, detail=f"an earlier marker is ambiguous: {earlier.detail}", text=last.text)
         if earlier.status == "ok" and not grammar.same(earlier.value, last.value):
@@ -278,16 +290,16 @@ def _hedged_tail(tail: str, value: Any, grammar: Grammar, allowed_words: str) ->
     for c in sorted(found, key=lambda c: -c.start):
         residual = residual[:c.start] + " " + residual[c.end:]
     bare = all(c.end > c.start for c in found) and not re.search(r"[^\W\d_]", residual)
-    return text if bare or hedges(residual, allowed_words) else ""
+    return text if bare or _TAIL_HEDGE.search(residual) or hedges(residual, allowed_words + " " + _NEGATIONS) else ""
 
 
 # ----------------------------------------------------------------------------- grammars
 
 _NUMBER = re.compile(
-    r"(?<![\w.])-?\\[dt]?frac\{\s*-?\d+\s*\}\{\s*-?\d+\s*\}"
+    r"(?<![\w.])-?\\[dt]?frac(?:\{\s*-?\d+\s*\}\{\s*-?\d+\s*\}|\d\d)"
     r"|(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?(?:/\d+)?(?![\w])"
 )
-_FRAC = re.compile(r"^(-?)\\[dt]?frac\{\s*(-?\d+)\s*\}\{\s*(-?\d+)\s*\}$")
+_FRAC = re.compile(r"^(-?)\\[dt]?frac(?:\{\s*(-?\d+)\s*\}\{\s*(-?\d+)\s*\}|(\d)(\d))$")
 
 
 def parse_number(token: str) -> Fraction | None:
@@ -295,7 +307,7 @@ def parse_number(token: str) -> Fraction | None:
     s = token.strip()
     m = _FRAC.match(s)
     if m:
-        num, den = int(m.group(2)), int(m.group(3))
+        num, den = int(m.group(2) or m.group(4)), int(m.group(3) or m.group(5))
         if den == 0:
             return None
         return -Fraction(num, den) if m.group(1) else Fraction(num, den)
@@ -428,7 +440,7 @@ class LetterGrammar:
         if len(core) == 1 and core.isalpha():
             at = text.find(core)
             return [Candidate(at, at + 1, core.upper())]
-        found, outside = [], []
+        found = []
         for m in _LETTER.finditer(text):
             letter = m.group(1)
             before, after = text[:m.start()].rstrip(), text[m.end():].lstrip()
@@ -438,10 +450,6 @@ class LetterGrammar:
                 continue
             if letter.upper() in self.letters:
                 found.append(Candidate(m.start(), m.end(), letter.upper()))
-            elif letter.isupper():
-                outside.append(Candidate(m.start(), m.end(), letter))
-        if not found and len(outside) == 1:
-            return outside  # a letter that is not an option: read here, refused by the verifier
         if not found:
             raise Unreadable(f"no single {self.what}")
         return found

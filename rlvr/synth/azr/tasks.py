@@ -121,6 +121,14 @@ def induction_task(entry: ProgramEntry, given: list[int], hidden: list[int], pro
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
+def end_of_last_block(text: str, tag: str) -> int:
+    """Where the last closed ```tag block or <answer>...</answer> ends; -1 when there is none."""
+    tags = rf"(?:{tag}|py)?" if tag == "python" else re.escape(tag)
+    ends = [m.end() for m in re.finditer(rf"```[ \t]*{tags}[ \t]*\n.*?```", text, re.DOTALL | re.IGNORECASE)]
+    ends += [m.end() for m in _ANSWER.finditer(text)]
+    return max(ends, default=-1)
+
+
 def all_blocks(text: str, tag: str) -> list[str]:
     """The bodies of every closed ```tag block and every <answer>...</answer>, stripped: the
     final answers a completion commits to (the verifiers refuse two different ones)."""

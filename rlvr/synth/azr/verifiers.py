@@ -16,9 +16,12 @@ start raises, which `rlvr.verify.verify` records as error.
 
 from __future__ import annotations
 
+import re
+
+from rlvr.answers import HEDGE_WORDS
 from rlvr.records import Task
 from rlvr.synth.azr.programs import Rejected, check_program, outputs_match, parse_arguments, parse_literal
-from rlvr.synth.azr.tasks import all_blocks, extract_block
+from rlvr.synth.azr.tasks import all_blocks, end_of_last_block, extract_block
 from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
 from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
@@ -45,11 +48,28 @@ def _several(completion: str, tag: str, same) -> Score | None:
     return None
 
 
+_VALUE_HEDGE = re.compile(r"(?i)\b(?:" + "|".join(w for w in HEDGE_WORDS if w not in ("not", "none", "nor", "neither",
+                                                                                      "except", "unless"))
+                          + r"|too|actually|rather|wait|works?|valid|correct)\b")
+
+
+def _hedged_after(completion: str, tag: str) -> Score | None:
+    """`ambiguous` when the text after the last block offers another value (`maybe 12`, `or [1]`):
+    a hedge word next to a digit, quote or bracket."""
+    end = end_of_last_block(completion, tag)
+    tail = completion[end:] if end >= 0 else ""
+    if _VALUE_HEDGE.search(tail) and re.search(r"[\d'\"\[({]", tail):
+        return Score(0.0, "ambiguous", f"text after the final block offers another value: {tail.strip()[:60]!r}")
+    return None
+
+
 def score_deduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "output")
     if text is None:
         return Score(0.0, "format_error", "no ```output block")
     several = _several(completion, "output", lambda a, b: a == b or outputs_match(a, b))
+    if several is None:
+        several = _hedged_after(completion, "output")
     if several is not None:
         return several
     if outputs_match(task.answer, text):  # also matches non-literal golds such as Counter({...})
@@ -65,7 +85,7 @@ def score_abduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "input")
     if text is None:
         return Score(0.0, "format_error", "no ```input block")
-    several = _several(completion, "input", lambda a, b: a == b)
+    several = _several(completion, "input", lambda a, b: a == b) or _hedged_after(completion, "input")
     if several is not None:
         return several
     try:
