@@ -176,7 +176,7 @@ def unwrap_latex(text: str) -> str:
 def clean(content: str) -> str:
     """The content of a marker with harmless formatting removed (see the module docstring)."""
     s = unwrap_latex(normalize_text(content))
-    s = s.replace("`", "")
+    s = s.replace("`", "").replace("\\\\", "\n")  # LaTeX line break
     for delimiter in ("$", "\\(", "\\)", "\\[", "\\]"):
         s = s.replace(delimiter, " ")
     s = _BOLD.sub("", s)
@@ -198,7 +198,7 @@ _HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(
 
 # After the final answer, naming another candidate with one of these words offers it too ("\\boxed{A}
 # B works too"); negations there ("B is not supported") explain the choice and are allowed.
-_TAIL_HEDGE = re.compile(r"(?i)\b(?:too|actually|rather|wait|would|works?|valid|equally|plausible|possible|correct|"
+_TAIL_HEDGE = re.compile(r"(?i)\b(?:if|too|actually|rather|wait|would|works?|valid|equally|plausible|possible|correct|"
                          r"right|fine|good|instead|alternatively|also)\b")
 _NEGATIONS = "not n't none neither nor except unless"
 
@@ -340,6 +340,11 @@ class NumberGrammar:
                 out.append(Candidate(m.start(), m.end(), value))
         if not out:
             raise Unreadable("no number")
+        residual = text
+        for c in reversed(out):
+            residual = residual[:c.start] + " " + residual[c.end:]
+        if any(ch.isdigit() for ch in residual):  # numeric text that is not one number: 1/2/2, x_1 = 5
+            raise Unreadable("digits outside a readable number")
         return out
 
     def same(self, a: Any, b: Any) -> bool:

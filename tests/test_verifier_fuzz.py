@@ -52,6 +52,15 @@ AMBIGUOUS_FORMS = (
     "<answer>{g}</answer>\n<answer>{o}</answer>",
     "<answer>{g} or {o}</answer>",
     "The answer is {g} or {o}.",
+    "\\boxed{{{g}}}\n(If not, {o}.)",
+    "\\boxed{{{g}}} or \\boxed{{{o}}}",
+    "\\boxed{{{g}}}\n\nP.S. {o} is also right",
+    "Answer: {g}\\\\{o}",
+    "Answer: {g} ({o})",
+    "Answer: {g} -> {o}",
+    "Answer: {o}, wait no, {g}",
+    "Answer: {g}, {o}, or both",
+    "Answer: one of {g}, {o}",
 )
 HEDGED_FORMS = ("Answer: maybe {g}", "Answer: not {g}", "Answer: possibly {g}", "Answer: {g}?",
                 "Answer: {g} or something else")
