@@ -87,7 +87,7 @@ class Grammar(Protocol):
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _LINE = re.compile(
-    r"(?im)(?:final[\s*_]+)?answer[\s*_]*(?:is\b)?[\s*_]*[:=][ \t]*(.*)$"
+    r"(?im)(?:final[\s*_]+)?answer[\s*_]*(?:is\b)?[\s*_]*(?:[:=]|[ \t]-(?=[ \t]))[ \t]*(.*)$"
     r"|\b(?:the\s+|my\s+)?(?:(?:final|correct|right|best)\s+)?answer\s+(?:is|would\s+be|will\s+be)\b[ \t]*(.*)$"
 )
 
@@ -135,7 +135,7 @@ def find_markers(text: str) -> list[Marker]:
         if not any(s <= m.start() < e for s, e, _ in spans):
             content = m.group(1) if m.group(1) is not None else m.group(2)
             end = m.end()
-            if not content.strip():  # "Answer:" alone on its line: the answer is the next non-blank line
+            if not content.strip(" \t*_#"):  # "Answer:" alone on its line: the answer is the next non-blank line
                 nxt = re.compile(r"\s*\n[ \t]*(\S[^\n]*)").match(text, end)
                 if nxt and not _BOX.match(nxt.group(1)) and not nxt.group(1).lower().startswith("<answer>"):
                     content, end = nxt.group(1), nxt.end()

@@ -83,6 +83,14 @@ HARMLESS_FORMS = (
     "<answer>\n{g}\n</answer>",
     "Reasoning first.\n\n\\boxed{{{g}}}\n\nHope this helps!",
     "\\boxed{{{g}}}\nAnswer: {g}",
+    "**Final Answer:**\n\n{g}",
+    "The final answer is $\\boxed{{{g}}}$.",
+    "\\[\\boxed{{{g}}}\\]",
+    "Answer - {g}",
+    "<ANSWER>{g}</ANSWER>",
+    "So the answer is {g}.",
+    "\\boxed{{{g}}}\nThe other options do not fit.",
+    "Answer: {g}\n\nExplanation: it fits the constraints best.",
 )
 
 
