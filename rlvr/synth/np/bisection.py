@@ -255,7 +255,7 @@ class MinBisection(Problem):
             ),
             answer_format=(
                 "The two halves as two lists of vertex ids, e.g. [[0, 1, 2], [3, 4, 5]]; every vertex in exactly "
-                "one half. The score is the smallest cut weight we know divided by your cut weight."
+                "one half."
             ),
             example_input="0: {1: 3, 2: 1}\n1: {0: 3, 2: 2, 3: 2}\n2: {0: 1, 1: 2, 3: 3}\n3: {1: 2, 2: 3}",
             example_answer="[[0, 1], [2, 3]]",

@@ -123,8 +123,7 @@ class MaxClique(Problem):
             ),
             answer_format=(
                 "A list of the vertex ids in your clique, e.g. [0, 1, 3, 4]. Every pair in the list must "
-                "be adjacent and no vertex may repeat. The score is the clique's size relative to the "
-                "best size we know."
+                "be adjacent and no vertex may repeat."
             ),
             example_input="0: [1, 2, 3, 4]\n1: [0, 3, 4]\n2: [0, 3]\n3: [0, 1, 2, 4]\n4: [0, 1, 3]",
             example_answer="[0, 1, 3, 4]",

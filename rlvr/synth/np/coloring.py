@@ -233,8 +233,7 @@ class GraphColoring(Problem):
             ),
             answer_format=(
                 f"A list of {n} positive integers: the i-th number is the colour of vertex i (vertex 0 first), "
-                "e.g. [1, 2, 1, 2] means vertices 0 and 2 get colour 1 and vertices 1 and 3 colour 2. The "
-                "score is the best colour count we know divided by the number of colours you use."
+                "e.g. [1, 2, 1, 2] means vertices 0 and 2 get colour 1 and vertices 1 and 3 colour 2."
             ),
             example_input="0: [1, 2]\n1: [0, 3]\n2: [0, 3]\n3: [1, 2]",
             example_answer="[1, 2, 2, 1]",

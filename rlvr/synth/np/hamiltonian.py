@@ -230,7 +230,7 @@ class HamiltonianCycle(Problem):
             answer_format=(
                 "The cycle as a list of vertex ids that starts and ends at the same vertex, e.g. "
                 "[0, 1, 2, 3, 0]; consecutive vertices must be adjacent and no vertex may repeat apart from "
-                "the start. The score is your cycle's vertex count divided by the longest we know."
+                "the start."
             ),
             example_input="0: [1, 2]\n1: [0, 2, 3]\n2: [0, 1, 3]\n3: [1, 2]",
             example_answer="[0, 1, 3, 2, 0]",

@@ -119,8 +119,7 @@ class MaxIndependentSet(Problem):
             ),
             answer_format=(
                 "A list of the vertex ids in your set, e.g. [0, 3, 5, 7]. No two listed vertices may be "
-                "adjacent and no vertex may repeat. The score is the set's size relative to the best "
-                "size we know."
+                "adjacent and no vertex may repeat."
             ),
             example_input="0: [1, 2]\n1: [0, 2, 3]\n2: [0, 1, 3]\n3: [1, 2]",
             example_answer="[0, 3]",

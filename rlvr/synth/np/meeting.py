@@ -286,8 +286,7 @@ class MeetingScheduling(Problem):
             ),
             answer_format=(
                 "A list of (meeting id, room id, start time) groups, one per scheduled meeting, e.g. "
-                "[(0, 1, 540), (2, 0, 600)]; leave unscheduled meetings out. The score is your attendee total "
-                "divided by the best total we know."
+                "[(0, 1, 540), (2, 0, 600)]; leave unscheduled meetings out."
             ),
             example_input=("meetings:\n0: attendees [0, 1], 60 minutes\n1: attendees [1, 2], 30 minutes\n"
                            "availability:\n0: 540-720\n1: 540-1020\n2: 600-660\nrooms:\n0: capacity 2"),

@@ -202,7 +202,7 @@ class SetCover(Problem):
             ),
             answer_format=(
                 "A list of the ids of the chosen subsets, e.g. [0, 3, 4], with no repeats; order does not "
-                "matter. The score is the smallest number of subsets we know divided by how many you use."
+                "matter."
             ),
             example_input="universe 0..5\n0: [0, 1, 2]\n1: [2, 3]\n2: [0, 4]\n3: [3, 4, 5]\n4: [1, 2, 5]",
             example_answer="[0, 3]",

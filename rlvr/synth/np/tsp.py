@@ -266,8 +266,7 @@ class TSP(Problem):
             ),
             answer_format=(
                 "The route as a list of city ids that starts and ends at the same city, e.g. [0, 1, 3, 2, 0]; "
-                "every city appears exactly once apart from the repeated start. The score is the shortest "
-                "length we know divided by your route's length."
+                "every city appears exactly once apart from the repeated start."
             ),
             example_input="0: [0, 10, 15, 20]\n1: [10, 0, 35, 25]\n2: [15, 35, 0, 30]\n3: [20, 25, 30, 0]",
             example_answer="[0, 1, 3, 2, 0]",
