@@ -424,6 +424,7 @@ class LetterGrammar:
     def __init__(self, n_options: int, options: list[str] | tuple[str, ...] = ()):
         self.letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:n_options]
         self.options = sorted({fold(o) for o in options if len(fold(o)) > 1}, key=len, reverse=True)
+        self.options_by_letter = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i]: fold(o) for i, o in enumerate(options[:26])}
         self.what = f"option letter ({self.letters[:1]}-{self.letters[-1:]})" if self.letters else "option letter"
 
     def prose(self, text: str) -> str:
@@ -440,6 +441,9 @@ class LetterGrammar:
         return text
 
     def scan(self, text: str) -> list[Candidate]:
+        quoted = self._label_with_quote(text)
+        if quoted is not None:
+            return [quoted]
         text = self.prose(text)
         core = text.strip(" \t\n()[]{}.,;:!*")
         if len(core) == 1 and core.isalpha():
@@ -458,6 +462,19 @@ class LetterGrammar:
         if not found:
             raise Unreadable(f"no single {self.what}")
         return found
+
+    def _label_with_quote(self, text: str) -> Candidate | None:
+        """`C) The first words of option C...`: a label followed by the start of its own option's
+        text (a partial quote, which blanking whole option texts does not catch) is one candidate."""
+        m = re.match(r"(?:(?:option|choice)\s*)?\(?([A-Za-z])[).:]\s+(\S.*)$", text, re.I | re.S)
+        if m is None or not self.options_by_letter:
+            return None
+        letter = m.group(1).upper()
+        quote = fold(m.group(2)).rstrip(". ").removesuffix("...").rstrip(". ")
+        option = self.options_by_letter.get(letter, "")
+        if len(quote) >= 3 and option.startswith(quote):
+            return Candidate(0, len(text), letter)
+        return None
 
     def same(self, a: Any, b: Any) -> bool:
         return a == b

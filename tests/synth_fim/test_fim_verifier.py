@@ -81,6 +81,8 @@ def test_option_text_after_the_letter_is_not_a_hedge():
     task.meta["options"] = ["to be or not to be", "either way it is fine", "maybe later", "all of it"]
     assert verify(task, "Answer: B) either way it is fine").reward == 1.0
     assert verify(task, "Answer: B) either way it is fine or A) to be or not to be").status == "ambiguous"
+    assert verify(task, "Answer: B) either way...").reward == 1.0  # a partial quote of B's own text
+    assert verify(task, "Answer: B) to be or not").status == "ambiguous"  # A's text after B's label
 
 
 # ----------------------------------------------------------------------------- hypothesis
