@@ -143,7 +143,7 @@ class MinBisection(Problem):
     title = "the balanced minimum bisection problem"
     sense = MIN
     solver = "multi-start steepest swap descent, then simulated annealing over swaps and a final descent"
-    exact_limit = ("vertices", 16)
+    exact_limit = ("vertices", 12)
     config_cls = BisectionConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
