@@ -5,12 +5,16 @@ must not depend on the family. The rule:
 
 1. **Markers.** A final answer is given in a marker: `<answer>...</answer>`, `\\boxed{...}` (or
    `\\fbox{}`; nested boxes are one marker), or an answer line (`Answer: ...`, `Final answer:
-   ...`, `The answer is ...`, any case, markdown around the word allowed).
+   ...`, `Answer - ...`, any case, markdown around the word allowed; `Answer:` alone on a line
+   takes the next line). "The answer is ..." without a colon is a weak marker: prose (ignored)
+   when its content cannot be read, an answer like any other when it can.
 2. **The last marker counts, and it must be readable.** A last marker whose content cannot be
    read is `format_error`, never skipped in favour of an earlier readable one.
 3. **One candidate.** Every readable marker must give the same candidate; a marker that offers
    more than one (two values, a list of alternatives, "X or Y", "maybe Y", "I'd also accept Y",
-   "not X", "all of the above") makes the completion `ambiguous`, reward 0. Earlier markers that
+   "not X", "all of the above") makes the completion `ambiguous`, reward 0. So does text after
+   the last marker that names another candidate bare or with a hedge ("\\boxed{A} (if not, B)",
+   "B works too"); naming one to reject it ("B is not supported") is fine. Earlier markers that
    cannot be read (a quoted template such as `Answer: <list>`) are ignored.
 4. **Harmless formatting is not a different answer.** Before a family looks at the content it is
    NFKC-normalised (fullwidth letters and digits become ASCII), LaTeX wrappers (`\\boxed`,
