@@ -256,6 +256,7 @@ def read_final(completion: str, grammar: Grammar, *, allowed_words: str = "",
                markers: Callable[[str], list[Marker]] = find_markers) -> Final:
     """The completion's final answer under the shared rule (see the module docstring)."""
     text = normalize_text(completion[-MAX_SCAN_CHARS:])
+    allowed_words = allowed_words or getattr(grammar, "gold_words", "")
     found = [(m, read_content(m.content, grammar, allowed_words)) for m in markers(text)]
     # "the answer is ..." without a colon is prose when it cannot be read; when it can, it is an answer
     found = [(m, r) for m, r in found if not (m.weak and r.status == "format_error")]
@@ -380,6 +381,7 @@ class TextGrammar:
 
     def __init__(self, gold: str):
         self.gold = fold(gold)
+        self.gold_words = gold  # hedge words that are part of the gold are not hedges
 
     def scan(self, text: str) -> list[Candidate]:
         folded = fold(text)
