@@ -205,6 +205,12 @@ _HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(
 _TAIL_HEDGE = re.compile(r"(?i)\b(?:if|too|actually|rather|wait|would|works?|valid|equally|plausible|possible|correct|"
                          r"right|fine|good|instead|alternatively|also)\b")
 _NEGATIONS = "not n't none neither nor except unless"
+# For free-text answers, where any prose after the answer differs from it, only phrases that offer
+# an alternative count.
+_TEXT_TAIL_HEDGE = re.compile(
+    r"(?i)\b(?:or\s+(?:rather|else)|maybe|perhaps|possibly|alternative(?:ly)?|equally|otherwise|either|if\s+not|"
+    r"(?:could|might|may)\s+(?:also\s+)?be|also\s+(?:accept\w*|right|correct|valid|possible|fine|works?|true)|"
+    r"(?:works?|valid|correct|right|fine|true)\s+too)\b|^\s*or\b")
 
 
 def hedges(text: str, allowed: str = "") -> list[str]:
@@ -291,6 +297,8 @@ def _hedged_tail(tail: str, value: Any, grammar: Grammar, allowed_words: str) ->
     others = [c for c in found if not grammar.same(c.value, value)]
     if not others:
         return ""
+    if all(c.end == c.start for c in found):  # free text: the tail is prose unless it offers an alternative
+        return text if _TEXT_TAIL_HEDGE.search(text) else ""
     residual = text
     for c in sorted(found, key=lambda c: -c.start):
         residual = residual[:c.start] + " " + residual[c.end:]

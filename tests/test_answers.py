@@ -67,3 +67,11 @@ def test_letters_numbers_and_text():
     text = TextGrammar("to be or not to be")
     assert read_final("Answer: To be or not to be.", text).status == "ok"  # the gold's own words are no hedge
     assert read_final("Answer: to be or not to be, or to sleep", text).status == AMBIGUOUS
+
+
+def test_prose_after_a_free_text_answer_is_harmless_unless_it_offers_an_alternative():
+    text = TextGrammar("Paris")
+    assert read_final("<answer>Paris</answer>\nThis is correct: it is the capital.", text).status == "ok"
+    for tail in ("If not, London.", "Or maybe London.", "London is also right.", "London works too.",
+                 "Alternatively London."):
+        assert read_final(f"<answer>Paris</answer>\n{tail}", text).status == AMBIGUOUS, tail
