@@ -202,8 +202,8 @@ _HEDGE = re.compile(r"(?i)\b(" + "|".join(HEDGE_WORDS) + r")\b|\b(?:all|any)\s+(
 
 # After the final answer, naming another candidate with one of these words offers it too ("\\boxed{A}
 # B works too"); negations there ("B is not supported") explain the choice and are allowed.
-_TAIL_HEDGE = re.compile(r"(?i)\b(?:if|too|actually|rather|wait|would|works?|valid|equally|plausible|possible|correct|"
-                         r"right|fine|good|instead|alternatively|also)\b")
+_TAIL_HEDGE = re.compile(r"(?i)\b(?:if|too|actually|rather|wait|works?|valid|equally|plausible|possible|correct|"
+                         r"instead|alternatively|also)\b")
 _NEGATIONS = "not n't none neither nor except unless"
 # For free-text answers, where any prose after the answer differs from it, only phrases that offer
 # an alternative count.
