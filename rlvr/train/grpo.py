@@ -45,6 +45,11 @@ CALLED: dict[str, tuple[str, str]] = {
     "_load_rng_state": ("transformers.Trainer", "(self, checkpoint)"),
     "_get_learning_rate": ("transformers.Trainer", "(self)"),
 }
+# Private attributes of a GRPOTrainer rlvr reads (rlvr/train/dynamic.py): set in TRL's __init__.
+ATTRIBUTES: dict[str, str] = {
+    "_metrics": 'self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}',
+    "reward_weights": "self.reward_weights = torch.",
+}
 
 
 def fence_signature(fn: Any) -> str:
