@@ -255,7 +255,7 @@ def _glance(summary: dict[str, Any], groups: Sequence[RolloutGroup], n_train_tas
         last = [r for g in probe if g.step == probe_steps[-1] for r in g.rewards]
         pf, pl = sum(first) / len(first), sum(last) / len(last)
         n_tasks = len({g.task_id for g in probe})
-        rows.append(("probe", f"{n_tasks} held-out tasks × {probe[0].k} samples at steps "
+        rows.append(("probe", f"{n_tasks} held-out tasks × {probe[0].k} sample(s) at steps "
                               f"{', '.join(map(str, probe_steps))} ({sum(g.k for g in probe)} rollouts, not counted "
                               f"above); pass rate {pf:.3f} ± {binomial_se(pf, len(first)):.3f} → {pl:.3f} ± "
                               f"{binomial_se(pl, len(last)):.3f} (± 1 binomial SE)"))

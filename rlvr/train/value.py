@@ -217,6 +217,7 @@ def top(values: Sequence[Value], level: str, n: int, helpful: bool = True) -> li
 # ----------------------------------------------------------------------------- verdicts
 
 Z_SURE = 2.0  # |estimate| / standard error at which a verdict counts as more than noise
+FEW_ROLLOUTS = 16  # below this, "too hard" / "too easy" rests on weak evidence and says so
 
 
 @dataclasses.dataclass
@@ -350,11 +351,12 @@ def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, in
                 f"make {key} reach training: shorten its prompts, raise max_prompt_tokens, or train longer")
     if mixed == 0:
         n = sum(g.k for g in gs)
+        weak = f"; weak evidence (fewer than {FEW_ROLLOUTS} rollouts)" if n < FEW_ROLLOUTS else ""
         if rate is not None and rate < 0.05:
-            return ("too hard", f"{n} rollouts, mean reward {rate:.2f}: every group all-fail",
+            return ("too hard", f"{n} rollouts, mean reward {rate:.2f}: every group all-fail{weak}",
                     f"{key} is too hard for this policy: lower its difficulty or use a stronger model")
         if rate is not None and rate > 0.95:
-            return ("too easy", f"{n} rollouts, mean reward {rate:.2f}: every group all-pass",
+            return ("too easy", f"{n} rollouts, mean reward {rate:.2f}: every group all-pass{weak}",
                     f"{key} is already solved: raise its difficulty or drop it")
         return ("no signal", f"{len(gs)} group(s), none with mixed rewards",
                 f"{key}: no learning signal yet; more rollouts per task (num_generations) would show one")
