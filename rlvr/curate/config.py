@@ -37,6 +37,9 @@ class CurateConfig:
     quality_field: str | None = field(default=None, metadata={
         "help": "numeric field ranking duplicates (highest kept); rlvr tasks use meta['quality']"})
     allow_network: bool = field(default=False, metadata={"help": "allow Hugging Face dataset ids as inputs"})
+    max_record_bytes: int = field(default=1_000_000, metadata={
+        "help": "quarantine an input record larger than this many bytes (a task's prompt and answer, a JSONL "
+                "line, a CSV or Parquet row's text) before any work on it; 0: no limit"})
     # -- decontamination
     benchmarks: list[str] = field(default_factory=list, metadata={
         "help": "benchmark test sets: JSONL/Parquet/CSV files, or HF dataset ids with --allow-network"})
@@ -81,7 +84,7 @@ class CurateConfig:
         {"steps": ["exact", "fuzzy"]}, {"steps": ["decontam"]}, {"steps": ["exact", "exact"]},
         {"ngram": 0}, {"coverage": 0.0}, {"threshold": 1.5}, {"num_perm": 1}, {"shingle": "line"},
         {"lsh_recall": 0}, {"semantic_eps": 1.0}, {"batch_size": 0}, {"lsh_redis": "localhost:6379"},
-        {"paraphrase_cosine": 2.0},
+        {"paraphrase_cosine": 2.0}, {"max_record_bytes": -1},
     )
 
     def __post_init__(self) -> None:
@@ -114,6 +117,8 @@ class CurateConfig:
             raise ValueError(f"semantic_eps must be in (0, 1), got {self.semantic_eps}")
         if self.semantic_clusters < 0:
             raise ValueError(f"semantic_clusters must be >= 0 (0 picks a number), got {self.semantic_clusters}")
+        if self.max_record_bytes < 0:
+            raise ValueError(f"max_record_bytes must be >= 0 (0: no limit), got {self.max_record_bytes}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lsh_redis and not self.lsh_redis.startswith(("redis://", "rediss://", "unix://")):

@@ -11,17 +11,26 @@ else a single `default` config (`data/<split>-00000-of-00001.parquet`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rlvr.hashing import canonical_json
-from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec, write_table
+from rlvr.records import (
+    Difficulty,
+    Provenance,
+    Record,
+    RecordError,
+    Task,
+    VerifierSpec,
+    _json_field,
+    _messages_field,
+    _str_field,
+    write_table,
+)
 
 PUBLISHED_SCHEMA = pa.schema(
     [
@@ -93,21 +102,37 @@ def task_row(task: Task) -> dict:
 
 
 def row_task(row: dict) -> Task:
+    """A Task from a published row; a malformed value raises RecordError naming its column."""
+    params = _json_field("verifier_params", row["verifier_params"], {})
+    meta = _json_field("meta", row["meta"], {})
+    for name, value in (("verifier_params", params), ("meta", meta)):
+        if not isinstance(value, dict):
+            raise RecordError(name, f"expected a JSON object, got {type(value).__name__}")
     return Task(
-        task_id=row["task_id"],
-        kind=row["kind"],
-        prompt=[Message(m["role"], m["content"]) for m in row["prompt"]],
-        answer=json.loads(row["answer"]),
-        verifier=VerifierSpec(row["verifier"], json.loads(row["verifier_params"] or "{}")),
+        task_id=_str_field("task_id", row["task_id"], required=False) or "",
+        kind=_str_field("kind", row["kind"]),
+        prompt=_messages_field("prompt", row["prompt"]),
+        answer=_json_field("answer", row["answer"]),
+        verifier=VerifierSpec(_str_field("verifier", row["verifier"]), params),
         provenance=Provenance(
             generator=row["generator"], version=row["generator_version"] or "",
             config_fingerprint=row["config_fingerprint"] or "", seed=row["seed"], index=row["index"],
             doc_id=row["doc_id"], parent_task_id=row["parent_task_id"],
         ),
         difficulty=Difficulty(row["difficulty"], row["pass_rate"], row["pass_rate_evidence"] or 0),
-        fingerprint=row["fingerprint"],
-        meta=json.loads(row["meta"] or "{}"),
+        fingerprint=_str_field("fingerprint", row["fingerprint"], required=False),
+        meta=meta,
     )
+
+
+class PublishedTask(Record):
+    """Published rows read back as Tasks through Record.from_arrow (errors name file, row, field)."""
+
+    SCHEMA = PUBLISHED_SCHEMA
+
+    @classmethod
+    def from_row(cls, row: dict) -> Task:  # type: ignore[override]
+        return row_task(row)
 
 
 def config_name(kind: str) -> str:
@@ -141,9 +166,16 @@ def write_dataset(tasks_by_split: dict[str, list[Task]], out: Path) -> list[Spli
     return files
 
 
-def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
-    """Every task in a folder written by `write_dataset` (all configs and splits)."""
+def dataset_files(dataset_dir: str | Path) -> list[Path]:
+    """The Parquet shards of a folder written by `write_dataset` (all configs and splits)."""
     files = sorted(Path(dataset_dir).glob("data/**/*.parquet"))
     if not files:
         raise FileNotFoundError(f"{dataset_dir}: no data/**/*.parquet files (not an rlvr dataset folder)")
-    return [row_task(r) for f in files for r in pq.read_table(f).to_pylist()]
+    return files
+
+
+def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
+    """Every task in a folder written by `write_dataset` (all configs and splits)."""
+    from rlvr.records import read_tasks
+
+    return read_tasks(dataset_dir)
