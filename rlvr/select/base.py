@@ -302,6 +302,11 @@ class Selector:
                     self.name, len(stale), self.config.max_pending_age)
             self.expired += len(stale)
 
+    def restore_pending(self, proposal: Proposal) -> None:
+        """Mark a proposal made before a checkpoint, and not yet observed, as pending again (on resume)."""
+        for i, score in zip(np.asarray(proposal.indices).tolist(), np.asarray(proposal.scores).tolist()):
+            self._pending[int(i)] = (float(score), int(proposal.number))
+
     def score_for(self, index: int) -> float | None:
         """The score a pending (proposed, not yet observed) task was proposed with."""
         entry = self._pending.get(int(index))

@@ -57,6 +57,7 @@ class RunState:
     sampler_state: dict[str, Any] | None = None
     keep_checkpoints: int = 2
     sampler: SelectorSampler | None = None
+    indices_per_step: int = 0  # sampler indices one optimizer step trains on (all processes)
     last_completions: tuple[list, list] | None = None
     gen_keys: list[tuple[int, str]] = field(default_factory=list)  # row -> (step, task_id), this generation
     pending_influence: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
@@ -116,6 +117,9 @@ def _make_trainer_class():
             if self.run.sampler_state:
                 sampler.load_state_dict(self.run.sampler_state)
             self.run.sampler = sampler
+            # each accumulation step reads one dataloader batch (a generation batch per process)
+            self.run.indices_per_step = (self.args.gradient_accumulation_steps * self._train_batch_size
+                                         * self.args.steps_per_generation * self.accelerator.num_processes)
             return sampler
 
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
@@ -190,6 +194,7 @@ def _make_trainer_class():
             self.trainer: Any = None
             self._t0 = 0.0
             self._bar: Any = None
+            self._restore_rng = False
 
         def on_train_begin(self, args, state, control, **kwargs):
             from tqdm.auto import tqdm
@@ -202,13 +207,18 @@ def _make_trainer_class():
                     # afresh for the influence objective without recording them (the ledger has that step)
                     self._probe(kwargs, state.global_step, record=False)
                 # TRL's data-skip path restores the RNG only at an epoch boundary; rlvr never skips
-                # data (the sampler resumes itself), so restore it here.
-                self.trainer._load_rng_state(self.resume_from)
+                # data (the sampler resumes itself), so restore it at the first step: not here,
+                # because creating the epoch's DataLoader iterator draws a seed from torch's RNG
+                # afterwards, which the uninterrupted run drew long before its checkpoint.
+                self._restore_rng = True
             elif self.run.probe is not None and state.global_step == 0:
                 self._probe(kwargs, 0)
             return control
 
         def on_step_begin(self, args, state, control, **kwargs):
+            if self._restore_rng:
+                self.trainer._load_rng_state(self.resume_from)
+                self._restore_rng = False
             self._t0 = time.perf_counter()
             return control
 
@@ -317,7 +327,8 @@ def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
         "step": step,
         "ledger_parts": [p.name for p in run.ledger.part_files()],
         "ledger_rows": run.ledger.rows_written,
-        "sampler": _jsonable(run.sampler.state_dict()) if run.sampler is not None else None,
+        "sampler": _jsonable(run.sampler.state_dict(consumed=step * run.indices_per_step or None))
+        if run.sampler is not None else None,
         "costs": run.costs(),
         "step_seconds": [round(s, 4) for s in run.step_seconds],
         "probe_losses": run.probe_losses,
