@@ -50,6 +50,9 @@ class TrainConfig:
     tokens_per_micro_batch: int = field(default=8192, metadata={
         "help": "auto micro-batching: most (prompt + completion) tokens in one forward/backward slice; "
                 "activations of a 135M model take roughly 1 MB per token on CPU"})
+    memory_gb: float = field(default=0.0, metadata={
+        "help": "CPU: resident memory the run may use, which sizes the micro-batches (0: what is available now, "
+                "at most 4 GB); a run that cannot fit is refused before it starts"})
     max_prompt_tokens: int = field(default=1024, metadata={
         "help": "tasks whose chat prompt is longer (in policy tokens) are left out of training and the probe "
                 "set, and counted as too_long"})
@@ -134,6 +137,7 @@ class TrainConfig:
         need(self.epsilon > 0 and self.epsilon_high >= self.epsilon,
              f"need 0 < epsilon <= epsilon_high, got {self.epsilon}, {self.epsilon_high}")
         need(0.0 <= self.probe_fraction < 1.0, f"probe_fraction must be in [0, 1), got {self.probe_fraction}")
+        need(self.memory_gb >= 0, f"memory_gb must be >= 0 (0: what is available, at most 4 GB), got {self.memory_gb}")
         need(self.save_completions >= 0, "save_completions must be >= 0 (characters kept per completion)")
         need(0.0 < self.vllm_gpu_memory_utilization <= 1.0, "vllm_gpu_memory_utilization must be in (0, 1]")
         groups_total = self.prompts_per_step * self.num_generations
