@@ -226,7 +226,8 @@ def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int) -> TrainCo
     trainable = n_params // 100 if config.lora else n_params  # LoRA adapters: about 1% of the weights
     row = longest_prompt + config.max_completion_length
     plan = plan_memory(model_config, row_tokens=row, generation_rows=config.prompts_per_step * config.num_generations,
-                       budget=cpu_budget(config.memory_gb), trainable=trainable)
+                       budget=cpu_budget(config.memory_gb), trainable=trainable,
+                       optimizer=config.optimizer)
     if config.micro_batches:
         per_slice = config.prompts_per_step * config.num_generations // config.world_size() // config.micro_batches
         if per_slice * row > plan.tokens_per_micro_batch:

@@ -3,8 +3,9 @@
 On CPU nothing stops a run that does not fit: the kernel's OOM killer ends it minutes in, often
 taking the desktop with it. So `train()` plans first, from the policy's config:
 
-- fixed: the weights, their gradients and AdamW's two moments (fp32, 16 bytes per trainable
-  parameter; 4 per frozen one under LoRA), plus the interpreter and libraries (~0.6 GB);
+- fixed: the weights, their gradients and the optimizer state (fp32: 4 + 4 bytes per trained
+  parameter, and 8 more for AdamW's two moments; Adafactor's factored state is negligible; 4 per
+  frozen one under LoRA), plus the interpreter, libraries and allocator slack (~1.1 GB);
 - generation: the KV cache of one generation batch (every completion of a step at once) and its
   last-position logits;
 - training: activations kept for backward, per token: each decoder block stores about 12 hidden-
@@ -27,7 +28,10 @@ from typing import Any
 
 GB = 2**30
 FP32 = 4
-RUNTIME_BYTES = int(0.6 * GB)  # python, torch, transformers, TRL and the tokenizer, measured idle
+# Python, torch, transformers, TRL, datasets, the tokenizer, the allocator's slack and the model's
+# load-time copies: calibrated on the planted run (SmolLM2, full fine-tune, 2 rows of ~70 tokens per
+# slice): 3.39 GB resident at a 2.9 GB plan that counted 0.6 GB here.
+RUNTIME_BYTES = int(1.1 * GB)
 DEFAULT_CPU_CAP_GB = 4.0  # what a default CPU run may use: it must fit an 8 GB laptop beside the desktop
 
 
@@ -106,12 +110,13 @@ class MemoryPlan:
 
 
 def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, budget: int,
-                trainable: int | None = None) -> MemoryPlan:
+                trainable: int | None = None, optimizer: str = "adamw") -> MemoryPlan:
     """The micro-batch size in tokens that keeps a CPU run within `budget` bytes, or a ValueError
     with the numbers and what to change when not even one row fits."""
     n_params = count_parameters(model_config)
     trainable = n_params if trainable is None else trainable
-    fixed = RUNTIME_BYTES + FP32 * n_params + 3 * FP32 * trainable  # weights; gradients and two Adam moments
+    moments = 2 if optimizer == "adamw" else 0
+    fixed = RUNTIME_BYTES + FP32 * n_params + (1 + moments) * FP32 * trainable  # weights; gradients, moments
     generation = generation_rows * (row_tokens * kv_bytes_per_token(model_config) + 2 * FP32 * model_config.vocab_size)
     per_token = activation_bytes_per_token(model_config)
     rows = (budget - fixed) // (per_token * row_tokens) if budget > fixed else 0
@@ -119,12 +124,12 @@ def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, bud
         need = fixed + max(generation, per_token * row_tokens)
         raise ValueError(
             f"this run does not fit in memory: it needs at least {need / GB:.2f} GB but may use {budget / GB:.2f} GB "
-            f"({'available now' if budget < DEFAULT_CPU_CAP_GB * GB else 'the memory_gb cap'}). "
+            f"(--memory-gb, else what is available now, at most {DEFAULT_CPU_CAP_GB:.0f} GB). "
             f"Weights, gradients, optimizer state and runtime take {fixed / GB:.2f} GB; generating "
             f"{generation_rows} completions of up to {row_tokens} tokens {generation / GB:.2f} GB; one training row "
             f"of {row_tokens} tokens {per_token * row_tokens / GB:.2f} GB. Lower max_completion_length or "
-            f"prompts_per_step x num_generations, train LoRA adapters (--lora-r), pick a smaller model, or allow "
-            f"more with --memory-gb if the machine has it.")
+            f"prompts_per_step x num_generations, train LoRA adapters (--lora), use --optimizer adafactor, pick a "
+            f"smaller model, or allow more with --memory-gb if the machine has it.")
     return MemoryPlan(budget, fixed, generation, per_token, row_tokens, int(rows) * row_tokens)
 
 
