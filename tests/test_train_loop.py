@@ -218,7 +218,8 @@ class _Killed(Exception):
     """Stands in for SIGKILL right after a checkpoint is complete."""
 
 
-def test_resume_repeats_the_uninterrupted_run_exactly(tmp_path, tasks, monkeypatch):
+@pytest.mark.parametrize("micro_batches", [1, 2])
+def test_resume_repeats_the_uninterrupted_run_exactly(tmp_path, tasks, monkeypatch, micro_batches):
     """Interrupted after checkpoint 3 and resumed (with every global RNG scrambled in between), the
     run trains the same tasks with the same completions, rewards, advantages and influence as the
     uninterrupted one: sampler read-ahead, selector pending set, store, RNG states all restored."""
@@ -229,7 +230,7 @@ def test_resume_repeats_the_uninterrupted_run_exactly(tmp_path, tasks, monkeypat
 
     import rlvr.train.trainer as trainer_module
 
-    config = small_config(influence=True, report=False)
+    config = small_config(influence=True, report=False, micro_batches=micro_batches)
     model, tok = make_tiny_model()
     train(config, tasks, tmp_path / "straight", model=model, tokenizer=tok)
 
