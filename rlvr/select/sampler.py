@@ -43,7 +43,9 @@ Use it from your own trainer subclass:
 
 On resume, rebuild the store with `PassRateStore.load(checkpoint / STATE_FILE, task_ids=...)`.
 When the Trainer skips the batches it already trained on, those skipped chunks are proposed but
-never observed; they expire from the pending set after `max_pending_age` proposals.
+never observed; they expire from the pending set after `max_pending_age` proposals. rlvr's own
+trainer skips nothing: it saves `state_dict(consumed=...)` with each checkpoint and loads it back,
+so the resumed run proposes exactly what the uninterrupted one did (see SelectorSampler).
 """
 
 from __future__ import annotations
