@@ -459,6 +459,11 @@ class Decision(Record):
 # ----------------------------------------------------------------------------- rollouts
 
 
+# Verifier statuses that say nothing about the policy (the verifier itself crashed): every pass rate
+# (probe, value report, SvS parents, card, the selector's beliefs, offline estimates) leaves them out.
+UNSCORED_STATUSES = frozenset({"error"})
+
+
 @dataclass
 class RolloutGroup(Record):
     """The k rollouts of one task at one training step, as the verifier scored them."""
@@ -501,6 +506,16 @@ class RolloutGroup(Record):
         """True when the group's rewards are not all equal: the only groups GRPO learns from."""
         return len(set(self.rewards)) > 1
 
+    def scored_rewards(self) -> list[float]:
+        """The rewards of the rollouts the verifier actually judged (status not in UNSCORED_STATUSES)."""
+        return [r for r, s in zip(self.rewards, self.statuses) if s not in UNSCORED_STATUSES]
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Mean reward over the scored rollouts; None when the verifier crashed on every one."""
+        rewards = self.scored_rewards()
+        return sum(rewards) / len(rewards) if rewards else None
+
     def to_row(self) -> dict[str, Any]:
         return {
             "step": self.step,
@@ -531,6 +546,12 @@ class RolloutGroup(Record):
         )
 
 
+def pooled_pass_rate(groups: Iterable[RolloutGroup]) -> float | None:
+    """Mean reward over every scored rollout of `groups` (rollouts pooled, not groups averaged)."""
+    rewards = [r for g in groups for r in g.scored_rewards()]
+    return sum(rewards) / len(rewards) if rewards else None
+
+
 # ----------------------------------------------------------------------------- value
 
 
@@ -554,6 +575,7 @@ class Value(Record):
     weakness: bool = False
     influence: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    influence_se: float | None = None  # bootstrap over probe tasks (rlvr.train.influence.bootstrap_se)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -568,6 +590,7 @@ class Value(Record):
             ("trajectory", pa.string()),
             ("weakness", pa.bool_()),
             ("influence", pa.float64()),
+            ("influence_se", pa.float64()),
             ("meta", pa.string()),
         ]
     )
@@ -580,6 +603,7 @@ class Value(Record):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Value:
         row = dict(row)
+        row.setdefault("influence_se", None)  # value tables written before the column existed
         row["meta"] = _loads(row["meta"], {})
         return cls(**row)
 
@@ -617,73 +641,3 @@ class Quarantined(Record):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: field {self.field!r}: {self.reason}"
-
-
-def read_tasks(paths: str | Path | Sequence[str | Path], quarantine: list[Quarantined] | None = None,
-               max_record_bytes: int = 0) -> list[Task]:
-    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards.
-
-    A bad row raises an error naming its file, row and field; with a `quarantine` list it goes
-    there and the other rows are read. `max_record_bytes` (0: no limit) quarantines rows whose
-    prompt and answer text exceed it, before any of it is parsed.
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    tasks: list[Task] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            from rlvr.datasets_cards.export import dataset_files
-
-            files = dataset_files(p)
-        else:
-            files = [p]
-        for f in files:
-            tasks.extend(_read_task_file(f, quarantine, max_record_bytes))
-    return tasks
-
-
-def _read_task_file(path: Path, quarantine: list[Quarantined] | None, max_record_bytes: int) -> list[Task]:
-    table = read_parquet_table(path, "task Parquet")
-    row_numbers = None
-    if max_record_bytes:
-        table, row_numbers = _drop_oversized(table, str(path), quarantine, max_record_bytes)
-    if "verifier_params" in table.column_names:  # a published dataset shard
-        from rlvr.datasets_cards.export import PublishedTask
-
-        return PublishedTask.from_arrow(table, str(path), quarantine, row_numbers)
-    return Task.from_arrow(table, str(path), quarantine, row_numbers)
-
-
-def _text_bytes(column: pa.ChunkedArray) -> Any:
-    """Per row, the UTF-8 bytes of a string column, or of a chat column's message contents."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    column = column.combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    sizes = np.zeros(len(column), dtype=np.int64)
-    if pa.types.is_list(column.type) and pa.types.is_struct(column.type.value_type) \
-            and column.type.value_type.get_field_index("content") >= 0:
-        contents = pc.list_flatten(column).field("content")
-        per_message = pc.binary_length(contents).fill_null(0).to_numpy(zero_copy_only=False)
-        np.add.at(sizes, pc.list_parent_indices(column).to_numpy(zero_copy_only=False), per_message)
-    return sizes
-
-
-def _drop_oversized(table: pa.Table, source: str, quarantine: list[Quarantined] | None,
-                    limit: int) -> tuple[pa.Table, list[int] | None]:
-    """Rows whose prompt and answer text together exceed `limit` bytes, quarantined (or an error);
-    returns the other rows and their 1-based row numbers in the file."""
-    sizes = sum(_text_bytes(table.column(c)) for c in ("prompt", "answer") if c in table.column_names)
-    over = sizes > limit if len(table) else None
-    if over is None or not over.any():
-        return table, None
-    for row in over.nonzero()[0].tolist():
-        bad = Quarantined(source, row + 1, "prompt", f"record too large: {int(sizes[row])} bytes of prompt and answer "
-                          f"> max_record_bytes={limit} (raise --max-record-bytes, or 0 for no limit)",
-                          str(table.column("task_id")[row].as_py()))
-        if quarantine is None:
-            raise ValueError(f"{bad.file}: row {bad.line}: field {bad.field!r}: {bad.reason}")
-        quarantine.append(bad)
-    return table.filter(pa.array(~over)), [i + 1 for i in (~over).nonzero()[0].tolist()]

@@ -15,7 +15,8 @@ import pytest
 
 from rlvr.cli import main
 from rlvr.io.readers import ReadOptions, read_documents
-from rlvr.records import Message, Provenance, Quarantined, Task, VerifierSpec, read_tasks
+from rlvr.io.tasks import read_tasks
+from rlvr.records import Message, Provenance, Quarantined, Task, VerifierSpec
 
 
 def _tasks(n: int = 6) -> list[Task]:

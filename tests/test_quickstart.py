@@ -1,7 +1,7 @@
 """The main job `make demo` runs (examples/quickstart.yaml), end to end at a reduced size.
 
 Same stages, same types, same settings except the sizes: fewer tasks per family and two training
-steps of the bundled SmolLM2 (with Adafactor, to fit the suite's memory limit). Checks what a user of the demo relies on: every stage ran, the books
+steps of the bundled SmolLM2 (LoRA adapters, to fit the suite's memory limit). Checks what a user of the demo relies on: every stage ran, the books
 balance, the report and the dataset exist where the summary says, and the card's header is valid
 and its numbers match the run.
 """
@@ -27,11 +27,10 @@ SMALLER = {
     "arithmetic": {"n": 8},
     "fim": {"n": 6},
     "initials": {"n": 8},
-    # Adafactor and a 2.6 GB plan keep this test process under the suite's 3 GB: AdamW's two
-    # moments alone are 1 GB for SmolLM2's 135M weights.
+    # LoRA and a 2.6 GB plan keep this test process under the suite's 3 GB: a full fine-tune's
+    # gradients and AdamW moments alone are 1.5 GB for SmolLM2's 135M weights.
     "train": {"steps": 2, "prompts_per_step": 2, "num_generations": 2, "max_completion_length": 8,
-              "probe_every": 2, "probe_max": 2, "probe_k": 1, "save_every": 2, "optimizer": "adafactor",
-              "memory_gb": 2.6},
+              "probe_every": 2, "probe_max": 2, "probe_k": 1, "save_every": 2, "lora": True, "memory_gb": 2.6},
 }
 
 

@@ -60,9 +60,9 @@ def test_budget_is_available_memory_capped():
 
 
 def test_train_refuses_before_it_starts(tmp_path):
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.loop import train
     from rlvr.train.tiny import make_tiny_model
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     tasks = first_char_tasks(24, seed=1, config=FirstCharConfig(1, 30))
     model, tok = make_tiny_model()

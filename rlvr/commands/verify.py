@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 def index_tasks(paths) -> dict:
     """task_id -> Task over every file. The same task twice is reported and scored once; two
     different tasks under one task_id are refused (which one would a completion be scored against?)."""
-    from rlvr.records import read_tasks
+    from rlvr.io.tasks import read_tasks
 
     tasks: dict = {}
     where: dict[str, str] = {}
@@ -93,7 +93,7 @@ def _score_file(tasks, completions: Path, out: Path) -> int:
                 score = verify(tasks[row["task_id"]], row["completion"])
                 rewards.append(score.reward)
                 record = {"line": lineno, "task_id": row["task_id"], "reward": score.reward,
-                          "status": score.status, "detail": score.detail}
+                          "status": score.status, "detail": score.detail, **score.info}
             statuses[record["status"]] += 1
             fh_out.write(json.dumps(record, ensure_ascii=False) + "\n")
     mean = sum(rewards) / len(rewards) if rewards else float("nan")

@@ -106,7 +106,7 @@ def load_inputs(paths: list[str | Path], config) -> Inputs:
         raise ValueError(f"inputs mix rlvr task tables and other datasets ({other}); curate them in separate runs, "
                          f"or pass the other datasets as --benchmarks to decontaminate against them")
     if task_paths:
-        from rlvr.records import read_tasks
+        from rlvr.io.tasks import read_tasks
 
         quarantined: list[Quarantined] = []
         tasks = read_tasks(task_paths, quarantine=quarantined, max_record_bytes=config.max_record_bytes)

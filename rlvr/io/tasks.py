@@ -1,9 +1,10 @@
-"""Tasks as a Hub-friendly Parquet dataset folder, and back.
+"""Tasks as a Hub-friendly Parquet dataset folder, and back; `read_tasks` reads either format.
 
 The published table flattens a Task into plain columns that the Hub viewer and
 `datasets.load_dataset` show well (nested provenance and difficulty become top-level columns;
 free-form parts stay JSON strings). `tasks_from_dataset` reverses it exactly, so a published
-dataset can be re-scored with `rlvr verify` or fed back into curate and train.
+dataset can be re-scored with `rlvr verify` or fed back into curate and train. A bad row in either
+format is named by file, row and field (or quarantined, when the caller passes a list for it).
 
 Layout: one config per task kind when there are several (`data/<config>/<split>-00000-of-00001.parquet`),
 else a single `default` config (`data/<split>-00000-of-00001.parquet`).
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,6 +25,7 @@ from rlvr.hashing import canonical_json
 from rlvr.records import (
     Difficulty,
     Provenance,
+    Quarantined,
     Record,
     RecordError,
     Task,
@@ -29,6 +33,7 @@ from rlvr.records import (
     _json_field,
     _messages_field,
     _str_field,
+    read_parquet_table,
     write_table,
 )
 
@@ -176,6 +181,70 @@ def dataset_files(dataset_dir: str | Path) -> list[Path]:
 
 def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
     """Every task in a folder written by `write_dataset` (all configs and splits)."""
-    from rlvr.records import read_tasks
-
     return read_tasks(dataset_dir)
+
+
+def read_tasks(paths: str | Path | Sequence[str | Path], quarantine: list[Quarantined] | None = None,
+               max_record_bytes: int = 0) -> list[Task]:
+    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards.
+
+    A bad row raises an error naming its file, row and field; with a `quarantine` list it goes
+    there and the other rows are read. `max_record_bytes` (0: no limit) quarantines rows whose
+    prompt and answer text exceed it, before any of it is parsed.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    tasks: list[Task] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = dataset_files(p)
+        else:
+            files = [p]
+        for f in files:
+            tasks.extend(_read_task_file(f, quarantine, max_record_bytes))
+    return tasks
+
+
+def _read_task_file(path: Path, quarantine: list[Quarantined] | None, max_record_bytes: int) -> list[Task]:
+    table = read_parquet_table(path, "task Parquet")
+    row_numbers = None
+    if max_record_bytes:
+        table, row_numbers = _drop_oversized(table, str(path), quarantine, max_record_bytes)
+    if "verifier_params" in table.column_names:  # a published dataset shard
+        return PublishedTask.from_arrow(table, str(path), quarantine, row_numbers)
+    return Task.from_arrow(table, str(path), quarantine, row_numbers)
+
+
+def _text_bytes(column: pa.ChunkedArray) -> Any:
+    """Per row, the UTF-8 bytes of a string column, or of a chat column's message contents."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sizes = np.zeros(len(column), dtype=np.int64)
+    if pa.types.is_list(column.type) and pa.types.is_struct(column.type.value_type) \
+            and column.type.value_type.get_field_index("content") >= 0:
+        contents = pc.list_flatten(column).field("content")
+        per_message = pc.binary_length(contents).fill_null(0).to_numpy(zero_copy_only=False)
+        np.add.at(sizes, pc.list_parent_indices(column).to_numpy(zero_copy_only=False), per_message)
+    return sizes
+
+
+def _drop_oversized(table: pa.Table, source: str, quarantine: list[Quarantined] | None,
+                    limit: int) -> tuple[pa.Table, list[int] | None]:
+    """Rows whose prompt and answer text together exceed `limit` bytes, quarantined (or an error);
+    returns the other rows and their 1-based row numbers in the file."""
+    sizes = sum(_text_bytes(table.column(c)) for c in ("prompt", "answer") if c in table.column_names)
+    over = sizes > limit if len(table) else None
+    if over is None or not over.any():
+        return table, None
+    for row in over.nonzero()[0].tolist():
+        bad = Quarantined(source, row + 1, "prompt", f"record too large: {int(sizes[row])} bytes of prompt and answer "
+                          f"> max_record_bytes={limit} (raise --max-record-bytes, or 0 for no limit)",
+                          str(table.column("task_id")[row].as_py()))
+        if quarantine is None:
+            raise ValueError(f"{bad.file}: row {bad.line}: field {bad.field!r}: {bad.reason}")
+        quarantine.append(bad)
+    return table.filter(pa.array(~over)), [i + 1 for i in (~over).nonzero()[0].tolist()]
