@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import logging
 import marshal
 import os
@@ -78,10 +79,10 @@ __all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "SandboxError", 
            "SandboxResult", "STATUSES", "check_code", "run_many", "run_python"]
 
 STATUSES = ("ok", "error", "timeout", "memory", "banned", "output_limit")
-ISOLATION_MODES = ("auto", "namespaces", "basic")
+ISOLATION_MODES = ("auto", "namespaces", "bwrap", "basic")
+_LABELS = {"namespaces": "mount+net+pid namespaces", "bwrap": "bwrap", "basic": "basic"}
 RUNNER = Path(__file__).with_name("runner.py")
 UID_BASE = 2_000_000
-CPU_LIMIT_EXIT, SETUP_ERROR_EXIT = 250, 251  # must match runner.py
 
 
 class SandboxError(RuntimeError):
@@ -168,7 +169,8 @@ def run_python(
             reason = policy.check(text)
             if reason:
                 return SandboxResult("banned", detail=reason)
-    return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard).execute()
+    return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard,
+                bwrap=_bwrap_for(isolation)).execute()
 
 
 def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **common: Any) -> list[SandboxResult]:
@@ -182,22 +184,60 @@ def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **commo
 _warned_basic = False
 
 
+@functools.lru_cache(maxsize=None)
+def _mode_probe(mode: str) -> str | None:
+    """None when `mode` can run here, else why not (one real run, cached per process)."""
+    bwrap = shutil.which("bwrap") if mode == "bwrap" else None
+    if mode == "bwrap" and bwrap is None:
+        return "bubblewrap (bwrap) is not on PATH (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        result = _Run("def f():\n    return 1", ["f()"], SandboxLimits(timeout_s=20), 0, mode, True,
+                      bwrap=bwrap).execute()
+    except SandboxError as exc:
+        return str(exc)
+    if result.status != "ok" or result.values != ("1",) or result.isolation[:1] != (_LABELS[mode],):
+        return f"a trial run ended {result.status}: {result.detail} {result.stderr[-300:]}".strip()
+    return None
+
+
+def isolation_modes() -> dict[str, str | None]:
+    """Each explicit isolation mode mapped to None when it runs here, or to the reason it cannot."""
+    return {mode: _mode_probe(mode) for mode in ISOLATION_MODES if mode != "auto"}
+
+
+def _bwrap_for(isolation: str) -> str | None:
+    """The bwrap path to hand the runner: when asked for, or when auto may fall back to it."""
+    if isolation not in ("bwrap", "auto"):
+        return None
+    if isolation == "auto" and os.geteuid() == 0 and _mode_probe("namespaces") is None:
+        return None  # the runner takes namespaces first
+    reason = _mode_probe("bwrap")
+    if reason is None:
+        return shutil.which("bwrap")
+    if isolation == "bwrap":
+        raise SandboxError(f"isolation='bwrap' is unavailable: {reason}")
+    return None
+
+
 class _Run:
     """One launch of runner.py, its output collection, and the cleanup after it."""
 
     def __init__(self, code: str, expressions: list[str], limits: SandboxLimits, hash_seed: int,
-                 isolation: str, runtime_guard: bool):
+                 isolation: str, runtime_guard: bool, bwrap: str | None = None):
         self.code, self.expressions, self.limits = code, expressions, limits
         self.hash_seed, self.isolation, self.runtime_guard = hash_seed, isolation, runtime_guard
-        self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
+        self.bwrap = bwrap
+        self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "values": bytearray(), "control": bytearray()}
         self.caps = {"stdout": limits.max_output_bytes, "stderr": limits.max_output_bytes,
-                     "result": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536}
+                     "values": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536,
+                     "control": 1 << 16}
 
-    def _job(self, workdir: str, result_fd: int, uid: int) -> bytes:
+    def _job(self, workdir: str, control_fd: int, values_fd: int, uid: int) -> bytes:
         lim = self.limits
         job = {
-            "code": self.code, "expressions": self.expressions, "result_fd": result_fd, "workdir": workdir,
-            "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
+            "code": self.code, "expressions": self.expressions, "control_fd": control_fd, "values_fd": values_fd,
+            "workdir": workdir, "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
+            "bwrap": self.bwrap, "hash_seed": self.hash_seed,
             "limits": {"cpu_s": lim.cpu_seconds, "memory_bytes": lim.memory_mb << 20,
                        "file_bytes": lim.file_size_mb << 20, "nproc": lim.max_processes,
                        "disk_mb": lim.disk_mb, "max_value_chars": lim.max_value_chars},
@@ -206,55 +246,60 @@ class _Run:
 
     def execute(self) -> SandboxResult:
         workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-        read_fd, write_fd = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "PYTHONHASHSEED": str(self.hash_seed), "PYTHONIOENCODING": "utf-8:backslashreplace"}
+        control_read, control_write = os.pipe()
+        values_read, values_write = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True, env=env, cwd=workdir,
+                stderr=subprocess.PIPE, pass_fds=(control_write, values_write), start_new_session=True, env=env,
+                cwd=workdir,
             )
         except OSError as exc:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (control_read, control_write, values_read, values_write):
+                os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
             raise SandboxError(f"could not start the sandbox interpreter {sys.executable}: {exc}") from None
-        os.close(write_fd)
+        os.close(control_write)
+        os.close(values_write)
         uid = UID_BASE + proc.pid
         clean = False
         try:
             try:
-                proc.stdin.write(self._job(workdir, write_fd, uid))  # type: ignore[union-attr]
+                proc.stdin.write(self._job(workdir, control_write, values_write, uid))  # type: ignore[union-attr]
                 proc.stdin.close()  # type: ignore[union-attr]
             except BrokenPipeError:
                 pass  # the runner died at once; its exit status tells why
-            killed = self._collect(proc, read_fd, start + self.limits.timeout_s)
+            killed = self._collect(proc, {"control": control_read, "values": values_read},
+                                   start + self.limits.timeout_s)
             if killed:
                 _kill_session(proc.pid)
             proc.wait()
             duration = time.monotonic() - start
             # In namespace mode the pid namespace already took every process of a finished run with
             # it; a sweep by uid is needed after a kill, or in basic mode, where setsid escapes killpg.
-            clean = not killed and self._frames()[0][:1] != ("basic",)
+            clean = not killed and self._control()[0][:1] != ("basic",)
         finally:
             _kill_session(proc.pid)
             if not clean:
                 _kill_uid(uid)
             for stream in (proc.stdout, proc.stderr):
                 stream.close()  # type: ignore[union-attr]
-            os.close(read_fd)
+            os.close(control_read)
+            os.close(values_read)
             shutil.rmtree(workdir, ignore_errors=True)
             if os.path.exists(workdir):
                 log.warning("sandbox work dir %s could not be removed", workdir)
         return self._result(killed, proc.returncode, duration)
 
-    def _collect(self, proc: subprocess.Popen, result_fd: int, deadline: float) -> str | None:
-        """Read the three pipes until EOF; 'timeout' or 'output_limit' when the run must be killed."""
+    def _collect(self, proc: subprocess.Popen, pipes: dict[str, int], deadline: float) -> str | None:
+        """Read the four pipes until EOF; 'timeout' or 'output_limit' when the run must be killed."""
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ, "stdout")  # type: ignore[arg-type]
         sel.register(proc.stderr, selectors.EVENT_READ, "stderr")  # type: ignore[arg-type]
-        sel.register(result_fd, selectors.EVENT_READ, "result")
+        for name, fd in pipes.items():
+            sel.register(fd, selectors.EVENT_READ, name)
         exited_at: float | None = None
         try:
             while sel.get_map():
@@ -278,52 +323,79 @@ class _Run:
         finally:
             sel.close()
 
-    def _frames(self) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None]:
+    def _control(self) -> tuple[tuple[str, ...], str | None, dict[str, Any] | None]:
+        """What the runner reported: active layers, a setup error, and how the program ended.
+        Only the runner holds this pipe; the program cannot write to it."""
         isolation: tuple[str, ...] = ()
-        result, runner_error = None, None
-        for line in bytes(self.buffers["result"]).splitlines():
-            try:
-                frame = ast.literal_eval(line.decode("utf-8", "replace"))
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue  # not a frame of ours (the program may write to this pipe too)
-            if not isinstance(frame, dict):
-                continue
-            if "isolation" in frame and not isolation:  # the runner writes it first
+        runner_error, end = None, None
+        for frame in _frames(self.buffers["control"]):
+            if "isolation" in frame and not isolation:
                 isolation = tuple(str(x) for x in frame["isolation"])
-            if isinstance(frame.get("result"), dict):
-                result = frame["result"]
-            if "runner_error" in frame:
+            if "runner_error" in frame and runner_error is None:
                 runner_error = str(frame["runner_error"])
-        return isolation, result, runner_error
+            if isinstance(frame.get("exit"), dict) and end is None:
+                end = frame["exit"]
+        return isolation, runner_error, end
+
+    def _reported(self) -> tuple[list[str], dict[str, Any] | None]:
+        """The values and the outcome the program's process wrote to the values pipe; up to its
+        first result line (the harness writes that last and exits)."""
+        values: list[str] = []
+        for frame in _frames(self.buffers["values"]):
+            if "value" in frame:
+                values.append(str(frame["value"]))
+            elif isinstance(frame.get("result"), dict):
+                return values, frame["result"]
+        return values, None
 
     def _result(self, killed: str | None, code: int | None, duration: float) -> SandboxResult:
-        isolation, frame, runner_error = self._frames()
-        text = {k: bytes(v[: self.caps.get(k, len(v))]).decode("utf-8", "replace") for k, v in self.buffers.items()}
-        common = {"stdout": text["stdout"], "stderr": text["stderr"], "returncode": code,
+        isolation, runner_error, end = self._control()
+        text = {k: bytes(self.buffers[k][: self.caps[k]]).decode("utf-8", "replace") for k in ("stdout", "stderr")}
+        end = end or {}
+        returncode = end.get("code") if end else code
+        common = {"stdout": text["stdout"], "stderr": text["stderr"], "returncode": returncode,
                   "duration_s": round(duration, 4), "isolation": isolation}
         _warn_if_basic(isolation)
         if killed == "timeout":
             return SandboxResult("timeout", detail=f"wall-clock limit of {self.limits.timeout_s}s", **common)
         if killed == "output_limit":
             return SandboxResult("output_limit", detail="output exceeded the size limit", **common)
-        if code == SETUP_ERROR_EXIT and runner_error:
+        if runner_error:
             raise SandboxError(f"sandbox setup failed: {runner_error}")
-        if code == CPU_LIMIT_EXIT:
+        if not end:
+            return SandboxResult("error", detail=f"the sandbox runner ended (exit code {code}) without reporting "
+                                                 "how the program ended", **common)
+        if end.get("cpu_limit"):
             return SandboxResult("timeout", detail=f"CPU limit of {self.limits.cpu_seconds}s", **common)
-        if code is not None and code > 128 and code - 128 < signal.NSIG:
-            sig = signal.Signals(code - 128) if code - 128 in signal.valid_signals() else code - 128
-            name = getattr(sig, "name", str(sig))
+        sig = end.get("signal")
+        if isinstance(sig, int):
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
             if sig == signal.SIGXFSZ:
                 return SandboxResult("output_limit", detail=f"file size limit ({self.limits.file_size_mb} MB)", **common)
             hint = " (C stack overflow or memory limit)" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
             return SandboxResult("error", detail=f"killed by {name}{hint}", **common)
-        if code is not None and code < 0:
-            return SandboxResult("error", detail=f"sandbox runner killed by signal {-code}", **common)
-        if frame is None:
-            return SandboxResult("error", detail=f"exited with code {code} before reporting a result", **common)
-        status = frame.get("status") if frame.get("status") in STATUSES else "error"
-        values = tuple(str(v) for v in frame.get("values") or ())
-        return SandboxResult(status, values=values, detail=str(frame.get("detail") or ""), **common)
+        values, reported = self._reported()
+        if reported is None or end.get("code") != 0:
+            return SandboxResult("error", detail=f"exited with code {end.get('code')} before reporting a result",
+                                 **common)
+        status = reported.get("status") if reported.get("status") in STATUSES else "error"
+        detail = str(reported.get("detail") or "")
+        if status == "ok" and len(values) != len(self.expressions):
+            status, detail = "error", (f"the program reported {len(values)} values for {len(self.expressions)} "
+                                       "expressions")
+        return SandboxResult(status, values=tuple(values), detail=detail, **common)
+
+
+def _frames(buffer: bytearray) -> list[dict[str, Any]]:
+    frames = []
+    for line in bytes(buffer).splitlines():
+        try:
+            frame = ast.literal_eval(line.decode("utf-8", "replace"))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(frame, dict):
+            frames.append(frame)
+    return frames
 
 
 def _warn_if_basic(isolation: tuple[str, ...]) -> None:

@@ -1,55 +1,173 @@
-"""Inside the sandboxed process: compile, install the audit hook, run, report one result line.
+"""The program's own process: a fresh interpreter started as `python -s -S -B -c <this file>`.
 
-Loaded by runner.py (standard library only). The result line goes to a pipe of its own, so
-nothing the program prints can be mistaken for it; the parent only ever compares the values
-reported here with expected values it keeps to itself, so a program that forges a result line
-gains nothing it could not get by returning those values.
+runner.py confines a process (namespaces, private root, unprivileged uid) and then execs a new
+interpreter on this source, so no module, object or pipe of the runner exists here. The job
+arrives on stdin (marshal). Before the program runs, this code drops root if asked (privileged
+bwrap), sets the rlimits, keeps only fds 0-3, installs the audit hook and replaces `__main__`
+with the program's module. It then writes one line per expression value and a last result line
+to fd 3, the values pipe.
 
-The audit hook (PEP 578) refuses, for the rest of the process's life, the Python-level routes
-out of the sandbox: starting processes, signalling other processes, sockets, ctypes and
-native-code imports, writes outside the work dir, and reads or listings outside the work dir and
-the standard library. PEP 578 says plainly that audit hooks are not a sandbox: native code can
-step around them. They are the second layer; the kernel layers set up by runner.py are the
-boundary.
+Nothing in this process is trusted afterwards: the program can reach every object here and
+write to fd 3 itself. What it writes is its own answer; the verdict (statuses that come from
+limits, signals, setup errors, and whether every expression produced exactly one value) is made
+by the runner and the parent, which the program cannot reach.
+
+The audit hook (PEP 578) refuses, for the rest of the process's life, the Python-level routes out
+of the sandbox: process creation, signals to other processes, sockets, ctypes and native-code
+imports, writes outside the work dir, reads or listings outside the work dir and the standard
+library, and the reflection that would reach the hook itself (gc.get_objects/get_referrers/
+get_referents, settrace/setprofile, code swaps on functions). Its tables are frozensets closed
+over by the hook; the hook is referenced by nothing but the interpreter. PEP 578 says plainly
+that audit hooks are not a sandbox: native code can step around them. The kernel layers set up
+by runner.py are the boundary.
 """
 
-import builtins
-import errno
-import os
-import sys
 
-# Whole families of audited events that a sandboxed program never needs.
-BLOCKED_EVENT_MODULES = frozenset({
-    "ctypes", "socket", "subprocess", "webbrowser", "urllib", "http", "ftplib", "smtplib", "poplib",
-    "imaplib", "telnetlib", "nntplib", "resource", "fcntl", "pty", "winreg", "msvcrt", "_winapi", "ssl",
-})
-BLOCKED_EVENTS = frozenset({
-    "os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.posix_spawn", "os.spawn", "os.exec",
-    "os.startfile", "sys.remote_exec",
-})
-# Modules whose import is refused at run time (their native code is not audited, or it is the
-# route to unaudited process creation).
-BLOCKED_IMPORTS = frozenset({
-    "ctypes", "_ctypes", "cffi", "_posixsubprocess", "_socket", "socket", "_ssl", "ssl", "mmap", "fcntl",
-    "resource", "pty", "termios", "_multiprocessing", "_xxsubinterpreters", "_testcapi", "_testinternalcapi",
-})
-WRITE_EVENTS = frozenset({
-    "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown",
-    "os.truncate", "os.utime", "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags",
-    "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.copytree",
-    "shutil.move", "shutil.chown", "shutil.make_archive", "shutil.unpack_archive",
-})
-READ_EVENTS = frozenset({"os.listdir", "os.scandir", "os.chdir", "os.listxattr", "os.getxattr", "glob.glob",
-                         "glob.glob/2"})
-DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+def _boot():
+    import builtins
+    import marshal
+    import os
+    import sys
+
+    data = bytearray()
+    while True:
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    job = marshal.loads(bytes(data))
+    del data
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out, write, exit_now, to_text = 3, os.write, os._exit, repr
+    stdout, stderr = sys.stdout, sys.stderr
+
+    def emit(obj):
+        line = (to_text(obj) + "\n").encode("utf-8", "backslashreplace")
+        while line:
+            line = line[write(out, line):]
+
+    def finish(status, detail=""):
+        for stream in (stdout, stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001, S110 - the program may have closed or broken it
+                pass
+        emit({"result": {"status": status, "detail": detail}})
+        exit_now(0)
+
+    if job["drop_uid"] is not None and os.geteuid() == 0:  # privileged bwrap: never run the program as root
+        uid = job["drop_uid"]
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        if 0 in (os.getuid(), os.geteuid(), *os.getresgid()):
+            raise SystemExit("sandbox: could not drop root")
+    os.closerange(4, 65536)
+    sys.path[:] = job["read_roots"]
+    sys.path_importer_cache.clear()
+    _set_limits(job["limits"])
+    max_chars = job["limits"]["max_value_chars"]
+    reserve = bytearray(1 << 20)  # freed on MemoryError so the report itself can be built
+    try:
+        code = compile(job["code"], "<program>", "exec")
+        expressions = [compile(e, f"<expression {i}>", "eval") for i, e in enumerate(job["expressions"])]
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
+        finish("error", _describe(exc))
+    if job["runtime_guard"]:
+        _install_guard(job["workdir"], job["read_roots"])
+    module = type(sys)("__main__")
+    namespace = module.__dict__
+    namespace["__builtins__"] = builtins
+    sys.modules["__main__"] = module
+    sys.argv[:] = ["<program>"]
+    del job
+    try:
+        try:
+            exec(code, namespace)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+        for expression in expressions:
+            text = to_text(eval(expression, namespace))
+            if len(text) > max_chars:
+                finish("output_limit", f"a value's repr has {len(text)} characters (limit {max_chars})")
+            emit({"value": text})
+    except MemoryError:
+        del reserve
+        finish("memory", "MemoryError")
+    except BaseException as exc:  # noqa: BLE001 - everything the program raises is its outcome
+        # CPython ignores SIGXFSZ, so the file-size limit and a full work dir surface as OSError.
+        full = isinstance(exc, OSError) and exc.errno in (28, 27, 122)  # ENOSPC, EFBIG, EDQUOT
+        detail = _describe(exc)
+        try:
+            import traceback  # only now: it costs every run a few ms of imports
+
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next, limit=20, file=stderr)
+        except Exception:  # noqa: BLE001, S110 - stderr may be broken or the traceback hostile
+            pass
+        finish("output_limit" if full else "error", detail)
+    finish("ok")
 
 
-def install_guard(workdir, read_roots):
-    """Add the audit hook. It cannot be removed from Python code once added."""
+def _set_limits(limits):
+    import resource
+    import sys
+
+    cpu = limits["cpu_s"]
+    for name, value in (("RLIMIT_CPU", (cpu, cpu + 1)), ("RLIMIT_AS", (limits["memory_bytes"],) * 2),
+                        ("RLIMIT_FSIZE", (limits["file_bytes"],) * 2), ("RLIMIT_NPROC", (limits["nproc"],) * 2),
+                        ("RLIMIT_NOFILE", (64, 64)), ("RLIMIT_CORE", (0, 0))):
+        resource.setrlimit(getattr(resource, name), value)
+    del sys.modules["resource"]
+
+
+def _describe(exc):
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not break the report
+        text = type(exc).__name__
+    return text[:1000]
+
+
+def _install_guard(workdir, read_roots):
+    """Add the audit hook. Python code cannot remove it; its tables live only in its closure."""
+    import os
+    import sys
+
+    # Whole families of audited events that a sandboxed program never needs.
+    blocked_families = frozenset({
+        "ctypes", "socket", "subprocess", "webbrowser", "urllib", "http", "ftplib", "smtplib", "poplib",
+        "imaplib", "telnetlib", "nntplib", "resource", "fcntl", "pty", "winreg", "msvcrt", "_winapi", "ssl",
+        "gc", "mmap",
+    })
+    blocked_events = frozenset({
+        "os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.posix_spawn", "os.spawn", "os.exec",
+        "os.startfile", "sys.remote_exec", "sys.settrace", "sys.setprofile", "sys._current_frames",
+        "sys._current_exceptions", "signal.pthread_kill", "os.setuid", "os.setgid",
+    })
+    # Modules whose import is refused (native code that is not audited, or unaudited process
+    # creation), whether or not the interpreter already loaded them.
+    blocked_imports = frozenset({
+        "ctypes", "_ctypes", "cffi", "_posixsubprocess", "_socket", "socket", "_ssl", "ssl", "mmap", "fcntl",
+        "resource", "pty", "termios", "_multiprocessing", "_xxsubinterpreters", "_testcapi", "_testinternalcapi",
+        "_testbuffer", "_testmultiphase", "_xxtestfuzz", "_posixshmem", "gc", "_tracemalloc", "faulthandler",
+    })
+    write_events = frozenset({
+        "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown",
+        "os.truncate", "os.utime", "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags",
+        "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.copytree",
+        "shutil.move", "shutil.chown", "shutil.make_archive", "shutil.unpack_archive", "os.mkfifo", "os.mknod",
+    })
+    read_events = frozenset({"os.listdir", "os.scandir", "os.chdir", "os.listxattr", "os.getxattr", "glob.glob",
+                             "glob.glob/2", "os.chroot"})
+    devices = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
     realpath, fsdecode = os.path.realpath, os.fsdecode
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     writable = (realpath(workdir), "/dev/null")
-    readable = writable + tuple(realpath(r) for r in read_roots if r) + DEVICES
+    readable = writable + tuple(realpath(r) for r in read_roots if r) + devices
+    function_type = type(_describe)
 
     def inside(path, roots):
         if path is None:
@@ -66,87 +184,33 @@ def install_guard(workdir, read_roots):
         raise PermissionError(f"sandbox: {event} {what}".strip() + " is not allowed")
 
     def hook(event, args):
-        if event in BLOCKED_EVENTS or event.partition(".")[0] in BLOCKED_EVENT_MODULES:
+        if event in blocked_events or event.partition(".")[0] in blocked_families:
             refuse(event)
         if event == "import":
-            if str(args[0]).partition(".")[0] in BLOCKED_IMPORTS:
+            if str(args[0]).partition(".")[0] in blocked_imports:
                 refuse("import", repr(args[0]))
         elif event == "open":
             path, mode, flags = args
             writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & write_flags)
             if not inside(path, writable if writing else readable):
                 refuse("open", repr(path))
-        elif event in WRITE_EVENTS:
+        elif event in write_events:
             for arg in args:
                 if isinstance(arg, (str, bytes, os.PathLike)) and not inside(arg, writable):
                     refuse(event, repr(arg))
-        elif event in READ_EVENTS:
+        elif event in read_events:
             if args and not inside(args[0], readable):
                 refuse(event, repr(args[0]))
+        elif event == "object.__setattr__":
+            if type(args[0]) is function_type and args[1] == "__code__":  # the stdlib sets __defaults__
+                refuse(event, args[1])
 
     sys.addaudithook(hook)
+    # Modules already loaded by the interpreter are not imported again, so the import check
+    # would not see them: drop those the program must not reach.
+    for name in list(sys.modules):
+        if name.partition(".")[0] in blocked_imports:
+            del sys.modules[name]
 
 
-def _describe(exc):
-    try:
-        text = f"{type(exc).__name__}: {exc}"
-    except Exception:  # noqa: BLE001 - a hostile __str__ must not break the report
-        text = type(exc).__name__
-    return text[:1000]
-
-
-def run_program(job, workdir, read_roots, isolation):
-    """Run job['code'] then evaluate job['expressions']; write one result line; exit."""
-    out = job["result_fd"]
-    write, to_text, exit_now = os.write, repr, os._exit
-    stdout, stderr = sys.stdout, sys.stderr
-    max_chars = job["limits"]["max_value_chars"]
-    reserve = bytearray(1 << 20)  # freed on MemoryError so the report itself can be built
-    result = {"status": "ok", "detail": "", "values": []}
-
-    def finish(res):
-        for stream in (stdout, stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001, S110 - the program may have closed or broken it
-                pass
-        data = (to_text({"result": res}) + "\n").encode("utf-8", "backslashreplace")
-        while data:
-            data = data[write(out, data):]
-        exit_now(0)
-
-    try:
-        code = compile(job["code"], "<program>", "exec")
-        expressions = [compile(e, f"<expression {i}>", "eval") for i, e in enumerate(job["expressions"])]
-    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
-        finish({"status": "error", "detail": _describe(exc), "values": []})
-    if job["runtime_guard"]:
-        install_guard(workdir, read_roots)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        try:
-            exec(code, namespace)
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                raise
-        for expression in expressions:
-            text = to_text(eval(expression, namespace))
-            if len(text) > max_chars:
-                result = {"status": "output_limit", "values": result["values"],
-                          "detail": f"a value's repr has {len(text)} characters (limit {max_chars})"}
-                break
-            result["values"].append(text)
-    except MemoryError:
-        del reserve
-        result = {"status": "memory", "detail": "MemoryError", "values": result["values"]}
-    except BaseException as exc:  # noqa: BLE001 - everything the program raises is its outcome
-        # CPython ignores SIGXFSZ, so the file-size limit and a full work dir surface as OSError.
-        full = isinstance(exc, OSError) and exc.errno in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT)
-        result = {"status": "output_limit" if full else "error", "detail": _describe(exc), "values": result["values"]}
-        try:
-            import traceback  # only now: it costs every run a few ms of imports
-
-            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next, limit=20, file=stderr)
-        except Exception:  # noqa: BLE001, S110 - stderr may be broken or the traceback hostile
-            pass
-    finish(result)
+_boot()
