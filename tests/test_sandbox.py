@@ -17,6 +17,7 @@ from rlvr.synth.sandbox import (
     DEFAULT_POLICY,
     SandboxError,
     SandboxLimits,
+    isolation_modes,
     run_many,
     run_python,
 )
@@ -99,16 +100,42 @@ def test_environment_is_minimal(monkeypatch):
     assert set(ast.literal_eval(r.stdout)) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_ALL", "PYTHONHASHSEED", "PYTHONIOENCODING"}
 
 
+def _basic_python() -> str | None:
+    """An interpreter basic mode can run here (rlvr's own, else a system one), or None."""
+    for python in (None, "/usr/bin/python3"):
+        if (python is None or os.access(python, os.X_OK)) and isolation_modes(python)["basic"] is None:
+            return python or sandbox.sandbox_python()
+    return None
+
+
 def test_basic_mode_still_confines_through_the_audit_hook():
-    r = run_python("import socket\nsocket.socket()", policy=None, isolation="basic")
+    python = _basic_python()
+    if python is None:
+        pytest.skip(f"basic mode cannot run here: {isolation_modes()['basic']}")
+    r = run_python("import socket\nsocket.socket()", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "not allowed" in r.detail
     assert r.isolation[0] == "basic"
-    r = run_python("import os\nos.fork()", policy=None, isolation="basic")
+    r = run_python("import os\nos.fork()", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "os.fork" in r.detail
-    r = run_python("open('/etc/hostname_pwned', 'w')", policy=None, isolation="basic")
+    r = run_python("open('/etc/hostname_pwned', 'w')", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "not allowed" in r.detail
-    r = run_python("def f(a): return a * 2", expressions=["f(21)"], isolation="basic")
+    r = run_python("def f(a): return a * 2", expressions=["f(21)"], isolation="basic", python=python)
     assert r.ok and r.values == ("42",)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the caller is not root")
+def test_basic_mode_never_runs_the_program_as_root():
+    python = _basic_python()
+    if python is not None:
+        r = run_python("import os\nprint(os.getuid(), os.getgid(), os.getgroups())", policy=None, isolation="basic",
+                       python=python)
+        uid, gid, groups = r.stdout.split(" ", 2)
+        assert r.ok and int(uid) >= sandbox.UID_BASE and int(gid) >= sandbox.UID_BASE and groups.strip() == "[]"
+    unreadable = isolation_modes()["basic"]
+    if unreadable is not None:  # rlvr's interpreter sits where an unprivileged uid cannot read it
+        assert "will not run the program as root" in unreadable
+        with pytest.raises(SandboxError, match="will not run the program as root"):
+            run_python("print(1)", isolation="basic")
 
 
 def test_runtime_guard_off_requires_kernel_isolation():

@@ -58,6 +58,7 @@ import functools
 import logging
 import marshal
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -75,8 +76,8 @@ from rlvr.synth.sandbox.policy import AZR_BANNED_MODULES, DEFAULT_POLICY, BanPol
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "SandboxError", "SandboxLimits",
-           "SandboxResult", "STATUSES", "check_code", "run_many", "run_python"]
+__all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "ISOLATION_MODES", "SandboxError", "SandboxLimits",
+           "SandboxResult", "STATUSES", "check_code", "isolation_modes", "run_many", "run_python", "sandbox_python"]
 
 STATUSES = ("ok", "error", "timeout", "memory", "banned", "output_limit")
 ISOLATION_MODES = ("auto", "namespaces", "bwrap", "basic")
@@ -145,13 +146,15 @@ def run_python(
     hash_seed: int = 0,
     isolation: str = "auto",
     runtime_guard: bool = True,
+    python: str | None = None,
 ) -> SandboxResult:
     """Run `code` as a module, then evaluate each of `expressions` in its namespace.
 
     `policy=None` skips the static check and `runtime_guard=False` the audit hook; both exist to
     test the kernel layers, and `runtime_guard=False` is refused unless namespace mode is active.
     `hash_seed` is the child's PYTHONHASHSEED (run twice with different seeds to catch programs
-    whose output depends on set or dict-of-str iteration order).
+    whose output depends on set or dict-of-str iteration order). `python` is the interpreter that
+    runs the program (see sandbox_python).
     """
     limits = limits or SandboxLimits()
     overrides = {k: v for k, v in (("timeout_s", timeout_s), ("memory_mb", memory_mb)) if v is not None}
@@ -169,8 +172,9 @@ def run_python(
             reason = policy.check(text)
             if reason:
                 return SandboxResult("banned", detail=reason)
+    python = sandbox_python(python)
     return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard,
-                bwrap=_bwrap_for(isolation)).execute()
+                bwrap=_bwrap_for(isolation, python), python=python).execute()
 
 
 def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **common: Any) -> list[SandboxResult]:
@@ -184,15 +188,28 @@ def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **commo
 _warned_basic = False
 
 
+def sandbox_python(python: str | None = None) -> str:
+    """The interpreter that runs sandboxed programs: `python`, else $RLVR_SANDBOX_PYTHON, else rlvr's own.
+
+    The programs need only the standard library, so any CPython >= 3.10 serves. Basic mode as
+    root drops to an unprivileged uid, which must be able to read the interpreter: point this at
+    a system Python (e.g. /usr/bin/python3) when rlvr's own lives under a private home."""
+    python = python or os.environ.get("RLVR_SANDBOX_PYTHON") or sys.executable
+    if not os.path.isabs(python) or not os.access(python, os.X_OK):
+        raise SandboxError(f"sandbox interpreter {python!r} (python= or $RLVR_SANDBOX_PYTHON) is not an absolute "
+                           "path to an executable")
+    return python
+
+
 @functools.lru_cache(maxsize=None)
-def _mode_probe(mode: str) -> str | None:
+def _mode_probe(mode: str, python: str) -> str | None:
     """None when `mode` can run here, else why not (one real run, cached per process)."""
     bwrap = shutil.which("bwrap") if mode == "bwrap" else None
     if mode == "bwrap" and bwrap is None:
         return "bubblewrap (bwrap) is not on PATH (Debian/Ubuntu: apt-get install bubblewrap)"
     try:
         result = _Run("def f():\n    return 1", ["f()"], SandboxLimits(timeout_s=20), 0, mode, True,
-                      bwrap=bwrap).execute()
+                      bwrap=bwrap, python=python).execute()
     except SandboxError as exc:
         return str(exc)
     if result.status != "ok" or result.values != ("1",) or result.isolation[:1] != (_LABELS[mode],):
@@ -200,18 +217,19 @@ def _mode_probe(mode: str) -> str | None:
     return None
 
 
-def isolation_modes() -> dict[str, str | None]:
+def isolation_modes(python: str | None = None) -> dict[str, str | None]:
     """Each explicit isolation mode mapped to None when it runs here, or to the reason it cannot."""
-    return {mode: _mode_probe(mode) for mode in ISOLATION_MODES if mode != "auto"}
+    python = sandbox_python(python)
+    return {mode: _mode_probe(mode, python) for mode in ISOLATION_MODES if mode != "auto"}
 
 
-def _bwrap_for(isolation: str) -> str | None:
+def _bwrap_for(isolation: str, python: str) -> str | None:
     """The bwrap path to hand the runner: when asked for, or when auto may fall back to it."""
     if isolation not in ("bwrap", "auto"):
         return None
-    if isolation == "auto" and os.geteuid() == 0 and _mode_probe("namespaces") is None:
+    if isolation == "auto" and os.geteuid() == 0 and _mode_probe("namespaces", python) is None:
         return None  # the runner takes namespaces first
-    reason = _mode_probe("bwrap")
+    reason = _mode_probe("bwrap", python)
     if reason is None:
         return shutil.which("bwrap")
     if isolation == "bwrap":
@@ -223,10 +241,11 @@ class _Run:
     """One launch of runner.py, its output collection, and the cleanup after it."""
 
     def __init__(self, code: str, expressions: list[str], limits: SandboxLimits, hash_seed: int,
-                 isolation: str, runtime_guard: bool, bwrap: str | None = None):
+                 isolation: str, runtime_guard: bool, bwrap: str | None = None, python: str | None = None):
         self.code, self.expressions, self.limits = code, expressions, limits
         self.hash_seed, self.isolation, self.runtime_guard = hash_seed, isolation, runtime_guard
-        self.bwrap = bwrap
+        self.bwrap, self.python = bwrap, python or sys.executable
+        self.nonce = secrets.token_hex(8)
         self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "values": bytearray(), "control": bytearray()}
         self.caps = {"stdout": limits.max_output_bytes, "stderr": limits.max_output_bytes,
                      "values": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536,
@@ -237,7 +256,7 @@ class _Run:
         job = {
             "code": self.code, "expressions": self.expressions, "control_fd": control_fd, "values_fd": values_fd,
             "workdir": workdir, "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
-            "bwrap": self.bwrap, "hash_seed": self.hash_seed,
+            "bwrap": self.bwrap, "hash_seed": self.hash_seed, "nonce": self.nonce,
             "limits": {"cpu_s": lim.cpu_seconds, "memory_bytes": lim.memory_mb << 20,
                        "file_bytes": lim.file_size_mb << 20, "nproc": lim.max_processes,
                        "disk_mb": lim.disk_mb, "max_value_chars": lim.max_value_chars},
@@ -250,9 +269,10 @@ class _Run:
         values_read, values_write = os.pipe()
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         start = time.monotonic()
+        python = self.python
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [python, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, pass_fds=(control_write, values_write), start_new_session=True, env=env,
                 cwd=workdir,
             )
@@ -260,7 +280,7 @@ class _Run:
             for fd in (control_read, control_write, values_read, values_write):
                 os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
-            raise SandboxError(f"could not start the sandbox interpreter {sys.executable}: {exc}") from None
+            raise SandboxError(f"could not start the sandbox interpreter {python}: {exc}") from None
         os.close(control_write)
         os.close(values_write)
         uid = UID_BASE + proc.pid
@@ -341,7 +361,7 @@ class _Run:
         """The values and the outcome the program's process wrote to the values pipe; up to its
         first result line (the harness writes that last and exits)."""
         values: list[str] = []
-        for frame in _frames(self.buffers["values"]):
+        for frame in _frames(self.buffers["values"], self.nonce):
             if "value" in frame:
                 values.append(str(frame["value"]))
             elif isinstance(frame.get("result"), dict):
@@ -386,9 +406,13 @@ class _Run:
         return SandboxResult(status, values=tuple(values), detail=detail, **common)
 
 
-def _frames(buffer: bytearray) -> list[dict[str, Any]]:
+def _frames(buffer: bytearray, nonce: str = "") -> list[dict[str, Any]]:
     frames = []
+    prefix = nonce.encode()
     for line in bytes(buffer).splitlines():
+        if not line.startswith(prefix):
+            continue
+        line = line[len(prefix):]
         try:
             frame = ast.literal_eval(line.decode("utf-8", "replace"))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

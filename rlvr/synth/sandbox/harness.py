@@ -29,6 +29,10 @@ def _boot():
     import os
     import sys
 
+    # This module's globals are what a frame walk from the program reaches first: leave them empty.
+    describe, set_limits, install_guard = _describe, _set_limits, _install_guard
+    globals().clear()
+
     data = bytearray()
     while True:
         chunk = os.read(0, 1 << 20)
@@ -43,8 +47,10 @@ def _boot():
     out, write, exit_now, to_text = 3, os.write, os._exit, repr
     stdout, stderr = sys.stdout, sys.stderr
 
+    nonce = job["nonce"]  # lines without it are ignored by the parent: a blind write to fd 3 forges nothing
+
     def emit(obj):
-        line = (to_text(obj) + "\n").encode("utf-8", "backslashreplace")
+        line = (nonce + to_text(obj) + "\n").encode("utf-8", "backslashreplace")
         while line:
             line = line[write(out, line):]
 
@@ -67,16 +73,16 @@ def _boot():
     os.closerange(4, 65536)
     sys.path[:] = job["read_roots"]
     sys.path_importer_cache.clear()
-    _set_limits(job["limits"])
+    set_limits(job["limits"])
     max_chars = job["limits"]["max_value_chars"]
     reserve = bytearray(1 << 20)  # freed on MemoryError so the report itself can be built
     try:
         code = compile(job["code"], "<program>", "exec")
         expressions = [compile(e, f"<expression {i}>", "eval") for i, e in enumerate(job["expressions"])]
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
-        finish("error", _describe(exc))
+        finish("error", describe(exc))
     if job["runtime_guard"]:
-        _install_guard(job["workdir"], job["read_roots"])
+        install_guard(job["workdir"], job["read_roots"])
     module = type(sys)("__main__")
     namespace = module.__dict__
     namespace["__builtins__"] = builtins
@@ -100,7 +106,7 @@ def _boot():
     except BaseException as exc:  # noqa: BLE001 - everything the program raises is its outcome
         # CPython ignores SIGXFSZ, so the file-size limit and a full work dir surface as OSError.
         full = isinstance(exc, OSError) and exc.errno in (28, 27, 122)  # ENOSPC, EFBIG, EDQUOT
-        detail = _describe(exc)
+        detail = describe(exc)
         try:
             import traceback  # only now: it costs every run a few ms of imports
 
@@ -163,47 +169,95 @@ def _install_guard(workdir, read_roots):
     read_events = frozenset({"os.listdir", "os.scandir", "os.chdir", "os.listxattr", "os.getxattr", "glob.glob",
                              "glob.glob/2", "os.chroot"})
     devices = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
-    realpath, fsdecode = os.path.realpath, os.fsdecode
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-    writable = (realpath(workdir), "/dev/null")
-    readable = writable + tuple(realpath(r) for r in read_roots if r) + devices
-    function_type = type(_describe)
+    # The hook calls no Python function and looks up no global or builtin name when it runs: the
+    # program could rebind those (builtins.any, posixpath.realpath, os.lstat, ...). Everything it
+    # uses is a C function or an immutable value bound here, and paths are resolved inline with
+    # posix.lstat/readlink. A refused event's traceback shows the hook's frame; its locals hold
+    # nothing the program could change.
+    import posix
 
-    def inside(path, roots):
-        if path is None:
-            path = "."
-        if isinstance(path, int):
-            return True  # an already-open descriptor: opening it was checked
-        try:
-            p = realpath(fsdecode(path))
-        except (TypeError, ValueError):
-            return False
-        return any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)
-
-    def refuse(event, what=""):
-        raise PermissionError(f"sandbox: {event} {what}".strip() + " is not allowed")
+    lstat, readlink, getcwd = posix.lstat, posix.readlink, posix.getcwd
+    join, is_, str_type, bytes_type, int_type = "".join, isinstance, str, bytes, int
+    function_type, type_of, denied = type(lambda: None), type, PermissionError
+    loop_error = (OSError, ValueError, TypeError)
+    other_arguments = (int, float, tuple)
+    writable = (workdir.rstrip("/") or "/", "/dev/null")
+    readable = writable + tuple(r.rstrip("/") for r in read_roots if r) + devices
 
     def hook(event, args):
         if event in blocked_events or event.partition(".")[0] in blocked_families:
-            refuse(event)
+            raise denied(f"sandbox: {event} is not allowed")
         if event == "import":
-            if str(args[0]).partition(".")[0] in blocked_imports:
-                refuse("import", repr(args[0]))
-        elif event == "open":
-            path, mode, flags = args
-            writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & write_flags)
-            if not inside(path, writable if writing else readable):
-                refuse("open", repr(path))
+            name = args[0]
+            if not is_(name, str_type) or join((name,)).partition(".")[0] in blocked_imports:
+                raise denied("sandbox: this import is not allowed")
+            return
+        if event == "object.__setattr__":
+            if type_of(args[0]) is function_type and args[1] == "__code__":
+                raise denied("sandbox: replacing a function's __code__ is not allowed")
+            return
+        if event == "open":
+            path, mode, flags = args[0], args[1], args[2]
+            writing = is_(flags, int_type) and flags & write_flags
+            if is_(mode, str_type):
+                for c in "wax+":
+                    if c in join((mode,)):
+                        writing = True
+            roots = writable if writing else readable
+            paths = (path,)
         elif event in write_events:
-            for arg in args:
-                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(arg, writable):
-                    refuse(event, repr(arg))
+            roots, paths = writable, args
         elif event in read_events:
-            if args and not inside(args[0], readable):
-                refuse(event, repr(args[0]))
-        elif event == "object.__setattr__":
-            if type(args[0]) is function_type and args[1] == "__code__":  # the stdlib sets __defaults__
-                refuse(event, args[1])
+            roots, paths = readable, args[:1] or (None,)
+        else:
+            return
+        for path in paths:
+            if path is None:
+                if event in write_events:
+                    continue  # dir_fd=None and other absent arguments
+                path = "."
+            if is_(path, other_arguments):
+                continue  # an open descriptor (opening it was checked), a mode, utime's times
+            if is_(path, bytes_type):
+                path = path.decode("utf-8", "surrogateescape")
+            elif not is_(path, str_type):
+                raise denied(f"sandbox: {event} with a path that is not str or bytes is not allowed")
+            path = join((path,))  # an exact str: a str subclass's methods never run here
+            if "\0" in path:
+                raise denied(f"sandbox: {event} {path!r} is not allowed")
+            # Resolve to an absolute path without symlinks, as os.path.realpath does.
+            pending = path.split("/") if path.startswith("/") else getcwd().split("/") + path.split("/")
+            parts, hops = [], 0
+            while pending:
+                part = pending.pop(0)
+                if part in ("", "."):
+                    continue
+                if part == "..":
+                    if parts:
+                        parts.pop()
+                    continue
+                candidate = "/" + "/".join(parts + [part])
+                try:
+                    is_link = (lstat(candidate).st_mode & 0o170000) == 0o120000
+                except loop_error:
+                    is_link = False
+                if not is_link:
+                    parts.append(part)
+                    continue
+                hops += 1
+                if hops > 40:
+                    raise denied(f"sandbox: {event} {path!r} (symlink loop) is not allowed")
+                target = readlink(candidate)
+                if target.startswith("/"):
+                    parts = []
+                pending = target.split("/") + pending
+            resolved = "/" + "/".join(parts)
+            for root in roots:
+                if resolved == root or resolved.startswith(root + "/") or root == "/":
+                    break
+            else:
+                raise denied(f"sandbox: {event} {path!r} is not allowed")
 
     sys.addaudithook(hook)
     # Modules already loaded by the interpreter are not imported again, so the import check

@@ -188,15 +188,16 @@ def _bwrap_args(bwrap, job, paths, root):
     return args
 
 
-def _end(status, usage_cpu, cpu_s, elapsed, cpu_from_usage=True):
+def _end(status, usage_cpu, cpu_s):
     """How U ended, as the control frame reports it."""
     code = sig = None
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
     else:
         code = os.WEXITSTATUS(status)
-    spent = usage_cpu if cpu_from_usage else elapsed
-    cpu_limit = sig in (signal.SIGXCPU, signal.SIGKILL) and spent >= cpu_s - 0.05
+    # SIGXCPU comes only from RLIMIT_CPU's soft limit (rusage may lag it by a tick); SIGKILL also
+    # comes from elsewhere, so it counts as the hard limit only when the CPU time says so.
+    cpu_limit = sig == signal.SIGXCPU or (sig == signal.SIGKILL and usage_cpu >= cpu_s)
     return {"code": code, "signal": sig, "cpu_limit": cpu_limit}
 
 
@@ -294,7 +295,7 @@ def _namespaces(job, ctl, libc, paths, interpreter):
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             status, cpu, wall = _launch(job, ctl, confine, [], interpreter)
             if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == SETUP_ERROR_EXIT):
-                _frame(ctl, {"exit": _end(status, cpu, job["limits"]["cpu_s"], wall)})
+                _frame(ctl, {"exit": _end(status, cpu, job["limits"]["cpu_s"])})
             code = 0
         finally:
             try:
@@ -341,7 +342,8 @@ def _run(job, ctl):
     cpu_s = job["limits"]["cpu_s"]
     uid = job["uid"]
     harness_job = {"code": job["code"], "expressions": job["expressions"], "limits": job["limits"],
-                   "runtime_guard": guard, "read_roots": stdlib + interpreter_files, "drop_uid": None}
+                   "runtime_guard": guard, "read_roots": stdlib + interpreter_files, "drop_uid": None,
+                   "nonce": job["nonce"]}
     chosen = None
     if mode in ("auto", "namespaces") and root and libc is not None:
         try:
@@ -394,7 +396,7 @@ def _run(job, ctl):
             end = {"code": None, "signal": code - 128}
             end["cpu_limit"] = end["signal"] == signal.SIGXCPU or (end["signal"] == signal.SIGKILL and wall >= cpu_s)
         else:
-            end = _end(status, cpu, cpu_s, wall)
+            end = _end(status, cpu, cpu_s)
         _frame(ctl, {"exit": end})
         return 0
 
@@ -418,13 +420,13 @@ def _run(job, ctl):
             if unreadable:
                 raise Refused(f"basic isolation will not run the program as root, and uid {uid} cannot read "
                               f"{unreadable[0]} (a parent directory is closed to other users); use isolation="
-                              "'bwrap' or 'namespaces', or install Python where every user can read it")
+                              "'bwrap' or 'namespaces', or set RLVR_SANDBOX_PYTHON to a Python every user can read (e.g. /usr/bin/python3)")
         elif libc is not None:
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
     status, cpu, wall = _launch(job, ctl, confine, [], interpreter)
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == SETUP_ERROR_EXIT):
-        _frame(ctl, {"exit": _end(status, cpu, cpu_s, wall)})
+        _frame(ctl, {"exit": _end(status, cpu, cpu_s)})
         return 0
     return SETUP_ERROR_EXIT
 
