@@ -357,11 +357,20 @@ class _Run:
                 end = frame["exit"]
         return isolation, runner_error, end
 
+    def _layers(self) -> tuple[str, ...]:
+        """Layers the harness added before the program ran (its first line on the values pipe)."""
+        frames = _frames(self.buffers["values"], self.nonce)
+        if frames and isinstance(frames[0].get("layers"), list):
+            return tuple(str(x) for x in frames[0]["layers"])
+        return ()
+
     def _reported(self) -> tuple[list[str], dict[str, Any] | None]:
         """The values and the outcome the program's process wrote to the values pipe; up to its
         first result line (the harness writes that last and exits)."""
         values: list[str] = []
-        for frame in _frames(self.buffers["values"], self.nonce):
+        for i, frame in enumerate(_frames(self.buffers["values"], self.nonce)):
+            if i == 0 and "layers" in frame:
+                continue
             if "value" in frame:
                 values.append(str(frame["value"]))
             elif isinstance(frame.get("result"), dict):
@@ -370,6 +379,7 @@ class _Run:
 
     def _result(self, killed: str | None, code: int | None, duration: float) -> SandboxResult:
         isolation, runner_error, end = self._control()
+        isolation += self._layers()
         text = {k: bytes(self.buffers[k][: self.caps[k]]).decode("utf-8", "replace") for k in ("stdout", "stderr")}
         end = end or {}
         returncode = end.get("code") if end else code

@@ -30,7 +30,7 @@ def _boot():
     import sys
 
     # This module's globals are what a frame walk from the program reaches first: leave them empty.
-    describe, set_limits, install_guard = _describe, _set_limits, _install_guard
+    describe, set_limits, install_guard, seccomp = _describe, _set_limits, _install_guard, _seccomp
     globals().clear()
 
     data = bytearray()
@@ -73,6 +73,13 @@ def _boot():
     os.closerange(4, 65536)
     sys.path[:] = job["read_roots"]
     sys.path_importer_cache.clear()
+    try:
+        filtered = seccomp()
+    except (OSError, ImportError, AttributeError):
+        filtered = False
+    for name in [n for n in sys.modules if n == "ctypes" or n.startswith(("ctypes.", "_ctypes"))]:
+        del sys.modules[name]
+    emit({"layers": ["seccomp"] if filtered else []})  # the first line, before any program code runs
     set_limits(job["limits"])
     max_chars = job["limits"]["max_value_chars"]
     reserve = bytearray(1 << 20)  # freed on MemoryError so the report itself can be built
@@ -115,6 +122,52 @@ def _boot():
             pass
         finish("output_limit" if full else "error", detail)
     finish("ok")
+
+
+def _seccomp():
+    """A seccomp filter for this process and its children, or False where it cannot be loaded.
+
+    Refused with EPERM: execve/execveat (no program other than this interpreter ever runs, so
+    `os.system`, `_posixsubprocess.fork_exec` and ctypes reach no binary), every socket call,
+    ptrace and process_vm_*, namespaces, mounts, chroot, bpf, perf, io_uring (whose requests skip
+    seccomp), keyrings, kernel modules, mknod, personality and the x32 ABI; another architecture's
+    syscalls kill the process. fork and threads stay allowed: RLIMIT_NPROC bounds them. Loaded
+    with ctypes, which the audit hook then keeps from the program."""
+    import ctypes
+    import os
+    machine = os.uname().machine
+    tables = {
+        "x86_64": (0xC000003E, 0x40000000, (59, 322, 101, 310, 311, 41, 53, 42, 49, 50, 43, 288, 272, 308, 165, 166,
+                                             155, 161, 321, 298, 323, 250, 248, 249, 425, 426, 427, 246, 320, 175, 313,
+                                             176, 169, 133, 259, 135, 303, 304, 167, 168, 163, 170, 171, 172, 173)),
+        "aarch64": (0xC00000B7, None, (221, 281, 117, 270, 271, 198, 199, 203, 200, 201, 202, 242, 97, 268, 40, 39,
+                                       41, 51, 280, 241, 282, 219, 217, 218, 425, 426, 427, 104, 294, 105, 273, 106,
+                                       142, 33, 92, 264, 265, 224, 225, 89, 161, 162)),
+    }
+    if machine not in tables:
+        return False
+    arch, x32, denied = tables[machine]
+    errno_eperm, allow, kill = 0x00050000 | 1, 0x7FFF0000, 0x80000000
+    prog = [(0x20, 0, 0, 4), (0x15, 1, 0, arch), (0x06, 0, 0, kill), (0x20, 0, 0, 0)]
+    if x32 is not None:
+        prog += [(0x35, 0, 1, x32), (0x06, 0, 0, errno_eperm)]
+    for nr in denied:
+        prog += [(0x15, 0, 1, nr), (0x06, 0, 0, errno_eperm)]
+    prog.append((0x06, 0, 0, allow))
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(prog))(*[Filter(*f) for f in prog])
+    program = Program(len(prog), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    if libc.prctl(38, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(22, 2, ctypes.addressof(program), 0, 0) == 0
 
 
 def _set_limits(limits):
