@@ -8,46 +8,56 @@ Every code-executing generator and verifier in rlvr goes through this module. La
 order a program meets them:
 
 1. Static check (policy.py): Absolute Zero's banned imports plus a hardening list (os, socket,
-   ctypes, eval/exec/__import__/open, `__subclasses__`-style attribute walks). A hit is status
+   ctypes, eval/exec/__import__/open, `__subclasses__`-style walks, vars/dir/locals/__dict__),
+   matched after constant string expressions are folded ('__imp' + 'ort__'). A hit is status
    "banned" and nothing runs.
-2. Audit hook (harness.py, PEP 578), on unless `runtime_guard=False`: refuses process creation,
-   signals, sockets, ctypes and native-code imports, writes outside the work dir, and reads or
-   listings outside the work dir and the standard library. Python code cannot remove it.
-3. Kernel, in namespace mode (rlvr running as root on Linux, which is the case in our CI and
-   containers; runner.py has the process tree):
-   - new network namespace: only a loopback interface that is down, so no connection to the
-     host, the LAN or the internet is possible, at any level;
-   - new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
-     (`/tmp`, the only writable place, noexec, `disk_mb` in total), read-only nosuid binds of the
-     Python standard library, of /lib* and /usr/lib* (shared libraries) and of /etc/ld.so.cache,
-     and /dev/null, /dev/zero, /dev/urandom, /dev/random. Everything else on the host, including
-     world-readable files such as /etc/passwd, /proc, /home or the rlvr checkout, does not exist
-     inside. There is no /bin or /usr/bin, so no shell; the few helper executables that live
-     under /usr/lib can run, under the same uid and limits;
-   - new pid namespace whose init kills everything when the program ends, so a fork bomb, a
-     daemon or a `setsid` child cannot outlive the run, and no host process is visible or
-     signalable;
-   - a fresh uid per run (2,000,000 + the runner's pid) with no capabilities and no_new_privs,
-     which gives RLIMIT_NPROC (a per-user count) a meaning: it caps this run's processes and
-     threads only;
-   - rlimits: CPU seconds, address space (memory_mb), file size, processes, open files, no core.
-4. Parent: wall-clock timeout, stdout/stderr/result size caps; on either it kills the whole
-   session with SIGKILL, and sweeps /proc for any process still owned by the run's uid.
+2. A fresh interpreter (harness.py): the program runs in a new `python -s -S -B` process, exec'd
+   after the confinement below, so nothing of rlvr or of the runner exists where it runs. The
+   runner reports setup errors and how the program ended on a control pipe the program does not
+   hold; the program's values come back on a pipe of their own, tagged with a per-run nonce.
+3. seccomp (harness.py, x86_64 and aarch64): no execve, no sockets, no ptrace or process_vm_*,
+   no namespaces, mounts, bpf, io_uring. fork stays allowed; RLIMIT_NPROC bounds it.
+4. Audit hook (harness.py, PEP 578), on unless `runtime_guard=False`: refuses process creation,
+   signals, sockets, ctypes and native-code imports, gc walks, writes outside the work dir, reads
+   or listings outside the work dir and the standard library, and more than a fixed number of
+   new files. Its tables are closed over and it calls no rebindable Python function. Python code
+   cannot remove it; native code can step around it, which is why layers 3 and 5 exist.
+5. Kernel, by isolation mode (runner.py has the process trees):
+   - `namespaces` (rlvr running as root, unshare allowed): new network namespace (loopback down),
+     new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
+     (`/tmp`, noexec, `disk_mb` in total) and read-only nosuid binds of the interpreter, its
+     standard library, /lib* and /usr/lib*, /etc/ld.so.cache and /dev/null, zero, urandom,
+     random; new pid namespace whose init kills everything when the program ends; a fresh uid
+     per run (2,000,000 + the runner's pid) with no capabilities and no_new_privs.
+   - `bwrap` (bubblewrap on PATH; no root needed): the same private root, network, pid, ipc and
+     uts namespaces (and a user namespace without root), a `disk_mb` tmpfs /tmp,
+     --die-with-parent and --new-session. As root, the harness drops to the per-run uid.
+   - `basic` (no namespaces): a host temp dir as work dir. As root the program runs under the
+     per-run uid, and when that uid cannot read the interpreter the run is refused (point
+     RLVR_SANDBOX_PYTHON or `python=` at a world-readable Python); model code never runs as root.
+   - every mode: rlimits (CPU seconds, address space, file size, processes, open files, no core).
+   `auto` takes namespaces, then bwrap, then basic.
+6. Parent: wall-clock timeout, stdout/stderr/values size caps; on either it kills the whole
+   session with SIGKILL, and sweeps /proc for any process still owned by the run's uid. "ok"
+   needs exactly one value per expression.
 
 What it does NOT isolate:
 - It is not a boundary against a determined attacker with a kernel exploit: the program shares
-  the host kernel (no seccomp filter, no VM). Treat it as protection against buggy, greedy and
-  reward-hacking programs.
-- CPU and memory are limited per process, not per run (no cgroup): a fork bomb in namespace mode
-  gets at most `max_processes` processes, each with its own limits, until the wall-clock timeout.
+  the host kernel (no VM). Treat it as protection against buggy, greedy and reward-hacking
+  programs.
+- The program's own process is the program's: it can make that process report any values and
+  any "ok"/"error" outcome, as it could by returning them. What it cannot forge is decided
+  outside it: timeouts, CPU and memory kills, signals, setup errors, the layer list and the
+  value count.
+- CPU and memory are limited per process, not per run (no cgroup): a fork bomb gets at most
+  `max_processes` processes, each with its own limits, until the wall-clock timeout.
 - Timing and host load are observable (clock, CPU count, /dev/urandom).
-
-Basic mode (rlvr not root, or unshare refused): layers 1, 2 and 4, the rlimits, a new session and
-a host temp dir removed afterwards, but no namespaces: sockets are blocked only by the audit hook,
-world-readable files are readable by native code, a `setsid` child of the program is killed only
-by the parent's uid sweep when the program runs under its own uid, and when rlvr runs as a normal
-user RLIMIT_NPROC counts all of that user's processes (the program can then start none).
-`result.isolation` lists the layers that were active for a run.
+- Basic mode has no namespaces: world-readable host files are unreadable only through the audit
+  hook (native code could read them), a `setsid` child is killed only by the parent's uid sweep
+  (as root) and when rlvr runs as a normal user the program keeps that user's uid and
+  RLIMIT_NPROC counts all of the user's processes.
+`result.isolation` lists the layers that were active for a run; `isolation_modes()` says which
+modes run on this machine.
 """
 
 from __future__ import annotations
@@ -201,7 +211,7 @@ def sandbox_python(python: str | None = None) -> str:
     return python
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mode_probe(mode: str, python: str) -> str | None:
     """None when `mode` can run here, else why not (one real run, cached per process)."""
     bwrap = shutil.which("bwrap") if mode == "bwrap" else None

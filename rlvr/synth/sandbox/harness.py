@@ -89,7 +89,8 @@ def _boot():
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
         finish("error", describe(exc))
     if job["runtime_guard"]:
-        install_guard(job["workdir"], job["read_roots"])
+        limits = job["limits"]
+        install_guard(job["workdir"], job["read_roots"], max(1, limits["disk_mb"] * 4 // max(1, limits["file_bytes"] >> 20)))
     module = type(sys)("__main__")
     namespace = module.__dict__
     namespace["__builtins__"] = builtins
@@ -190,8 +191,13 @@ def _describe(exc):
     return text[:1000]
 
 
-def _install_guard(workdir, read_roots):
-    """Add the audit hook. Python code cannot remove it; its tables live only in its closure."""
+def _install_guard(workdir, read_roots, max_created):
+    """Add the audit hook. Python code cannot remove it; its tables live only in its closure.
+
+    `max_created` caps the files and directories the program creates: each can grow to
+    RLIMIT_FSIZE, so in basic mode, where the work dir is a host directory with no size of its
+    own, that bounds the disk a run can fill."""
+    import itertools
     import os
     import sys
 
@@ -234,6 +240,7 @@ def _install_guard(workdir, read_roots):
     join, is_, str_type, bytes_type, int_type = "".join, isinstance, str, bytes, int
     function_type, type_of, denied = type(lambda: None), type, PermissionError
     loop_error = (OSError, ValueError, TypeError)
+    created, quota, creating = itertools.count(1), OSError, os.O_CREAT  # a count can only go up
     other_arguments = (int, float, tuple)
     writable = (workdir.rstrip("/") or "/", "/dev/null")
     readable = writable + tuple(r.rstrip("/") for r in read_roots if r) + devices
@@ -250,13 +257,16 @@ def _install_guard(workdir, read_roots):
             if type_of(args[0]) is function_type and args[1] == "__code__":
                 raise denied("sandbox: replacing a function's __code__ is not allowed")
             return
+        create = event == "os.mkdir"
         if event == "open":
             path, mode, flags = args[0], args[1], args[2]
             writing = is_(flags, int_type) and flags & write_flags
+            create = is_(flags, int_type) and flags & creating
             if is_(mode, str_type):
                 for c in "wax+":
                     if c in join((mode,)):
                         writing = True
+                        create = create or c != "+"
             roots = writable if writing else readable
             paths = (path,)
         elif event in write_events:
@@ -311,6 +321,13 @@ def _install_guard(workdir, read_roots):
                     break
             else:
                 raise denied(f"sandbox: {event} {path!r} is not allowed")
+            if create:
+                try:
+                    lstat(resolved)
+                except loop_error:  # a new file or directory
+                    if next(created) > max_created:
+                        raise quota(122, f"sandbox: the program may create at most {max_created} files") from None
+                create = False
 
     sys.addaudithook(hook)
     # Modules already loaded by the interpreter are not imported again, so the import check

@@ -68,7 +68,7 @@ BANNED_ATTRIBUTES: frozenset[str] = frozenset({
     "path_hooks", "path_importer_cache", "system", "popen", "fork", "forkpty", "kill", "killpg",
     "environ", "exit", "_exit", "get_field", "vformat", "load_module", "exec_module", "__dict__",
     "cell_contents", "f_trace", "gi_yieldfrom", "cr_await", "__class_getitem__", "_current_exceptions",
-    "addaudithook", "audit", "__delattr__", "__setattr__", "system", "spawnv", "spawnve", "execv", "execve",
+    "addaudithook", "audit", "__delattr__", "__setattr__", "spawnv", "spawnve", "execv", "execve",
     "posix_spawn", "posix_spawnp", "dup2", "fdopen", "sys", "os", "builtins", "format_map",
 })
 
