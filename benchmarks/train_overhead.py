@@ -121,8 +121,8 @@ def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence:
 
 
 def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.planted import planted_tasks
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     # the same training pool for all three; rlvr's probe set is separate, so no task is held out of it
     if model_name == "tiny":
@@ -171,11 +171,11 @@ def selectors(steps: int, seed: int) -> None:
     import torch
 
     from rlvr.models.backends import TransformersBackend
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.config import TrainConfig
     from rlvr.train.loop import train
     from rlvr.train.tiny import make_tiny_model
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     torch.set_num_threads(1)
     pool = first_char_tasks(48, seed=seed, config=FirstCharConfig(1, 30))

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlvr.records import RolloutGroup, Task, Value
+from rlvr.synth.toy import FirstCharConfig, first_char_tasks
 from rlvr.train.config import TrainConfig
 from rlvr.train.loop import train
 from rlvr.train.tiny import make_tiny_model
-from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
 POOL = FirstCharConfig(1, 30)
 

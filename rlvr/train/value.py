@@ -38,12 +38,6 @@ LEVELS = ("generator", "doc", "source", "kind")
 THRESHOLD = 0.5  # SwS: a task that never reached 50% is failing
 
 
-def group_pass_rate(g: RolloutGroup) -> float | None:
-    """Mean reward of a group, leaving out rollouts whose verifier crashed (they say nothing)."""
-    rewards = [r for r, s in zip(g.rewards, g.statuses) if s != "error"]
-    return sum(rewards) / len(rewards) if rewards else None
-
-
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Least-squares slope of ys over xs (0 for fewer than two distinct xs)."""
     n = len(xs)
@@ -89,7 +83,7 @@ def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence
     values, details = [], {}
     for t in tasks:
         gs = sorted(by_task.get(t.task_id, []), key=lambda g: g.step)
-        points = [(g.step, r) for g in gs if (r := group_pass_rate(g)) is not None]
+        points = [(g.step, r) for g in gs if (r := g.pass_rate) is not None]
         steps, rates = [p[0] for p in points], [p[1] for p in points]
         s = slope(steps, rates)
         label = trajectory(rates, s)
