@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import socket
@@ -429,3 +430,56 @@ def test_basic_mode_as_root_drops_or_refuses():
     if why is None:
         r = run_python("import os\nprint('EUID=%d' % os.geteuid())", policy=None, isolation="basic", python=python)
         assert r.ok and not r.stdout.startswith("EUID=0"), r
+
+
+NOBODY_SCRIPT = """
+import importlib.util, json, sys, types
+package = sys.argv[1]
+for name in ("rlvr", "rlvr.synth"):  # the sandbox needs only the standard library, not rlvr's dependencies
+    module = types.ModuleType(name)
+    module.__path__ = []
+    sys.modules[name] = module
+spec = importlib.util.spec_from_file_location("rlvr.synth.sandbox", package + "/__init__.py",
+                                              submodule_search_locations=[package])
+sandbox = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = sandbox
+spec.loader.exec_module(sandbox)
+out = {"modes": sandbox.isolation_modes()}
+if out["modes"]["bwrap"] is None:
+    for name, code in json.loads(sys.argv[2]).items():
+        r = sandbox.run_python(code, expressions=["f(21)"], isolation="auto", policy=None, runtime_guard=False)
+        out[name] = [r.status, list(r.values), r.stdout + r.stderr + r.detail, list(r.isolation)]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a child as uid 65534, which needs root")
+def test_bwrap_gives_kernel_layers_without_root(host):
+    """An unprivileged user (uid 65534, a system Python) gets bwrap's layers from `auto`, with the
+    static check and the audit hook off: the host canary, /etc and the network stay out of reach."""
+    python = next((p for p in SYSTEM_PYTHONS if os.access(p, os.X_OK)), None)
+    setpriv = "/usr/bin/setpriv"
+    if python is None or not os.access(setpriv, os.X_OK):
+        pytest.skip("needs a system Python and setpriv (util-linux)")
+    package = Path(__file__).resolve().parents[1] / "rlvr" / "synth" / "sandbox"
+    programs = {
+        "honest": "def f(x):\n    return x * 2",
+        "canary": f"def f(x):\n    return x\nprint(open({CANARY_FILE!r}).read())",
+        "passwd": "def f(x):\n    return x\nprint(open('/etc/passwd').read())",
+        "tcp": f"import socket\ndef f(x):\n    return x\nsocket.create_connection(('127.0.0.1', {host['port']}), 1)",
+        "shell": "import os\ndef f(x):\n    return x\nprint(os.system('id'))",
+    }
+    done = subprocess.run([setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", python, "-c",
+                           NOBODY_SCRIPT, str(package), json.dumps(programs)], capture_output=True, text=True,
+                          timeout=120, cwd="/")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    if out["modes"]["bwrap"] is not None:
+        pytest.skip(f"bwrap cannot run without root here: {out['modes']['bwrap']}")
+    assert out["honest"][:2] == ["ok", ["42"]] and out["honest"][3][0] == "bwrap", out["honest"]
+    assert "caller's uid (not root)" in out["honest"][3] and "audit hook" not in out["honest"][3]
+    for name in ("canary", "passwd", "tcp", "shell"):
+        status, _, text, _ = out[name]
+        assert CANARY not in text and "root:" not in text and "uid=" not in text, (name, text)
+    assert out["canary"][0] == out["passwd"][0] == out["tcp"][0] == "error"
+    assert _accept_all(host["listener"]) == []
