@@ -90,7 +90,8 @@ def _boot():
         finish("error", describe(exc))
     if job["runtime_guard"]:
         limits = job["limits"]
-        install_guard(job["workdir"], job["read_roots"], max(1, limits["disk_mb"] * 4 // max(1, limits["file_bytes"] >> 20)))
+        max_files = max(16, limits["disk_mb"] * 4 // max(1, limits["file_bytes"] >> 20))
+        install_guard(job["workdir"], job["read_roots"], max_files)
     module = type(sys)("__main__")
     namespace = module.__dict__
     namespace["__builtins__"] = builtins
