@@ -473,6 +473,7 @@ class Value(Record):
     weakness: bool = False
     influence: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    influence_se: float | None = None  # bootstrap over probe tasks (rlvr.train.influence.bootstrap_se)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -487,6 +488,7 @@ class Value(Record):
             ("trajectory", pa.string()),
             ("weakness", pa.bool_()),
             ("influence", pa.float64()),
+            ("influence_se", pa.float64()),
             ("meta", pa.string()),
         ]
     )
@@ -499,6 +501,7 @@ class Value(Record):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Value:
         row = dict(row)
+        row.setdefault("influence_se", None)  # value tables written before the column existed
         row["meta"] = _loads(row["meta"], {})
         return cls(**row)
 

@@ -137,11 +137,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def _fmt_influence(x: float | None) -> str:
-    """Influence is a sum of gradient dot products: tiny in absolute terms, so keep its digits."""
+def _fmt_influence(x: float | None, se: float | None = None) -> str:
+    """Influence: a predicted change in the probe pass rate, with its bootstrap standard error."""
     if x is None:
         return "n/a"
-    return "0" if x == 0 else f"{x:+.2e}"
+    text = "0" if x == 0 else f"{x:+.2e}"
+    return text if se is None else f"{text} ± {se:.1e}"
 
 
 def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
@@ -151,15 +152,17 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
             continue
         rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
                      "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
-                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence)})
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence, v.influence_se)})
     return rows
 
 
 def limitations(facts: CardFacts) -> list[str]:
     items = []
     if any(k.startswith("np.") for k in facts.kinds):
-        items.append("NP task rewards are quality ratios against a heuristic solver's solution; a policy that beats "
-                     "the heuristic is clipped at reward 1.0.")
+        items.append("NP task rewards are, by default, the answer's quality normalized between the best answer written "
+                     "without reading the instance (0) and the reference solution (1); where the reference is a "
+                     "heuristic (not proven optimal), a policy that beats it is clipped at reward 1.0 (the score "
+                     "records beats_reference).")
     if any(k.startswith("mcqa") for k in facts.kinds):
         items.append("Multiple-choice distractors are chosen automatically; a few may be defensible answers in "
                      "context. Guards remove options identifiable by length or leaked elsewhere in the passage.")

@@ -87,7 +87,7 @@ class SelectConfig:
     curriculum_start: float = field(default=0.5, metadata={"help": "curriculum: keep tasks with mu <= this at step 0"})
     curriculum_end: float = field(default=0.25, metadata={"help": "curriculum: ... and <= this after the anneal"})
     curriculum_steps: int = field(default=500, metadata={"help": "curriculum: steps to anneal start -> end"})
-    insight_form: str = field(default="signal", metadata={"help": "InSight score form (see insight.py)",
+    insight_form: str = field(default="weighted_mi", metadata={"help": "InSight score form (see insight.py)",
                                                            "choices": INSIGHT_FORMS})
     insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight 'signal' form: exponent gamma "
                                                                           "of the evidence term k/(n+k)"})
@@ -310,6 +310,11 @@ class Selector:
     @property
     def pending(self) -> list[int]:
         return sorted(self._pending)
+
+    def release(self, indices: Sequence[int]) -> None:
+        """Forget that these proposed tasks are pending: they were proposed but will not be rolled out."""
+        for i in indices:
+            self._pending.pop(int(i), None)
 
     def observe(self, groups: Sequence[RolloutGroup]) -> ObserveStats:
         """Update the store with finished groups and clear their tasks from the pending set."""

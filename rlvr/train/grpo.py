@@ -45,6 +45,11 @@ CALLED: dict[str, tuple[str, str]] = {
     "_load_rng_state": ("transformers.Trainer", "(self, checkpoint)"),
     "_get_learning_rate": ("transformers.Trainer", "(self)"),
 }
+# Private attributes of a GRPOTrainer rlvr reads (rlvr/train/dynamic.py): set in TRL's __init__.
+ATTRIBUTES: dict[str, str] = {
+    "_metrics": 'self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}',
+    "reward_weights": "self.reward_weights = torch.",
+}
 
 
 def fence_signature(fn: Any) -> str:
@@ -72,12 +77,16 @@ class RlvrGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         self.run.last_completions = (completions, completion_ids_list)
-        return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self.run.last_rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        return self.run.last_rewards
 
     def _generate_and_score_completions(self, inputs):
         import torch
 
-        out = super()._generate_and_score_completions(inputs)
+        if self.model.training and self.run.batcher is not None:  # roles, dynamic sampling, TRR++
+            out, inputs = self.run.batcher.build(self, inputs, super()._generate_and_score_completions)
+        else:
+            out = super()._generate_and_score_completions(inputs)
         if self.model.training:
             step = self.state.global_step
             self.run.gen_keys = [(step, x["task_id"]) for x in inputs]
@@ -95,14 +104,14 @@ class RlvrGRPOTrainer(GRPOTrainer):
             if inf.due(self.state.global_step):
                 self.run.probe_losses.append((self.state.global_step,
                                               inf.refresh(self.accelerator.unwrap_model(model),
-                                                          self.state.global_step)))
+                                                          self.state.global_step, self.optimizer)))
         try:
             loss = super().training_step(model, inputs, num_items_in_batch)
         finally:
             scores = inf.end()
         rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
         for row, score in zip(rows, scores):
-            self.run.pending_influence[self.run.gen_keys[row]] += score
+            self.run.pending_influence[self.run.gen_keys[row]] += np.asarray(score, dtype=np.float64)
         self.run.current_rows = None
         return loss
 
