@@ -61,6 +61,9 @@ class CurateConfig:
     lsh_recall: float = field(default=0.99, metadata={
         "help": "probability that a pair at the threshold becomes an LSH candidate (sets the bands)"})
     minhash_seed: int = field(default=1, metadata={"help": "seed of the MinHash permutations"})
+    max_bucket: int = field(default=256, metadata={
+        "help": "LSH buckets larger than this are not expanded into all pairs: exact copies collapse, then "
+                "a star plus a window of neighbours (rlvr.curate.buckets)"})
     lsh_redis: str | None = field(default=None, metadata={
         "help": "redis://host:port/db: keep the LSH index in Redis, shared by several workers"})
     lsh_basename: str = field(default="rlvr-lsh", metadata={"help": "key prefix of the shared LSH index"})
@@ -81,7 +84,7 @@ class CurateConfig:
         {"steps": ["exact", "fuzzy"]}, {"steps": ["decontam"]}, {"steps": ["exact", "exact"]},
         {"ngram": 0}, {"coverage": 0.0}, {"threshold": 1.5}, {"num_perm": 1}, {"shingle": "line"},
         {"lsh_recall": 0}, {"semantic_eps": 1.0}, {"batch_size": 0}, {"lsh_redis": "localhost:6379"},
-        {"paraphrase_cosine": 2.0},
+        {"paraphrase_cosine": 2.0}, {"max_bucket": 1},
     )
 
     def __post_init__(self) -> None:
@@ -114,6 +117,8 @@ class CurateConfig:
             raise ValueError(f"semantic_eps must be in (0, 1), got {self.semantic_eps}")
         if self.semantic_clusters < 0:
             raise ValueError(f"semantic_clusters must be >= 0 (0 picks a number), got {self.semantic_clusters}")
+        if self.max_bucket < 2:
+            raise ValueError(f"max_bucket must be at least 2, got {self.max_bucket}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lsh_redis and not self.lsh_redis.startswith(("redis://", "rediss://", "unix://")):

@@ -216,7 +216,8 @@ class MinHashStep:
             source = f"minhash (shared index {index.basename})"
         else:
             has_shingles = np.array([len(s) > 0 for s in items.shingles], dtype=bool)
-            left, right = band_candidates(items.sigs, self.bands, self.rows, has_shingles)
+            left, right = band_candidates(items.sigs, self.bands, self.rows, has_shingles,
+                                          max_bucket=self.config.max_bucket)
             source = "minhash"
         left, right, sims = self._confirm(items, left, right)
         # Kept for inspection (tests, benchmarks): every confirmed near-duplicate pair and its Jaccard.
