@@ -67,8 +67,9 @@ class CurateConfig:
     lsh_redis: str | None = field(default=None, metadata={
         "help": "redis://host:port/db: keep the LSH index in Redis, shared by several workers"})
     lsh_basename: str = field(default="rlvr-lsh", metadata={"help": "key prefix of the shared LSH index"})
-    same_numbers: bool = field(default=True, metadata={
-        "help": "near/semantic duplicates must contain the same numbers (a changed number is a new problem)"})
+    same_numbers: bool | None = field(default=None, metadata={
+        "help": "near/semantic duplicates must contain the same numbers (a changed number is a new problem); "
+                "unset: on for rlvr task tables, off for plain text (rlvr.curate.guards)"})
     same_answer: bool = field(default=True, metadata={
         "help": "near/semantic duplicates must have the same reference answer when both have one"})
     # -- semantic
