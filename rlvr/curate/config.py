@@ -78,6 +78,13 @@ class CurateConfig:
     embedder: str = field(default="all-minilm-l6-v2", metadata={
         "help": "sentence embedder: the bundled all-minilm-l6-v2, a local folder or a HF id"})
     # -- running
+    engine: str = field(default="memory", metadata={
+        "help": "memory: every item in this process; local: out of core, on disk in --work-dir; ray: Ray Data "
+                "(rlvr.curate.engine, rlvr.curate.ray_engine)", "choices": ("memory", "local", "ray")})
+    ray_address: str | None = field(default=None, metadata={
+        "help": "Ray cluster to join with --engine ray (e.g. ray://head:10001 or auto); default: a local Ray"})
+    work_dir: str | None = field(default=None, metadata={
+        "help": "folder for the out-of-core engines' shards (default: a temporary folder, removed after)"})
     batch_size: int = field(default=4096, metadata={"help": "items per Arrow record batch"})
     seed: int = field(default=0, metadata={"help": "seed (k-means)"})
 
@@ -85,7 +92,8 @@ class CurateConfig:
         {"steps": ["exact", "fuzzy"]}, {"steps": ["decontam"]}, {"steps": ["exact", "exact"]},
         {"ngram": 0}, {"coverage": 0.0}, {"threshold": 1.5}, {"num_perm": 1}, {"shingle": "line"},
         {"lsh_recall": 0}, {"semantic_eps": 1.0}, {"batch_size": 0}, {"lsh_redis": "localhost:6379"},
-        {"paraphrase_cosine": 2.0}, {"max_bucket": 1},
+        {"paraphrase_cosine": 2.0}, {"max_bucket": 1}, {"engine": "spark"},
+        {"engine": "local", "steps": ["exact", "semantic"]},
     )
 
     def __post_init__(self) -> None:
@@ -118,6 +126,14 @@ class CurateConfig:
             raise ValueError(f"semantic_eps must be in (0, 1), got {self.semantic_eps}")
         if self.semantic_clusters < 0:
             raise ValueError(f"semantic_clusters must be >= 0 (0 picks a number), got {self.semantic_clusters}")
+        if self.engine not in ("memory", "local", "ray"):
+            raise ValueError(f"engine must be memory, local or ray, got {self.engine!r}")
+        if self.ray_address and self.engine != "ray":
+            raise ValueError("ray_address is only used with engine: ray")
+        if self.engine != "memory":
+            from rlvr.curate.engine import check_supported
+
+            check_supported(self)
         if self.max_bucket < 2:
             raise ValueError(f"max_bucket must be at least 2, got {self.max_bucket}")
         if self.batch_size < 1:

@@ -219,6 +219,13 @@ def write_outputs(inputs: Inputs, result: CurateResult, kept_path: Path, decisio
 
 
 def run_stage(config: CurateConfig, inputs: list[Path], out_dir: Path) -> StageResult:
+    if config.engine != "memory":  # `engine: local` or `engine: ray` in the stage's settings
+        from rlvr.curate.engine import curate_files
+
+        result, files = curate_files(list(inputs), config, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
+                                     out_dir / "quarantine.parquet")
+        return StageResult(files=files, counts=result.counts, tasks=files.get("tasks"),
+                           summary=format_report(result))
     loaded = load_inputs(list(inputs), config)
     result = curate(loaded, config)
     files = write_outputs(loaded, result, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
