@@ -305,52 +305,38 @@ class LocalEngine:
     # -- minhash
 
     def _minhash(self, step, files: list[Path], alive: np.ndarray, writer: StepWriter) -> None:
-        from rlvr.curate.buckets import bucket_pairs, dedupe_pairs, signature_hash
-        from rlvr.curate.lsh import band_keys
-
-        cfg = self.config
-        n_rows = len(alive)
-        n_alive = int(alive.sum())
-        store = ShingleStore(self.work / "shingles.u64", n_rows)
-        spool = PartitionSpool(self.work / "bands", partitions_for(n_alive * step.bands), _BAND_SCHEMA)
-        numbers = np.zeros(n_rows, dtype=np.uint64)
-        answers = np.zeros(n_rows, dtype=np.uint64)
-        task = np.zeros(n_rows, dtype=bool)
-        for batch in self._alive_batches(files, alive):
-            rows = batch.column("row").to_numpy()
-            scored = step.score(batch)
-            shingles = scored.column("shingles")
-            store.append(rows, shingles.values.to_numpy(zero_copy_only=False), np.asarray(shingles.offsets))
-            numbers[rows] = scored.column("numbers").to_numpy()
-            answers[rows] = scored.column("answer_key").to_numpy()
-            task[rows] = scored.column("task").to_numpy(zero_copy_only=False)
-            sigs = scored.column("signature").values.to_numpy(zero_copy_only=False).reshape(-1, cfg.num_perm)
-            valid = np.diff(np.asarray(shingles.offsets)) > 0
-            keys = band_keys(sigs[valid], step.bands, step.rows).ravel()
-            spool.add(pa.table({"key": keys, "row": np.repeat(rows[valid], step.bands),
-                                "sighash": np.repeat(signature_hash(sigs[valid]), step.bands)}),
-                      partition_of(keys, spool.partitions))
-        store.finish()
-        lefts, rights = [], []
-        for table in spool:
-            left, right = bucket_pairs(table.column("key").to_numpy(), table.column("row").to_numpy(),
-                                       table.column("sighash").to_numpy(), cfg.max_bucket)
-            lefts.append(left)
-            rights.append(right)
-        left, right = dedupe_pairs(np.concatenate(lefts or [np.zeros(0, np.int64)]),
-                                   np.concatenate(rights or [np.zeros(0, np.int64)]))
         from rlvr.curate.guards import numbers_guard, pair_guards
 
-        guarded, guard = numbers_guard(cfg.same_numbers, task[alive])
-        guarded_rows = np.zeros(n_rows, dtype=bool)
+        cfg = self.config
+        per_row = _PerRow(self.work / "shingles.u64", len(alive))
+        left, right = self._minhash_candidates(step, files, alive, per_row)
+        per_row.store.finish()
+        guarded, guard = numbers_guard(cfg.same_numbers, per_row.task[alive])
+        guarded_rows = np.zeros(len(alive), dtype=bool)
         guarded_rows[alive] = guarded
-        ok = pair_guards(cfg, left, right, numbers, answers, guarded_rows)
+        ok = pair_guards(cfg, left, right, per_row.numbers, per_row.answers, guarded_rows)
         left, right = left[ok], right[ok]
-        sims = store.jaccard(left, right)
+        sims = per_row.store.jaccard(left, right)
         hit = sims >= cfg.threshold
-        left, right = left[hit], right[hit]
-        log.info("minhash: %d candidate pairs passed the guards, %d confirmed", len(ok), int(hit.sum()))
-        self._cluster_verdicts(step, files, alive, writer, store, left, right, f"minhash; {guard}")
+        log.info("minhash: %d candidate pairs passed the guards, %d confirmed", len(left), int(hit.sum()))
+        self._cluster_verdicts(step, files, alive, writer, per_row.store, left[hit], right[hit], f"minhash; {guard}")
+
+    def _minhash_candidates(self, step, files: list[Path], alive: np.ndarray, per_row: _PerRow
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """Score every alive item (filling `per_row`) and return the candidate pairs of its band buckets."""
+        from rlvr.curate.buckets import bucket_pairs, dedupe_pairs
+
+        spool = PartitionSpool(self.work / "bands", partitions_for(int(alive.sum()) * step.bands), _BAND_SCHEMA)
+        for batch in self._alive_batches(files, alive):
+            bands = per_row.add(minhash_rows(step, batch))
+            spool.add(bands, partition_of(bands.column("key").to_numpy(), spool.partitions))
+        lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for table in spool:
+            left, right = bucket_pairs(table.column("key").to_numpy(), table.column("row").to_numpy(),
+                                       table.column("sighash").to_numpy(), self.config.max_bucket)
+            lefts.append(left)
+            rights.append(right)
+        return dedupe_pairs(np.concatenate(lefts), np.concatenate(rights))
 
     def _cluster_verdicts(self, step, files, alive, writer, store, left, right, source) -> None:
         from scipy.sparse import coo_matrix
@@ -392,6 +378,59 @@ class LocalEngine:
             parts.append(t.filter(pc.is_in(t.column("row"), value_set=wanted)))
         table = pa.concat_tables(parts).sort_by("row")
         return table.column("id").to_pylist(), quality_array(table)
+
+
+def minhash_rows(step, batch: pa.RecordBatch) -> pa.Table:
+    """The per-item part of minhash for one batch: guard values, shingles and band keys, per row.
+
+    The same function runs in-process (local engine) and in Ray Data's map_batches (ray engine).
+    """
+    from rlvr.curate.buckets import signature_hash
+    from rlvr.curate.lsh import band_keys
+
+    scored = step.score(batch)
+    shingles = scored.column("shingles")
+    sigs = scored.column("signature").values.to_numpy(zero_copy_only=False).reshape(-1, step.config.num_perm)
+    has = np.diff(np.asarray(shingles.offsets)) > 0
+    keys = np.zeros((len(sigs), step.bands), dtype=np.uint64)
+    keys[has] = band_keys(sigs[has], step.bands, step.rows)
+    counts = np.where(has, step.bands, 0)
+    offsets = np.zeros(len(sigs) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.table({
+        "row": batch.column("row"), "numbers": scored.column("numbers"), "answer_key": scored.column("answer_key"),
+        "task": scored.column("task"), "shingles": shingles,
+        "keys": pa.ListArray.from_arrays(pa.array(offsets), pa.array(keys[has].ravel(), pa.uint64())),
+        "sighash": pa.array(signature_hash(sigs), pa.uint64()),
+    })
+
+
+def explode_bands(table: pa.Table) -> pa.Table:
+    """(key, row, sighash) per band of each item with shingles."""
+    keys = table.column("keys").combine_chunks()
+    counts = np.diff(np.asarray(keys.offsets))
+    return pa.table({"key": keys.values, "row": np.repeat(table.column("row").to_numpy(), counts),
+                     "sighash": np.repeat(table.column("sighash").to_numpy(), counts)}, schema=_BAND_SCHEMA)
+
+
+class _PerRow:
+    """What confirmation needs of every item, by row: guard values in arrays, shingles on disk."""
+
+    def __init__(self, path: Path, n_rows: int):
+        self.store = ShingleStore(path, n_rows)
+        self.numbers = np.zeros(n_rows, dtype=np.uint64)
+        self.answers = np.zeros(n_rows, dtype=np.uint64)
+        self.task = np.zeros(n_rows, dtype=bool)
+
+    def add(self, table: pa.Table) -> pa.Table:
+        """Record one minhash_rows table; returns its band rows."""
+        rows = table.column("row").to_numpy()
+        shingles = table.column("shingles").combine_chunks()
+        self.store.append(rows, shingles.values.to_numpy(zero_copy_only=False), np.asarray(shingles.offsets))
+        self.numbers[rows] = table.column("numbers").to_numpy()
+        self.answers[rows] = table.column("answer_key").to_numpy()
+        self.task[rows] = table.column("task").to_numpy()
+        return explode_bands(table)
 
 
 def _check_books(result: EngineResult) -> None:

@@ -77,32 +77,33 @@ def partition_of(keys: np.ndarray, partitions: int) -> np.ndarray:
 
 
 class ShingleStore:
-    """Every item's shingle hashes in one flat file, addressed by row, memory-mapped for reading."""
+    """Every item's shingle hashes in one flat file, addressed by row, memory-mapped for reading.
+
+    Batches may arrive in any row order (Ray returns blocks as they finish); each row's start in
+    the file is recorded, so a row's set is values[starts[row]:starts[row] + lengths[row]].
+    """
 
     def __init__(self, path: Path, n_rows: int):
         self.path = Path(path)
+        self.starts = np.zeros(n_rows, dtype=np.int64)
         self.lengths = np.zeros(n_rows, dtype=np.int64)
         self._fh = open(self.path, "wb")
-        self._next = 0
-        self.values: np.ndarray | None = None
-        self.offsets: np.ndarray | None = None
+        self._pos = 0
+        self.values: np.ndarray = np.zeros(0, np.uint64)
 
     def append(self, rows: np.ndarray, values: np.ndarray, offsets: np.ndarray) -> None:
-        """Rows must arrive in increasing order across calls."""
-        if len(rows) and rows[0] < self._next:
-            raise RuntimeError("ShingleStore rows must be appended in increasing order")
-        self._fh.write(np.ascontiguousarray(values, dtype=np.uint64).tobytes())
+        """One batch: rows, their flat shingle values and the offsets into them (len(rows) + 1)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        values = np.ascontiguousarray(values[offsets[0]:offsets[-1]], dtype=np.uint64)
+        self._fh.write(values.tobytes())
+        self.starts[rows] = self._pos + offsets[:-1] - offsets[0]
         self.lengths[rows] = np.diff(offsets)
-        if len(rows):
-            self._next = int(rows[-1]) + 1
+        self._pos += len(values)
 
     def finish(self) -> None:
         self._fh.close()
-        self.offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
-        np.cumsum(self.lengths, out=self.offsets[1:])
-        total = int(self.offsets[-1])
-        self.values = np.memmap(self.path, dtype=np.uint64, mode="r", shape=(total,)) if total else np.zeros(
-            0, np.uint64)
+        if self._pos:
+            self.values = np.memmap(self.path, dtype=np.uint64, mode="r", shape=(self._pos,))
 
     def jaccard(self, left: np.ndarray, right: np.ndarray, chunk: int = 500_000) -> np.ndarray:
         """Exact Jaccard similarity of the shingle sets of many row pairs."""
@@ -112,6 +113,7 @@ class ShingleStore:
         for start in range(0, len(left), chunk):
             a, b = left[start:start + chunk], right[start:start + chunk]
             used = np.unique(np.concatenate([a, b]))
-            sets = [np.asarray(self.values[self.offsets[r]:self.offsets[r + 1]]) for r in used.tolist()]
+            sets = [np.asarray(self.values[s:s + n]) for s, n in zip(self.starts[used].tolist(),
+                                                                    self.lengths[used].tolist())]
             out[start:start + chunk] = jaccard_pairs(sets, np.searchsorted(used, a), np.searchsorted(used, b))
         return out

@@ -134,3 +134,30 @@ def test_steps_that_need_all_items_refuse_the_out_of_core_engines():
         CurateConfig(steps=["exact", "semantic"], engine="local")
     with pytest.raises(ValueError, match="lsh_redis"):
         CurateConfig(steps=["minhash"], engine="local", lsh_redis="redis://localhost:6379/0")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A real local Ray (2 CPUs, a small object store: the test stays well under 3 GB)."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, object_store_memory=200 * 1024 * 1024, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["tasks", "text"])
+def test_ray_engine_equals_local(kind, local_ray, task_files, text_files, tmp_path):
+    paths = task_files if kind == "tasks" else text_files
+    suffix = ".parquet" if kind == "tasks" else ".jsonl"
+    out = {}
+    for engine in ("local", "ray"):
+        config = CurateConfig(steps=STEPS.split(","), engine=engine, batch_size=9)
+        result, files = curate_files(paths, config, tmp_path / f"{engine}{suffix}",
+                                     tmp_path / f"{engine}.decisions.parquet", None)
+        out[engine] = (result.counts, _decision_set(pq.read_table(files["decisions"])))
+    assert out["ray"] == out["local"]
+    kept = [d for d in out["ray"][1] if d[2] and d[1] == "minhash"]
+    assert len(kept) == out["ray"][0]["kept"]
