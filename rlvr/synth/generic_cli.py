@@ -6,6 +6,7 @@ import argparse
 
 from rlvr.cliutil import add_out
 from rlvr.config import add_config_args, config_with_passthrough
+from rlvr.synth.shard import add_shard_args, make_sharded
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_config_args(parser, GeneratorStageConfig, skip=("settings",))
     add_out(parser, required=False)
+    add_shard_args(parser)
     parser.add_argument("--list", action="store_true", help="list registered generators and exit")
     parser.epilog = "--config KEY=VALUE items that are not settings of this command go to the generator's config"
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise ValueError("--out is required: the Parquet file to write the tasks to")
     config = config_with_passthrough(GeneratorStageConfig, args, "settings")
-    tasks = make_tasks(config, progress=True)
+    tasks = make_sharded(make_tasks, config, args)
     Task.write_parquet(args.out, tasks)
     print(f"wrote {len(tasks)} tasks ({config.generator}) to {args.out}")
     return 0
