@@ -55,20 +55,25 @@ def make_data(n: int, path: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     vocab = np.array(vocabulary())
     p = 1.0 / np.arange(1, len(vocab) + 1) ** 0.9
-    words = rng.choice(len(vocab), size=(n, WORDS), p=p / p.sum())
+    cdf = np.cumsum(p / p.sum())
+    words = np.searchsorted(cdf, rng.random((n, WORDS), dtype=np.float32)).astype(np.int32)
+    words = np.minimum(words, len(vocab) - 1)
     kind = rng.random(n)
     src = (rng.random(n) * np.arange(n)).astype(np.int64)  # an earlier item
     exact = (kind < 0.05) & (np.arange(n) > 0)
     near = (kind >= 0.05) & (kind < 0.15) & (np.arange(n) > 0)
-    words[exact] = words[src[exact]]
-    words[near] = words[src[near]]
-    for k in range(3):
-        edit = near & (rng.random(n) < (1.0 if k == 0 else 0.5))
-        pos = rng.integers(0, WORDS, size=n)
-        words[np.flatnonzero(edit), pos[edit]] = rng.integers(0, len(vocab), size=int(edit.sum()))
-    texts = [" ".join(row) for row in vocab[words]]
+    for i in np.flatnonzero(exact | near):  # in order, so a copy of a copy copies the final text
+        words[i] = words[src[i]]
+        if near[i]:
+            k = rng.integers(1, 4)
+            words[i, rng.integers(0, WORDS, size=k)] = rng.integers(0, len(vocab), size=k)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"id": [f"d{i:08d}" for i in range(n)], "text": texts}), path)
+    schema = pa.schema([("id", pa.string()), ("text", pa.string())])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, n, 50_000):
+            chunk = words[start:start + 50_000]
+            writer.write_table(pa.table({"id": [f"d{i:08d}" for i in range(start, start + len(chunk))],
+                                         "text": [" ".join(row) for row in vocab[chunk]]}, schema=schema))
     return path
 
 

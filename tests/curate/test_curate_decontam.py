@@ -128,3 +128,17 @@ def test_benchmark_files_in_any_format_with_a_chosen_field(tmp_path, bench_files
 def test_hub_ids_need_network_permission():
     with pytest.raises(ValueError, match="allow-network"):
         load_benchmarks(["openai/gsm8k"], allow_network=False)
+
+
+def test_copies_with_spaces_inside_numbers_and_case_changes_are_all_caught(bench_files):
+    """An edit that types a space inside numbers ('0. 2', '40, 000', '$4. 00') and changes case."""
+    import re
+
+    rows = [r for r in read_benchmark(bench_files[0]) if re.search(r"\d[.,]\d", r["question"])][:60]
+    assert len(rows) >= 40
+    edited = []
+    for k, row in enumerate(rows):
+        text = re.sub(r"(\d)([.,])(\d)", r"\1\2 \3", row["question"])
+        edited.append(task(text.upper() if k % 2 else text.lower(), row["answer"]))
+    decisions, _ = _decide(edited, CurateConfig(steps=["decontam"], benchmarks=bench_files[:1], paraphrase=False))
+    assert all(decisions[t.task_id]["reason"] == "contaminated_ngram" for t in edited)
