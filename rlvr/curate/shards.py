@@ -105,7 +105,7 @@ class ShingleStore:
         if self._pos:
             self.values = np.memmap(self.path, dtype=np.uint64, mode="r", shape=(self._pos,))
 
-    def jaccard(self, left: np.ndarray, right: np.ndarray, chunk: int = 500_000) -> np.ndarray:
+    def jaccard(self, left: np.ndarray, right: np.ndarray, chunk: int = 50_000) -> np.ndarray:
         """Exact Jaccard similarity of the shingle sets of many row pairs."""
         from rlvr.curate.minhash import jaccard_pairs
 
