@@ -53,6 +53,9 @@ class CurateConfig:
         "help": "fraction of the benchmark item's numbers the task must contain to be a paraphrase"})
     paraphrase_cosine: float = field(default=0.8, metadata={
         "help": "embedding cosine at which a proposed pair is a paraphrase"})
+    paraphrase_structure: float = field(default=1.0, metadata={
+        "help": "for pairs proposed by their numbers (names and objects changed): embedding cosine + skeleton "
+                "overlap at which they are a paraphrase (rlvr.curate.numpath)"})
     # -- near-duplicates
     shingle: str = field(default="word", metadata={"help": "shingles: word or char n-grams", "choices": ("word", "char")})
     shingle_size: int = field(default=5, metadata={"help": "n of the shingle n-grams"})
@@ -122,6 +125,8 @@ class CurateConfig:
             _unit(name, getattr(self, name), open_low=True)
         for name in ("paraphrase_lexical", "paraphrase_numbers", "paraphrase_cosine"):
             _unit(name, getattr(self, name))
+        if not 0 <= self.paraphrase_structure <= 2:
+            raise ValueError(f"paraphrase_structure must be in [0, 2] (cosine + overlap), got {self.paraphrase_structure}")
         if not 0 < self.semantic_eps < 1:
             raise ValueError(f"semantic_eps must be in (0, 1), got {self.semantic_eps}")
         if self.semantic_clusters < 0:
