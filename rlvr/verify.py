@@ -5,19 +5,22 @@ verifier does raise, `verify` turns it into status "error" with the exception in
 so a broken verifier is counted and surfaced rather than read as a wrong answer.
 
 Each task family registers its verifier when its module is imported; `get_verifier` imports
-the built-in families on first use, and accepts a dotted path ("pkg.module:obj") so users can
-plug in their own without editing rlvr.
+the built-in families (declared in rlvr.builtins) on first use, and accepts a dotted path
+("pkg.module:obj") so users can plug in their own without editing rlvr (see rlvr.registry).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
+import sys
 import traceback
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from rlvr.registry import Registry
 
 if TYPE_CHECKING:
     from rlvr.records import Task
@@ -25,17 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
-
-# Modules whose import registers the built-in verifiers. Each must be cheap to import:
-# optional third-party libraries are imported inside the verifier, not at module top.
-BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
-    "rlvr.synth.gym",
-    "rlvr.train.toy",
-    "rlvr.synth.azr.verifiers",
-    "rlvr.synth.np",
-    "rlvr.synth.fim.task",
-    "rlvr.synth.svs.answer",
-)
 
 
 @dataclass(frozen=True)
@@ -80,49 +72,32 @@ class FunctionVerifier:
         return self.gold_fn(task)
 
 
-_REGISTRY: dict[str, Verifier] = {}
-_builtins_loaded = False
+def _as_verifier(obj: Any, name: str) -> Verifier:
+    verifier = obj() if isinstance(obj, type) else obj
+    if not isinstance(verifier, Verifier):
+        raise TypeError(f"{name} is not a Verifier: it needs .name, .score(task, completion) and .gold_completion(task)")
+    return verifier
+
+
+# The built-in verifiers' modules are listed in rlvr.builtins (each must be cheap to import:
+# optional third-party libraries are imported inside the verifier, not at module top).
+VERIFIERS: Registry[Verifier] = Registry("verifier", check=_as_verifier)
 
 
 def register_verifier(verifier: Verifier) -> Verifier:
     """Add a verifier under its name; a second verifier with the same name is refused."""
     if not isinstance(verifier, Verifier):
         raise TypeError(f"{verifier!r} is not a Verifier: it needs .name, .score(task, completion) and .gold_completion(task)")
-    existing = _REGISTRY.get(verifier.name)
-    if existing is not None and existing is not verifier:
-        raise ValueError(f"a verifier named {verifier.name!r} is already registered ({existing!r}); pick another name")
-    _REGISTRY[verifier.name] = verifier
-    return verifier
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
-    for module in BUILTIN_VERIFIER_MODULES:
-        importlib.import_module(module)
+    return VERIFIERS.register(verifier.name, verifier)
 
 
 def verifier_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return VERIFIERS.names()
 
 
 def get_verifier(name: str) -> Verifier:
     """The verifier registered as `name`, or one imported from a dotted path 'pkg.mod:obj'."""
-    _load_builtins()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        obj = getattr(importlib.import_module(module_name), attr)
-        verifier = obj() if isinstance(obj, type) else obj
-        if not isinstance(verifier, Verifier):
-            raise TypeError(f"{name} is not a Verifier")
-        _REGISTRY[name] = verifier  # cache under the dotted path: import once, not per task
-        return verifier
-    raise KeyError(f"unknown verifier {name!r}; registered: {', '.join(sorted(_REGISTRY)) or '(none)'}")
+    return VERIFIERS.get(name)
 
 
 def verify(task: Task, completion: str) -> Score:
@@ -179,3 +154,14 @@ def check_gold(tasks: Iterable[Task]) -> GoldReport:
         if score.reward < 1.0:
             failures.append((task.task_id, score))
     return GoldReport(checked, failures)
+
+
+class _CallableModule(types.ModuleType):
+    """`rlvr.verify(task, completion)` (the top-level API) scores like this module's `verify`; the
+    module stays a module (`rlvr.verify.get_verifier`, ...)."""
+
+    def __call__(self, task: Task, completion: str) -> Score:
+        return verify(task, completion)
+
+
+sys.modules[__name__].__class__ = _CallableModule

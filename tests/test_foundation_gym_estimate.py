@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rlvr.cli import main
+from rlvr.io.tasks import read_tasks
 from rlvr.models.backends import Completion
-from rlvr.records import RolloutGroup, Task, read_tasks
-from rlvr.select.estimate import EstimateConfig, estimate, merge_estimate
+from rlvr.models.rollouts import EstimateConfig, estimate, merge_estimate
+from rlvr.records import RolloutGroup, Task
 from rlvr.synth.gym import GymConfig, GymGenerator, GymStageConfig, extract_answer, make_tasks
 
 rg = pytest.importorskip("reasoning_gym")

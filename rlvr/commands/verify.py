@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.records import read_tasks
+    from rlvr.io.tasks import read_tasks
 
     tasks = {t.task_id: t for t in read_tasks(args.tasks)}
     if args.gold:

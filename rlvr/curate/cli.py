@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(CurateConfig, args)
     decisions = args.decisions or _beside(args.out, ".decisions.parquet")
     if config.engine != "memory":  # out of core: rlvr.curate.engine
-        from rlvr.curate.engine import curate_files
+        from rlvr.curate.runner import curate_files
 
         result, files = curate_files(args.inputs, config, args.out, decisions,
                                      _beside(args.out, ".quarantine.parquet"), progress=not args.no_progress)

@@ -10,10 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-STEP_NAMES = ("exact", "structural", "decontam", "minhash", "semantic")
 # Decontamination runs before fuzzy dedupe: otherwise a cluster could keep its contaminated
 # member, which decontamination then drops, losing a clean near-copy for nothing.
 DEFAULT_STEPS = ("exact", "structural", "decontam", "minhash")
+
+
+# Steps the out-of-core engines (rlvr.curate.engine, rlvr.curate.ray_engine) can run.
+OUT_OF_CORE_STEPS = ("exact", "structural", "decontam", "minhash")
+
+
+def check_supported(config) -> None:
+    unsupported = [s for s in config.step_names() if s not in OUT_OF_CORE_STEPS]
+    if unsupported:
+        raise ValueError(f"steps {unsupported} need every item in one process; run them with --engine memory "
+                         f"(the out-of-core engines run {', '.join(OUT_OF_CORE_STEPS)})")
+    if config.lsh_redis:
+        raise ValueError("lsh_redis is a shared index for the in-memory engine; drop it or use --engine memory")
 
 
 def _unit(name: str, value: float, open_low: bool = False) -> None:
@@ -25,8 +37,9 @@ def _unit(name: str, value: float, open_low: bool = False) -> None:
 @dataclass
 class CurateConfig:
     steps: list[str] | None = field(default=None, metadata={
-        "help": f"steps to run, in order, from {', '.join(STEP_NAMES)} (default: {','.join(DEFAULT_STEPS)}, "
-                "decontam only when benchmarks are given; semantic is opt-in: it embeds every item)"})
+        "help": f"steps to run, in order: exact, structural, decontam, minhash, semantic or a registered step "
+                f"(pkg.module:Class) (default: {','.join(DEFAULT_STEPS)}, decontam only when benchmarks are given; "
+                "semantic is opt-in: it embeds every item)"})
     # -- inputs that rlvr did not make
     text_field: str = field(default="text", metadata={
         "help": "text field of non-rlvr inputs (JSONL/Parquet/CSV/HF)", "aliases": ("--field",)})
@@ -103,9 +116,11 @@ class CurateConfig:
         if self.steps is not None:
             # "--steps exact,minhash" and "--steps exact minhash" both work.
             self.steps = [s.strip() for item in self.steps for s in str(item).split(",") if s.strip()]
-            unknown = [s for s in self.steps if s not in STEP_NAMES]
+            from rlvr.curate.base import STEPS
+
+            unknown = [s for s in self.steps if s not in STEPS and ":" not in s]
             if unknown:
-                raise ValueError(f"steps: unknown step(s) {unknown}; valid: {', '.join(STEP_NAMES)}")
+                raise ValueError(f"steps: unknown step(s) {unknown}; valid: {', '.join(STEPS.names())}")
             if len(set(self.steps)) != len(self.steps):
                 raise ValueError(f"steps: each step may appear once, got {self.steps}")
             if not self.steps:
@@ -136,8 +151,6 @@ class CurateConfig:
         if self.ray_address and self.engine != "ray":
             raise ValueError("ray_address is only used with engine: ray")
         if self.engine != "memory":
-            from rlvr.curate.engine import check_supported
-
             check_supported(self)
         if self.max_bucket < 2:
             raise ValueError(f"max_bucket must be at least 2, got {self.max_bucket}")

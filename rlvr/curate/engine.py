@@ -37,7 +37,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rlvr.curate.base import KEEP_UNIQUE, VERDICT_SCHEMA, group_representatives, group_verdicts, rank_order
+from rlvr.curate.base import (
+    DUPLICATE_ID,
+    KEEP_UNIQUE,
+    VERDICT_SCHEMA,
+    StepReport,
+    decision_table,
+    group_representatives,
+    group_verdicts,
+    rank_order,
+)
+from rlvr.curate.config import check_supported
 from rlvr.curate.shards import PartitionSpool, ShingleStore, partition_of, partitions_for
 from rlvr.curate.stream import ItemSource
 from rlvr.curate.text import hash_strings
@@ -47,19 +57,9 @@ log = logging.getLogger(__name__)
 
 KEYED = ("exact", "structural")
 PER_ITEM = ("decontam",)
-OUT_OF_CORE_STEPS = (*KEYED, *PER_ITEM, "minhash")
 _KEY_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("quality", pa.float64()), ("key", pa.string())])
 _ID_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.string())])
 _BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("row", pa.int64()), ("sighash", pa.uint64())])
-
-
-def check_supported(config) -> None:
-    unsupported = [s for s in config.step_names() if s not in OUT_OF_CORE_STEPS]
-    if unsupported:
-        raise ValueError(f"steps {unsupported} need every item in one process; run them with --engine memory "
-                         f"(the out-of-core engines run {', '.join(OUT_OF_CORE_STEPS)})")
-    if config.lsh_redis:
-        raise ValueError("lsh_redis is a shared index for the in-memory engine; drop it or use --engine memory")
 
 
 @dataclass
@@ -111,9 +111,7 @@ class StepWriter:
     """Writes one step's decisions to a Parquet shard and keeps the books for its report."""
 
     def __init__(self, path: Path, stage: str, keep: np.ndarray):
-        from rlvr.curate.runner import _decision_table
-
-        self._table = _decision_table
+        self._table = decision_table
         self.path, self.stage, self.keep = path, stage, keep
         self.writer = pq.ParquetWriter(path, Decision.SCHEMA, compression="zstd")
         self.seen = self.kept = 0
@@ -148,10 +146,8 @@ class LocalEngine:
 
     # -- the run
 
-    def run(self, source: ItemSource, steps: list | None = None) -> EngineResult:
-        from rlvr.curate.runner import build_steps
-
-        steps = build_steps(self.config) if steps is None else steps
+    def run(self, source: ItemSource, steps: list) -> EngineResult:
+        """Run `steps` (rlvr.curate.runner.build_steps) over the source's items."""
         item_files, ids = self._spool_items(source)
         keep = np.ones(source.n_rows, dtype=bool)
         reports, files = [], []
@@ -172,8 +168,6 @@ class LocalEngine:
                 raise ValueError(f"step {step.name!r} cannot run out of core; use --engine memory")
             writer.close()
             files.append(writer.path)
-            from rlvr.curate.runner import StepReport
-
             reports.append(StepReport(step.name, writer.seen, writer.kept, dict(sorted(writer.dropped.items())),
                                       round(time.monotonic() - start, 3)))
             log.info("%s: kept %d of %d", step.name, writer.kept, writer.seen)
@@ -214,8 +208,6 @@ class LocalEngine:
     def _duplicate_ids(self, ids: PartitionSpool, source: ItemSource, keep: np.ndarray, reports: list,
                        files: list) -> np.ndarray | None:
         """Rows repeating an earlier row's id: a decision for tasks, quarantined for other datasets."""
-        from rlvr.curate.runner import DUPLICATE_ID, StepReport
-
         dups, firsts, first_sources = [], [], []
         for table in ids:
             table = table.sort_by("row")
@@ -438,30 +430,3 @@ def _check_books(result: EngineResult) -> None:
     total = c["kept"] + sum(c["dropped"].values()) + c["quarantined"]
     if total != c["in"]:
         raise RuntimeError(f"curate counts do not add up: in={c['in']} but kept+dropped+quarantined={total}")
-
-
-def make_engine(config, progress: bool = False):
-    """The engine `config.engine` names (local or ray; the in-memory runner is rlvr.curate.runner)."""
-    if config.engine == "local":
-        return LocalEngine(config, config.work_dir, progress=progress)
-    if config.engine == "ray":
-        from rlvr.curate.ray_engine import RayEngine
-
-        return RayEngine(config, config.work_dir, address=config.ray_address, progress=progress)
-    raise ValueError(f"engine {config.engine!r} is not an out-of-core engine; valid: local, ray")
-
-
-def curate_files(paths: list, config, kept_path: Path, decisions_path: Path, quarantine_path: Path | None,
-                 progress: bool = False) -> tuple[EngineResult, dict[str, Path]]:
-    """Curate input files with the configured out-of-core engine and write kept, decisions, quarantine."""
-    source = ItemSource(list(paths), config)
-    engine = make_engine(config, progress=progress)
-    try:
-        result = engine.run(source)
-        files = {"tasks" if source.is_tasks else "kept": source.write_kept(result.keep, kept_path),
-                 "decisions": result.write_decisions(decisions_path)}
-        if quarantine_path is not None and result.quarantined:
-            files["quarantine"] = Quarantined.write_parquet(quarantine_path, result.quarantined)
-    finally:
-        engine.close()
-    return result, files

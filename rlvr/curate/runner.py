@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,57 +21,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlvr.curate.base import Step
+from rlvr.curate.base import DUPLICATE_ID, STEPS, Step, StepReport
+from rlvr.curate.base import decision_table as _decision_table
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
-from rlvr.pipeline import StageType
-from rlvr.records import Decision, Quarantined, write_table
-from rlvr.rundir import StageResult
+from rlvr.records import Decision, Quarantined, Task, write_table
+from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_ID = "duplicate_id"
-
-
 def build_steps(config: CurateConfig, cache=None) -> list[Step]:
     """The configured steps; heavy ones (indexes, models) are built only when asked for."""
-    steps: list[Step] = []
-    names = config.step_names()
-    if cache is None and {"semantic", "decontam"} & set(names):
-        from rlvr.curate.embed import EmbeddingCache
+    classes = [STEPS.get(name) for name in config.step_names()]
+    if cache is None and any(getattr(c, "embeds", False) for c in classes):
+        from rlvr.models.embed import EmbeddingCache
 
         cache = EmbeddingCache(config.embedder)  # one model load for both steps; loaded on first need
-    for name in names:
-        if name == "exact":
-            from rlvr.curate.keyed import ExactStep
-
-            steps.append(ExactStep())
-        elif name == "structural":
-            from rlvr.curate.keyed import StructuralStep
-
-            steps.append(StructuralStep())
-        elif name == "minhash":
-            from rlvr.curate.minhash import MinHashStep
-
-            steps.append(MinHashStep(config))
-        elif name == "semantic":
-            from rlvr.curate.semantic import SemanticStep
-
-            steps.append(SemanticStep(config, cache=cache))
-        elif name == "decontam":
-            from rlvr.curate.decontam import DecontamStep
-
-            steps.append(DecontamStep(config, cache=cache))
-    return steps
-
-
-@dataclass
-class StepReport:
-    step: str
-    seen: int
-    kept: int
-    dropped: dict[str, int]
-    seconds: float
+    return [cls.from_config(config, cache) for cls in classes]
 
 
 @dataclass
@@ -92,19 +59,6 @@ class CurateResult:
     def counts(self) -> dict[str, Any]:
         return {"in": self.n_in, "kept": len(self.kept_rows), "dropped": self.dropped,
                 "quarantined": len(self.quarantined)}
-
-
-def _decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
-    evidence = pa.StructArray.from_arrays(
-        [verdicts.column(c).combine_chunks() for c in ("matched_id", "source", "score", "detail")],
-        fields=list(Decision.SCHEMA.field("evidence").type))
-    return pa.table({
-        "task_id": verdicts.column("id"),
-        "stage": pa.array([stage] * verdicts.num_rows, pa.string()),
-        "keep": verdicts.column("keep"),
-        "reason": verdicts.column("reason"),
-        "evidence": evidence,
-    }, schema=Decision.SCHEMA)
 
 
 def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
@@ -193,6 +147,24 @@ def curate(inputs: Inputs, config: CurateConfig, progress: bool = False, cache=N
     return run_steps(inputs, build_steps(config, cache=cache), config.batch_size, progress)
 
 
+def curate_tasks(tasks: Sequence[Task], config: CurateConfig | None = None, **settings: Any
+                 ) -> tuple[list[Task], list[Decision]]:
+    """Curate tasks in memory: (the kept tasks in input order, one Decision per decision made).
+
+    `settings` are CurateConfig fields (e.g. steps=["exact", "minhash"], threshold=0.7), or pass a
+    whole `config`. Rows are never quarantined here: every input is already a Task."""
+    from rlvr.config import config_from_mapping
+    from rlvr.curate.items import items_from_tasks
+
+    if config is not None and settings:
+        raise ValueError("curate: pass either a CurateConfig or settings, not both")
+    config = config or config_from_mapping(CurateConfig, settings, where="curate settings")
+    tasks = list(tasks)
+    result = curate(Inputs(items_from_tasks(tasks), tasks=tasks), config)
+    decisions = [Decision.from_row(r) for r in result.decisions.to_pylist()]
+    return [tasks[i] for i in result.kept_rows], decisions
+
+
 def format_report(result: CurateResult) -> str:
     """The in / kept / dropped-per-reason table the CLI prints and the manifest keeps."""
     lines = [f"{'step':<11} {'in':>8} {'kept':>8} {'dropped':>8}  reasons"]
@@ -215,13 +187,43 @@ def write_outputs(inputs: Inputs, result: CurateResult, kept_path: Path, decisio
     return files
 
 
+def make_engine(config, progress: bool = False):
+    """The engine `config.engine` names (local or ray; the in-memory runner is rlvr.curate.runner)."""
+    if config.engine == "local":
+        from rlvr.curate.engine import LocalEngine
+
+        return LocalEngine(config, config.work_dir, progress=progress)
+    if config.engine == "ray":
+        from rlvr.curate.ray_engine import RayEngine
+
+        return RayEngine(config, config.work_dir, address=config.ray_address, progress=progress)
+    raise ValueError(f"engine {config.engine!r} is not an out-of-core engine; valid: local, ray")
+
+
+def curate_files(paths: list, config: CurateConfig, kept_path: Path, decisions_path: Path,
+                 quarantine_path: Path | None, progress: bool = False):
+    """Curate input files with the out-of-core engine `config.engine` names (local or ray) and write
+    the kept records, the decisions and the quarantine; returns (EngineResult, files)."""
+    from rlvr.curate.stream import ItemSource
+
+    source = ItemSource(list(paths), config)
+    engine = make_engine(config, progress=progress)
+    try:
+        result = engine.run(source, build_steps(config))
+        files = {"tasks" if source.is_tasks else "kept": source.write_kept(result.keep, kept_path),
+                 "decisions": result.write_decisions(decisions_path)}
+        if quarantine_path is not None and result.quarantined:
+            files["quarantine"] = Quarantined.write_parquet(quarantine_path, result.quarantined)
+    finally:
+        engine.close()
+    return result, files
+
+
 # ----------------------------------------------------------------------------- pipeline stage
 
 
 def run_stage(config: CurateConfig, inputs: list[Path], out_dir: Path) -> StageResult:
     if config.engine != "memory":  # `engine: local` or `engine: ray` in the stage's settings
-        from rlvr.curate.engine import curate_files
-
         result, files = curate_files(list(inputs), config, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
                                      out_dir / "quarantine.parquet")
         return StageResult(files=files, counts=result.counts, tasks=files.get("tasks"),

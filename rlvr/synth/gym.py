@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 
 from rlvr.config import to_mapping
 from rlvr.hashing import canonical_json, config_fingerprint, seed_int
-from rlvr.pipeline import StageType
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.registry import GeneratorSpec, register_generator
 from rlvr.verify import FunctionVerifier, Score, register_verifier
 

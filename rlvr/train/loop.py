@@ -211,11 +211,11 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
                    probe_tasks: list[Task], resume_from: Path | None) -> Any:
     from trl import GRPOConfig
 
+    from rlvr.train.grpo import RlvrCallback, RlvrGRPOTrainer
     from rlvr.train.influence import Influence
     from rlvr.train.probe import Probe
-    from rlvr.train.trainer import trainer_classes
 
-    trainer_cls, callback_cls = trainer_classes()
+    trainer_cls, callback_cls = RlvrGRPOTrainer, RlvrCallback
     args = GRPOConfig(**config.grpo_kwargs(str(Path(run.ledger.folder).parent / "checkpoints")))
     callback = callback_cls(run, str(resume_from) if resume_from else None)
     trainer = trainer_cls(model=policy, reward_funcs=rewards.reward_functions(), args=args, train_dataset=dataset,

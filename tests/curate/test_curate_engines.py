@@ -11,7 +11,8 @@ from planted import farm_task, gym_tasks, light_edit, task
 
 from rlvr.cli import main
 from rlvr.curate.config import CurateConfig
-from rlvr.curate.engine import LocalEngine, curate_files
+from rlvr.curate.engine import LocalEngine
+from rlvr.curate.runner import build_steps, curate_files
 from rlvr.curate.stream import ItemSource
 from rlvr.records import Task
 
@@ -124,7 +125,7 @@ def test_engine_keeps_one_batch_of_records_and_reads_inputs_in_batches(task_file
     sizes = [b.num_rows for b in source.batches()]
     assert max(sizes) <= 5 and sum(sizes) == source.n_rows
     engine = LocalEngine(config, tmp_path / "w")
-    result = engine.run(source)
+    result = engine.run(source, build_steps(config))
     assert (tmp_path / "w" / "shingles.u64").exists() and list((tmp_path / "w" / "bands").glob("part-*.arrow"))
     assert result.counts["in"] == source.n_rows
 

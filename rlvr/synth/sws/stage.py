@@ -28,9 +28,8 @@ from typing import Any, ClassVar
 
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.io.atomic import atomic_write_text
-from rlvr.pipeline import StageType
 from rlvr.records import Decision, RolloutGroup, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.sws.weak import RULES, Domain
 
 log = logging.getLogger(__name__)
