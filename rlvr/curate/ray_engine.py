@@ -125,25 +125,30 @@ class RayEngine(LocalEngine):
         super().close()
 
     def _spool_items(self, source):
-        """As the local engine (the driver keeps ids and rows), and every batch goes to Ray's object store."""
-        ray = self._ray()
-        files, ids = super()._spool_items(source)
+        """As the local engine (the driver keeps ids and rows), then the items go to Ray's object store
+        in blocks of about a quarter of the items per CPU (at least one batch)."""
+        import math
+
         import pyarrow.parquet as pq
 
-        self._refs = [ray.put(pq.read_table(path)) for path in files]
+        ray = self._ray()
+        files, ids = super()._spool_items(source)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        block = max(self.config.batch_size, math.ceil(source.n_rows / (4 * cpus)))
+        self._refs = [ray.put(pa.Table.from_batches([b])) for path in files
+                      for b in pq.ParquetFile(path).iter_batches(batch_size=block)]
         return files, ids
 
     def _dataset(self):
         import ray.data
 
-        return ray.data.from_arrow_refs(self._refs).repartition(self._blocks())
+        return ray.data.from_arrow_refs(self._refs)
 
-    def _blocks(self) -> int:
+    def _shuffle_partitions(self, parts: int) -> int:
+        """Reducers of a groupby: our hash partitions, at most a few per CPU (Ray's default is 200)."""
         import ray
 
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        rows = sum(1 for _ in self._refs) or 1
-        return max(cpus * 2, rows)
+        return max(1, min(parts, 4 * int(ray.cluster_resources().get("CPU", 1))))
 
     def _collect(self, ds, writer: StepWriter) -> None:
         for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -163,7 +168,7 @@ class RayEngine(LocalEngine):
         parts = partitions_for(int(alive.sum()), target=200_000)
         scored = self._dataset().map_batches(_keyed_scores, batch_format="pyarrow", batch_size=self.config.batch_size,
                                              fn_kwargs={"step": step, "alive": alive, "partitions": parts})
-        ds = scored.groupby("part").map_groups(_keyed_verdicts, batch_format="pyarrow",
+        ds = scored.groupby("part", num_partitions=self._shuffle_partitions(parts)).map_groups(_keyed_verdicts, batch_format="pyarrow",
                                                fn_kwargs={"step": step})
         self._collect(ds, writer)
 
@@ -176,14 +181,13 @@ class RayEngine(LocalEngine):
         parts = partitions_for(int(alive.sum()) * step.bands, target=1_000_000)
         pairs = (scored.select_columns(["row", "keys", "sighash"])
                  .map_batches(_band_rows, batch_format="pyarrow", fn_kwargs={"partitions": parts})
-                 .groupby("part")
+                 .groupby("part", num_partitions=self._shuffle_partitions(parts))
                  .map_groups(_bucket_pairs, batch_format="pyarrow", fn_kwargs={"max_bucket": self.config.max_bucket}))
         lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for batch in pairs.iter_batches(batch_format="pyarrow", batch_size=None):
             lefts.append(batch.column("left").to_numpy())
             rights.append(batch.column("right").to_numpy())
         # The driver keeps what confirmation needs: guard values by row, shingles on disk.
-        for batch in scored.select_columns(["row", "numbers", "answer_key", "task", "shingles", "keys", "sighash"]
-                                           ).iter_batches(batch_format="pyarrow", batch_size=None):
+        for batch in scored.iter_batches(batch_format="pyarrow", batch_size=None):
             per_row.add(batch)
         return dedupe_pairs(np.concatenate(lefts), np.concatenate(rights))
