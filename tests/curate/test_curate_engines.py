@@ -7,7 +7,8 @@ import random
 
 import pyarrow.parquet as pq
 import pytest
-from planted import farm_task, gym_tasks, light_edit, task
+from conftest import shared_file
+from planted import farm_task, gym_tasks, light_edit, read_benchmark, task
 
 from rlvr.cli import main
 from rlvr.curate.config import CurateConfig
@@ -16,7 +17,7 @@ from rlvr.curate.runner import build_steps, curate_files
 from rlvr.curate.stream import ItemSource
 from rlvr.records import Task
 
-STEPS = "exact,structural,minhash"
+STEPS = "exact,structural,decontam,minhash"
 PROSE = [
     "The committee met on 12 March 1998 and agreed to publish the annual report in two volumes, the first "
     "covering finance and the second covering the work of the regional offices over the previous year. "
@@ -47,6 +48,9 @@ def task_files(tmp_path):
     a = farms + gym
     b = [task(light_edit(t.prompt_text, rng)[0], t.answer, kind=t.kind) for t in gym[:10]] + farms[:3]
     b.append(farm_task(2, 2, name="Ahmed"))  # structural duplicate of farm_task(2, 2)
+    gsm8k = read_benchmark(shared_file("benchmarks", "gsm8k_test.jsonl"))
+    b += [task(r["question"], r["answer"]) for r in gsm8k[:3]]  # contaminated
+    b.append(task(light_edit(gsm8k[3]["question"], rng)[0], gsm8k[3]["answer"]))
     paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
     Task.write_parquet(paths[0], a)
     Task.write_parquet(paths[1], b)
@@ -71,9 +75,13 @@ def text_files(tmp_path):
     return [first, second]
 
 
+def _bench() -> list[str]:
+    return ["--benchmarks", str(shared_file("benchmarks", "gsm8k_test.jsonl"))]
+
+
 def _memory(paths, out, config_args):
     assert main(["curate", "--in", *map(str, paths), "--out", str(out), "--steps", STEPS, "--no-progress",
-                 *config_args]) == 0
+                 *_bench(), *config_args]) == 0
     return pq.read_table(out.with_name(out.name.split(".")[0] + ".decisions.parquet"))
 
 
@@ -155,10 +163,29 @@ def test_ray_engine_equals_local(kind, local_ray, task_files, text_files, tmp_pa
     suffix = ".parquet" if kind == "tasks" else ".jsonl"
     out = {}
     for engine in ("local", "ray"):
-        config = CurateConfig(steps=STEPS.split(","), engine=engine, batch_size=9)
+        config = CurateConfig(steps=STEPS.split(","), engine=engine, batch_size=9, benchmarks=_bench()[1:],
+                              paraphrase=False)
         result, files = curate_files(paths, config, tmp_path / f"{engine}{suffix}",
                                      tmp_path / f"{engine}.decisions.parquet", None)
         out[engine] = (result.counts, _decision_set(pq.read_table(files["decisions"])))
     assert out["ray"] == out["local"]
     kept = [d for d in out["ray"][1] if d[2] and d[1] == "minhash"]
     assert len(kept) == out["ray"][0]["kept"]
+    if kind == "tasks":
+        assert out["ray"][0]["dropped"]["contaminated_ngram"] == 4
+
+
+def test_pipeline_stage_runs_the_local_engine(tmp_path):
+    from rlvr.pipeline import Pipeline, run_pipeline
+
+    counts = {}
+    for engine in ("memory", "local"):
+        spec = {"seed": 0, "stages": [
+            {"name": "arith", "type": "synth.gym", "with": {"name": "basic_arithmetic", "n": 20}},
+            {"name": "arith_again", "type": "synth.gym", "with": {"name": "basic_arithmetic", "n": 10}},
+            {"name": "curate", "type": "curate", "with": {"steps": ["exact", "minhash"], "engine": engine}}]}
+        rec, ran = run_pipeline(Pipeline.from_mapping(spec), tmp_path / engine)[-1]
+        assert ran
+        counts[engine] = rec.counts
+    assert counts["local"] == counts["memory"] == {"in": 30, "kept": 20, "dropped": {"duplicate_id": 10},
+                                                   "quarantined": 0}
