@@ -16,7 +16,7 @@ sampled every 0.2 s with psutil, and the kernel's own peak (VmHWM) of the main p
   It answers a weaker question (no exact-Jaccard confirmation, no exact step).
 
     python benchmarks/curate_scale.py [--sizes 10000 100000 1000000] [--engines memory local ray datasketch]
-        [--out-dir /tmp/rlvr-scale]
+        [--limit memory=100000 datasketch=100000] [--out-dir /tmp/rlvr-scale]
 """
 
 from __future__ import annotations
@@ -164,6 +164,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--engines", nargs="+", default=["memory", "local", "ray", "datasketch"])
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/rlvr-scale"))
+    ap.add_argument("--limit", nargs="*", default=["memory=100000", "datasketch=100000"], metavar="ENGINE=N",
+                    help="skip an engine above N items (the in-memory runs need several GB at 1M)")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "DATA", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -172,9 +174,13 @@ def main() -> None:
     rows = []
     print(f"{'items':>9} {'engine':<11} {'wall s':>8} {'items/s':>9} {'tree peak MB':>13} {'VmHWM MB':>10} "
           f"{'kept':>9}", flush=True)
+    limits = {k: int(v) for k, v in (item.split("=") for item in args.limit)}
     for n in args.sizes:
         data = make_data(n, args.out_dir / f"items-{n}.parquet")
         for engine in args.engines:
+            if n > limits.get(engine, n):
+                print(f"{n:>9} {engine:<11} skipped (--limit {engine}={limits[engine]})", flush=True)
+                continue
             out = args.out_dir / f"run-{n}-{engine}"
             out.mkdir(parents=True, exist_ok=True)
             proc = subprocess.run([sys.executable, __file__, "--child", engine, str(data), str(out)],
