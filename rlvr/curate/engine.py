@@ -152,7 +152,7 @@ class LocalEngine:
         keep = np.ones(source.n_rows, dtype=bool)
         reports, files = [], []
         n_quarantined = len(source.quarantined)
-        dup = self._duplicate_ids(ids, source, keep, reports, files)
+        self._duplicate_ids(ids, source, keep, reports, files)
         n_in = source.n_rows + n_quarantined
         for k, step in enumerate(steps):
             start = time.monotonic()
@@ -171,7 +171,6 @@ class LocalEngine:
             reports.append(StepReport(step.name, writer.seen, writer.kept, dict(sorted(writer.dropped.items())),
                                       round(time.monotonic() - start, 3)))
             log.info("%s: kept %d of %d", step.name, writer.kept, writer.seen)
-        del dup
         result = EngineResult(keep, files, source.quarantined, reports, n_in, self.work)
         _check_books(result)
         return result

@@ -21,6 +21,8 @@ class PartitionSpool:
     def __init__(self, folder: Path, partitions: int, schema: pa.Schema):
         self.folder, self.partitions, self.schema = Path(folder), partitions, schema
         self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("part-*.arrow"):  # a reused work folder: an earlier run's partitions
+            old.unlink()
         self._sinks: dict[int, tuple[pa.NativeFile, pa.ipc.RecordBatchStreamWriter]] = {}
         self.rows = 0
 
