@@ -1,7 +1,8 @@
 """Paraphrases with other names and objects: caught, and what must not be flagged.
 
 Sets (tests/curate/paraphrases.py, all hand-written): 40 retellings of GSM8K test items with every
-name and object changed and the numbers kept (RENAMED_GSM8K), 40 same-style look-alikes with new
+name and object changed and the numbers kept (RENAMED_GSM8K), 12 more written after the constants were fixed
+(HELD_OUT_RENAMED_GSM8K, the honest estimate), 40 same-style look-alikes with new
 questions and new numbers (LOOK_ALIKES), the earlier name-keeping paraphrases (87), and 450
 clean reasoning-gym and procedural tasks. Benchmarks: GSM8K + MATH-500 test questions. Then the
 false-alarm check on real data: every GSM8K test question curated against MATH-500 + MMLU-STEM
@@ -25,7 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "curate"))
 DATA = REPO.parent / "shared" / "data" / "benchmarks"
 
-from paraphrases import LOOK_ALIKES, RENAMED_GSM8K, all_paraphrases, held_out_paraphrases  # noqa: E402
+from paraphrases import (  # noqa: E402
+    HELD_OUT_RENAMED_GSM8K,
+    LOOK_ALIKES,
+    RENAMED_GSM8K,
+    all_paraphrases,
+    held_out_paraphrases,
+)
 from planted import farm_task, gym_tasks, task  # noqa: E402
 
 from rlvr.curate.config import CurateConfig  # noqa: E402
@@ -47,21 +54,24 @@ def flagged(decisions: dict, tasks) -> int:
 
 def main() -> None:
     renamed = [task(t, None) for t in RENAMED_GSM8K.values()]
+    held = [task(t, None) for t in HELD_OUT_RENAMED_GSM8K.values()]
     looks = [task(t, None) for t in LOOK_ALIKES]
     earlier = [task(t, None) for _, _, t in all_paraphrases() + held_out_paraphrases()]
     clean = gym_tasks(400, seed=21) + [farm_task(c, h) for c in range(2, 12) for h in range(3, 8)]
     gsm8k = [json.loads(line) for line in (DATA / "gsm8k_test.jsonl").open(encoding="utf-8")]
     gsm_tasks = [task(r["question"], r["answer"]) for r in gsm8k]
-    print(f"{'number-set retrieval':<22} {'renamed':>9} {'look-alikes':>12} {'earlier':>9} {'clean':>7} "
+    print(f"{'number-set retrieval':<22} {'renamed':>9} {'held out':>9} {'look-alikes':>12} {'earlier':>9} {'clean':>7} "
           f"{'GSM8K vs MATH/MMLU':>19}")
     for label, structure in (("off", 2.0), ("on (default)", 1.0)):
-        d = decide(renamed + looks + earlier + clean, [DATA / "gsm8k_test.jsonl", DATA / "math500_test.jsonl"],
+        d = decide(renamed + held + looks + earlier + clean, [DATA / "gsm8k_test.jsonl", DATA / "math500_test.jsonl"],
                    structure)
         caught = sum(d[t.task_id]["evidence"]["matched_id"] == key and not d[t.task_id]["keep"]
                      for t, key in zip(renamed, RENAMED_GSM8K))
+        held_caught = sum(d[t.task_id]["evidence"]["matched_id"] == key and not d[t.task_id]["keep"]
+                          for t, key in zip(held, HELD_OUT_RENAMED_GSM8K))
         g = decide(gsm_tasks, [DATA / "math500_test.jsonl", DATA / "mmlu_stem_test.jsonl"], structure)
         g_flagged = sum(not x["keep"] for x in g.values())
-        print(f"{label:<22} {caught:>6}/{len(renamed)} {flagged(d, looks):>9}/{len(looks)} "
+        print(f"{label:<22} {caught:>6}/{len(renamed)} {held_caught:>6}/{len(held)} {flagged(d, looks):>9}/{len(looks)} "
               f"{flagged(d, earlier):>6}/{len(earlier)} {flagged(d, clean):>3}/{len(clean)} "
               f"{g_flagged:>8}/{len(gsm_tasks)} ({g_flagged / len(gsm_tasks):.2%})")
     print("targets: renamed >= 70% caught, 0 look-alikes, <= 0.1% of GSM8K flagged")

@@ -597,3 +597,67 @@ LOOK_ALIKES: list[str] = [
 def renamed_paraphrases() -> list[tuple[str, str, str]]:
     """(benchmark file stem, item id, paraphrase with names and objects changed)."""
     return [("gsm8k_test", k, v) for k, v in RENAMED_GSM8K.items()]
+
+
+# Held out for the number-set retrieval: written after its constants (rlvr.curate.numpath) and
+# the default paraphrase_structure were fixed, never used to choose them; same rules as above.
+HELD_OUT_RENAMED_GSM8K: dict[str, str] = {
+    "gsm8k-test-0150": (
+        "Ruth and Omar race home after practice. Ruth lives further away, so she may ride her scooter: her "
+        "home is 3 miles from the gym and she scoots at 440 feet per minute. Omar lives 2 miles from the gym "
+        "and rollerblades at 264 feet per minute. How long does the winner wait at home before the loser "
+        "arrives?"
+    ),
+    "gsm8k-test-0152": (
+        "Ingrid buys ten bags of sweets with six sweets in every bag, and each sweet costs $0.10. She pays with "
+        "a $10 note. How much change does she get?"
+    ),
+    "gsm8k-test-0154": (
+        "On Mondays, Wednesdays and Fridays the apprentice Lucia has three 1-hour workshops a day, and on "
+        "Tuesdays and Thursdays two 2-hour workshops a day. Her training term lasts 16 weeks. How many hours "
+        "of workshops does she attend in the term?"
+    ),
+    "gsm8k-test-0155": (
+        "Every day Mei-Ling cuts 300 ribbons, 120 cords and 60 ropes. Each ribbon is 4 inches long, each cord 6 "
+        "inches long and each rope two feet long. Laid end to end, how many feet do they measure?"
+    ),
+    "gsm8k-test-0156": (
+        "A stable manager buys all the carrots for the horses from a nearby grower every 2 months. The ponies "
+        "need 200 carrots, the shire horses 400 carrots and the donkeys 100 carrots each month. How many carrots "
+        "must he buy to cover 2 months?"
+    ),
+    "gsm8k-test-0158": (
+        "Soren went shopping for art supplies. He bought 4 brushes at $1.5 each, 2 sketch pads at $4 each and an "
+        "easel for $20. What did he spend altogether?"
+    ),
+    "gsm8k-test-0160": (
+        "The water in a reservoir is 17 feet deep on Monday. By Tuesday it has risen by 7 feet, and on Wednesday "
+        "the depth is two thirds of Tuesday's. How deep is the reservoir on Wednesday?"
+    ),
+    "gsm8k-test-0161": (
+        "Maren and Teodor went rock-pooling. Maren found 10 crabs, 6 shrimps and 3 limpets. Teodor found 5 fewer "
+        "crabs, 3 fewer shrimps and 2 more limpets than Maren. How many creatures did they find between them?"
+    ),
+    "gsm8k-test-0163": (
+        "A shelf holds 5 toy trains, 3 puppets and a kite. The kite cost as much as 3 puppets, and one toy train "
+        "cost $4. If a puppet costs $5, what are all the toys on the shelf worth?"
+    ),
+    "gsm8k-test-0164": (
+        "Bashir is deciding whether to file his own paperwork or pay a bookkeeper. Doing it himself would cost him "
+        "3 hours of tutoring, at $35/hour in lost earnings, while the bookkeeper charges $90. How much better off "
+        "is he if he pays the bookkeeper?"
+    ),
+    "gsm8k-test-0165": (
+        "For his 30th birthday Anselm's relatives club together €1500 for a new bicycle and gear, hoping some is "
+        "left for a jacket. At the shop he picks a bike for €1090, a helmet for €157, lights worth €74 and a lock "
+        "for €102. How much is left for the jacket?"
+    ),
+    "gsm8k-test-0171": (
+        "Walking through the aquarium, Nadia counts 80 octopuses with 8 arms each, 90 starfish with 6 arms each, "
+        "and 3 rare sea stars with 10 arms each. How many arms does she count in total?"
+    ),
+}
+
+
+def held_out_renamed() -> list[tuple[str, str, str]]:
+    return [("gsm8k_test", k, v) for k, v in HELD_OUT_RENAMED_GSM8K.items()]
