@@ -17,7 +17,7 @@ import sys
 import traceback
 import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rlvr.registry import Registry
@@ -27,16 +27,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
+STATUSES = ("ok", "wrong", "ambiguous", "format_error", "infeasible", "timeout", "error")
 
 
 @dataclass(frozen=True)
 class Score:
-    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note."""
+    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note; info holds
+    machine-readable facts a family records (NP: `beats_reference`, `objective`)."""
 
     reward: float
     status: str
     detail: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -82,6 +84,45 @@ def _as_verifier(obj: Any, name: str) -> Verifier:
 # The built-in verifiers' modules are listed in rlvr.builtins (each must be cheap to import:
 # optional third-party libraries are imported inside the verifier, not at module top).
 VERIFIERS: Registry[Verifier] = Registry("verifier", check=_as_verifier)
+
+
+@dataclass(frozen=True)
+class AnswerProbe:
+    """What the registry-wide reward tests (tests/test_verifier_fuzz.py) need from a verifier kind,
+    registered beside the verifier with `register_probe`: a few sample tasks, the gold answer as
+    the text that goes inside a final-answer marker, and other candidates. The tests then check
+    that the gold plus any other candidate, in any form, earns 0; that harmless spellings of the
+    gold earn 1; and that junk never raises.
+
+    `wrap` turns answer text into a completion for kinds whose final answer is not read with the
+    shared marker rule of rlvr.answers (AZR's fenced blocks); `final_answer=False` marks kinds that
+    have no final answer at all (the toy first-letter tasks: only gold, others and junk apply).
+    """
+
+    samples: Callable[[], list[Task]]
+    gold: Callable[[Task], str]
+    others: Callable[[Task], list[str]]
+    harmless: Callable[[Task], list[str]] = lambda task: []  # family-specific spellings of the gold (pay 1)
+    wrap: Callable[[str], str] | None = None
+    final_answer: bool = True
+    slow: bool = False  # scoring runs a sandbox: the tests draw fewer examples
+
+
+_PROBES: dict[str, AnswerProbe] = {}
+
+
+def register_probe(name: str, probe: AnswerProbe) -> AnswerProbe:
+    """Attach the reward tests' probe to the verifier `name` (one per verifier)."""
+    if name in _PROBES and _PROBES[name] is not probe:
+        raise ValueError(f"verifier {name!r} already has an answer probe")
+    _PROBES[name] = probe
+    return probe
+
+
+def get_probe(name: str) -> AnswerProbe | None:
+    """The probe registered for verifier `name` (built-ins are loaded first); None when it has none."""
+    get_verifier(name)
+    return _PROBES.get(name)
 
 
 def register_verifier(verifier: Verifier) -> Verifier:

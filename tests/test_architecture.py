@@ -24,7 +24,7 @@ import rlvr
 ROOT = Path(rlvr.__file__).resolve().parent
 
 LAYERS: dict[str, int] = {
-    "rlvr.records": 0, "rlvr.io": 0, "rlvr.verify": 0, "rlvr.registry": 0, "rlvr.builtins": 0, "rlvr.errors": 0,
+    "rlvr.records": 0, "rlvr.io": 0, "rlvr.verify": 0, "rlvr.answers": 0, "rlvr.registry": 0, "rlvr.builtins": 0, "rlvr.errors": 0,
     "rlvr.hashing": 0, "rlvr.version": 0, "rlvr.config": 0, "rlvr.rundir": 0, "rlvr.cliutil": 0,
     "rlvr.models": 1,
     "rlvr.synth": 2, "rlvr.curate": 2, "rlvr.select": 2,

@@ -159,8 +159,10 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
 def limitations(facts: CardFacts) -> list[str]:
     items = []
     if any(k.startswith("np.") for k in facts.kinds):
-        items.append("NP task rewards are quality ratios against a heuristic solver's solution; a policy that beats "
-                     "the heuristic is clipped at reward 1.0.")
+        items.append("NP task rewards are, by default, the answer's quality normalized between the best answer written "
+                     "without reading the instance (0) and the reference solution (1); where the reference is a "
+                     "heuristic (not proven optimal), a policy that beats it is clipped at reward 1.0 (the score "
+                     "records beats_reference).")
     if any(k.startswith("mcqa") for k in facts.kinds):
         items.append("Multiple-choice distractors are chosen automatically; a few may be defensible answers in "
                      "context. Guards remove options identifiable by length or leaked elsewhere in the passage.")

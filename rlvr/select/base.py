@@ -311,6 +311,11 @@ class Selector:
     def pending(self) -> list[int]:
         return sorted(self._pending)
 
+    def release(self, indices: Sequence[int]) -> None:
+        """Forget that these proposed tasks are pending: they were proposed but will not be rolled out."""
+        for i in indices:
+            self._pending.pop(int(i), None)
+
     def observe(self, groups: Sequence[RolloutGroup]) -> ObserveStats:
         """Update the store with finished groups and clear their tasks from the pending set."""
         stats = self.store.observe(groups)
