@@ -89,3 +89,19 @@ def test_grpo_settings_pass_through_and_owned_ones_are_refused(tmp_path):
     for c in (TrainConfig(), TrainConfig(device="cuda"), TrainConfig(device="cuda", vllm_mode="server",
                                                                       vllm_server_base_url="http://x:8000")):
         assert set(c.grpo_kwargs(str(tmp_path), visible_gpus=1)) <= set(RLVR_OWNED_GRPO_FIELDS)
+
+
+def test_private_attributes_rlvr_reads_are_still_set_by_trl():
+    """rlvr.train.dynamic reads trainer._metrics["train"] and trainer.reward_weights: TRL's __init__
+    must still set them the way the tested version did."""
+    import inspect
+
+    from trl import GRPOTrainer
+
+    source = inspect.getsource(GRPOTrainer.__init__)
+    missing = [f"{name}: expected `{line}` in GRPOTrainer.__init__" for name, line in grpo.ATTRIBUTES.items()
+               if line not in source]
+    assert not missing, "TRL changed attributes rlvr reads:\n  " + "\n  ".join(missing)
+    dynamic = (Path(grpo.__file__).parent / "dynamic.py").read_text(encoding="utf-8")
+    used = set(re.findall(r"trainer\.(_[a-z_]+|reward_weights)\b", dynamic))
+    assert used <= set(grpo.ATTRIBUTES), f"add to grpo.ATTRIBUTES: {sorted(used - set(grpo.ATTRIBUTES))}"

@@ -28,6 +28,7 @@ SCALE_REWARDS = ("group", "batch", "none")
 DEVICES = ("cpu", "cuda")
 OPTIMIZERS = ("adamw", "adafactor")
 VLLM_MODES = ("auto", "colocate", "server")
+ADVANTAGES = ("grpo", "trr++")
 
 # GRPOConfig fields that grpo_kwargs() sets, so `grpo: {...}` may not: field -> what to use instead.
 RLVR_OWNED_GRPO_FIELDS: dict[str, str] = {
@@ -98,6 +99,18 @@ class TrainConfig:
     mask_truncated_completions: bool = field(default=False,
                                              metadata={"help": "leave truncated completions out of the loss"})
     num_iterations: int = field(default=1, metadata={"help": "updates per generation batch (mu)"})
+    dynamic_sampling: bool = field(default=False, metadata={
+        "help": "DAPO dynamic sampling: drop groups whose rewards are all equal and generate more until the batch "
+                "holds prompts_per_step mixed groups (costs extra generation; see rlvr.train.dynamic)"})
+    dynamic_oversample: float = field(default=1.5, metadata={
+        "help": "dynamic sampling: prompts generated per group still needed (DAPO: 3)"})
+    dynamic_max_rounds: int = field(default=4, metadata={
+        "help": "dynamic sampling: most generation rounds per step; short batches are padded with masked groups"})
+    advantage: str = field(default="grpo", metadata={
+        "help": "grpo (TRL: per group) or trr++ (Absolute Zero: normalised per task kind x role over the batch)",
+        "choices": ADVANTAGES})
+    roles: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "online self-play roles (rlvr.train.roles.RolesConfig), e.g. '{propose: 1, rewrite: 1, solve: 1}'"})
     grpo: dict[str, Any] = field(default_factory=dict, metadata={
         "help": "further trl.GRPOConfig settings, passed through as given, e.g. '{max_grad_norm: 0.5, "
                 "weight_decay: 0.1}'; settings rlvr sets itself are refused with the train setting to use"})
@@ -140,6 +153,8 @@ class TrainConfig:
         {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
         {"micro_batches": 3}, {"micro_batches": -1}, {"max_prompt_tokens": 0}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
         {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"learning_rate": 0.0}, {"selector": ""},
+        {"advantage": "ppo"}, {"dynamic_oversample": 0.5}, {"dynamic_max_rounds": 0}, {"roles": {"propose": -1}},
+        {"roles": {"colour": 1}},
     )
 
     def __post_init__(self) -> None:
@@ -153,6 +168,9 @@ class TrainConfig:
         need(self.vllm_mode in VLLM_MODES, f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
         need(self.loss_type in LOSS_TYPES, f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         need(self.scale_rewards in SCALE_REWARDS, f"scale_rewards must be one of {SCALE_REWARDS}")
+        need(self.advantage in ADVANTAGES, f"advantage must be one of {ADVANTAGES}, got {self.advantage!r}")
+        need(self.dynamic_oversample >= 1.0, f"dynamic_oversample must be >= 1, got {self.dynamic_oversample}")
+        need(self.dynamic_max_rounds >= 1, f"dynamic_max_rounds must be at least 1, got {self.dynamic_max_rounds}")
         need(bool(self.selector), "selector: give a selector name such as insight, variance or uniform")
         need(bool(self.model), "model: give an embedded model name, a local folder or a Hugging Face id")
         need(self.micro_batches >= 0, f"micro_batches must be >= 0 (0 = automatic), got {self.micro_batches}")
@@ -185,6 +203,19 @@ class TrainConfig:
         self.select_config()  # validates the select settings and the selector name now, not mid-run
         if self.grpo:
             check_grpo_passthrough(self.grpo)
+        self.roles_config()
+
+    def roles_config(self):
+        """The rlvr.train.roles.RolesConfig of this run, or None when no role is on."""
+        from rlvr.config import config_from_mapping
+        from rlvr.train.roles import RolesConfig
+
+        config = config_from_mapping(RolesConfig, dict(self.roles), where="train.roles")
+        need = config.propose + config.rewrite + config.solve
+        if need > self.prompts_per_step:
+            raise ValueError(f"train.roles: {need} role group(s) per step but prompts_per_step is "
+                             f"{self.prompts_per_step}; role groups take slots of the step's batch")
+        return config if config.active else None
 
     # -- TRL ------------------------------------------------------------------------------------
     def auto_micro_batches(self, longest_prompt: int) -> int:

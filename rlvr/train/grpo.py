@@ -45,6 +45,11 @@ CALLED: dict[str, tuple[str, str]] = {
     "_load_rng_state": ("transformers.Trainer", "(self, checkpoint)"),
     "_get_learning_rate": ("transformers.Trainer", "(self)"),
 }
+# Private attributes of a GRPOTrainer rlvr reads (rlvr/train/dynamic.py): set in TRL's __init__.
+ATTRIBUTES: dict[str, str] = {
+    "_metrics": 'self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}',
+    "reward_weights": "self.reward_weights = torch.",
+}
 
 
 def fence_signature(fn: Any) -> str:
@@ -75,12 +80,16 @@ class RlvrGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         self.run.last_completions = (completions, completion_ids_list)
-        return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self.run.last_rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        return self.run.last_rewards
 
     def _generate_and_score_completions(self, inputs):
         import torch
 
-        out = super()._generate_and_score_completions(inputs)
+        if self.model.training and self.run.batcher is not None:  # roles, dynamic sampling, TRR++
+            out, inputs = self.run.batcher.build(self, inputs, super()._generate_and_score_completions)
+        else:
+            out = super()._generate_and_score_completions(inputs)
         if self.model.training:
             step = self.state.global_step
             self.run.gen_keys = [(step, x["task_id"]) for x in inputs]

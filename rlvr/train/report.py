@@ -39,10 +39,11 @@ def _img(b64: str, alt: str) -> str:
 
 
 def per_step(groups: Sequence[RolloutGroup]) -> dict[int, dict[str, float]]:
-    """Mean reward, zero-variance fraction and mean selector score of the training groups of each step."""
+    """Mean reward, zero-variance fraction and mean selector score of the trained groups of each step
+    (groups dynamic sampling generated but dropped are left out)."""
     acc: dict[int, list[RolloutGroup]] = defaultdict(list)
     for g in groups:
-        if g.phase == "train":
+        if g.phase == "train" and g.meta.get("trained", True):
             acc[g.step].append(g)
     out = {}
     for step, gs in sorted(acc.items()):

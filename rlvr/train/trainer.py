@@ -11,7 +11,9 @@ methods and adds one callback:
 - `_calculate_rewards`: keeps the decoded completions of the generation batch for the ledger (the
   reward functions themselves are rlvr.select.rewards.VerifierRewards, which build the
   RolloutGroups and update the pass-rate store);
-- `_generate_and_score_completions`: after TRL computed the advantages, attaches them (and
+- `_generate_and_score_completions`: when roles, dynamic sampling or TRR++ are on, lets
+  rlvr.train.dynamic.StepBatcher build the batch from one or more TRL generation rounds; then,
+  after TRL computed the advantages, attaches them (and
   truncation flags, completion text, kind and source) to the ledger's groups, and tags each row
   with its index so the influence hooks know whose gradient they see;
 - `training_step` / `compute_loss` / `_clip_grad_norm`: switch the influence hooks on around TRL's
@@ -71,11 +73,15 @@ class RunState:
     step_seconds: list[float] = field(default_factory=list)
     probe_losses: list[tuple[int, float]] = field(default_factory=list)
     base_costs: dict[str, Any] = field(default_factory=dict)  # costs of the run before a resume
+    roles: Any = None  # rlvr.train.roles.OnlineRoles: self-play roles (None: off)
+    batcher: Any = None  # rlvr.train.dynamic.StepBatcher: roles, dynamic sampling, TRR++ (None: TRL's step)
+    last_rewards: Any = None  # the last generation batch's rewards per function (rows x functions)
 
     def progress(self, step: int) -> dict[str, str]:
         """A few numbers for the progress bar: the last step's reward and zero-variance share, the probe."""
         out: dict[str, str] = {}
-        last = [g for g in self.ledger.buffered_groups() if g.phase == "train" and g.step == step - 1]
+        last = [g for g in self.ledger.buffered_groups()
+                if g.phase == "train" and g.step == step - 1 and g.meta.get("trained", True)]
         if last:
             rewards = [r for g in last for r in g.rewards]
             out["reward"] = f"{sum(rewards) / len(rewards):.2f}"
@@ -100,6 +106,9 @@ class RunState:
             add("influence_empty_refreshes", self.influence.empty_refreshes)
             out.update(influence_params=self.influence.n_params,
                        influence_modules=[n for n, _ in self.influence.modules])
+        if self.batcher is not None:
+            for name, value in self.batcher.costs().items():
+                add(name, value)
         if self.probe is not None:
             add("probe_seconds", self.probe.seconds)
             add("probe_evaluations", self.probe.evaluations)
@@ -170,6 +179,8 @@ def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
     sub = folder / "rlvr"
     sub.mkdir(parents=True, exist_ok=True)
     run.store.save(sub / STORE_FILE)
+    if run.roles is not None:
+        run.roles.save(sub / "roles")
     state = {
         "step": step,
         "ledger_parts": [p.name for p in run.ledger.part_files()],
