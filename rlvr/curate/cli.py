@@ -49,7 +49,5 @@ def run(args: argparse.Namespace) -> int:
         result = curate(inputs, config, progress=not args.no_progress)
         files = write_outputs(inputs, result, args.out, decisions, _beside(args.out, ".quarantine.parquet"))
     print(format_report(result))
-    for q in result.quarantined[:10]:
-        print(f"  quarantined {q}")
     print("wrote " + ", ".join(f"{name}: {path}" for name, path in files.items()))
     return 0
