@@ -114,6 +114,30 @@ class Miner:
         """The texts `mine` will embed for this answer (for batch prefetching)."""
         return [text, context] + [self.pool[i].text for i in self.shortlist(text, **kw)]
 
+    def screen(self, text: str, context: str, texts: list[str]) -> tuple[list[tuple[int, float]], dict[str, int]]:
+        """Same-topic candidates (siblings.SiblingPool) put through the same embedding checks as
+        mined ones: (index, cosine) of each text whose cosine to the answer is in the band and that
+        fits the gap's local context less well than the answer by `context_margin`, and counts of
+        the rest by reason."""
+        rejected: Counter = Counter()
+        if not texts:
+            return [], {}
+        vecs = self.cache.embed([text, context, *texts])
+        cos = np.round(vecs[2:] @ vecs[0], 4)
+        fit = np.round(vecs[2:] @ vecs[1], 4)
+        answer_fit = round(float(vecs[0] @ vecs[1]), 4)
+        kept = []
+        for i, (c, f) in enumerate(zip(cos, fit)):
+            if c < self.cosine_min:
+                rejected["below_cosine_band"] += 1
+            elif c > self.cosine_max:
+                rejected["above_cosine_band"] += 1
+            elif f > answer_fit - self.context_margin:
+                rejected["fits_context_as_well"] += 1
+            else:
+                kept.append((i, float(c)))
+        return kept, dict(rejected)
+
     def mine(self, text: str, need: int, rng: random.Random, exclude: set[str], context: str, **kw: Any
              ) -> tuple[list[Mined], dict[str, int]]:
         """Up to `need` distractors, and counts of shortlisted spans rejected by reason.

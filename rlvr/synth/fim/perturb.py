@@ -150,11 +150,99 @@ def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> P
     return Perturbation(text, "number", f"{m.group(0)} -> {new}")
 
 
+def _comment_or_string(span: str) -> list[tuple[int, int]]:
+    """(start, end) of comments and string literals in code: a flip there changes no logic."""
+    out = []
+    for m in re.finditer(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|(?:#|//).*$", span, re.M):
+        out.append(m.span())
+    return out
+
+
+# Flips that break grammar or keep the meaning: the word in these surroundings is an idiom, not
+# a polarity ("right now", "once more", "more or less", "in parallel", "as soon as possible").
+_IDIOM_BEFORE = {
+    "more": r"(?:once|any|what's|no|the)\s+$", "less": r"(?:no|the)\s+$",
+    "right": r"(?:all|just)\s+$", "above": r"(?:the|as|see)\s+$", "below": r"(?:as|see)\s+$",
+    "possible": r"(?:as|if|whenever|wherever|where|when)\s+$", "impossible": r"(?:as|if)\s+$",
+    "parallel": r"\bin\s+$", "always": r"(?:not|almost|nearly)\s+$", "never": r"(?:almost|nearly)\s+$",
+    "true": r"\b(?:comes?|came|hold|holds|held|rings?)\s+$", "after": r"^$",
+}
+_IDIOM_AFTER = {
+    "right": r"^\s+(?:now|away|after|before|here|there|to\b|of\b)", "more": r"^\s+(?:or|and)\s+(?:less|more)\b",
+    "less": r"^\s+(?:or|and)\s+(?:less|more)\b", "after": r"^\s+all\b", "before": r"^\s+all\b",
+    "left": r"^\s+(?:out|over|behind|alone|us|them|it|to\b|with\b)",
+}
+# "left"/"right" are directions only next to a thing that has sides.
+_SIDE_NOUN = re.compile(r"^[\s-]+(?:child|children|son|sons|subtree|subtrees|side|sides|half|halves|part|end|ends|"
+                        r"endpoint|endpoints|border|boundary|bound|shift|shifts|rotation|rotations|neighbou?rs?|"
+                        r"hand|column|columns|edge|edges|pointer|pointers|bracket|brackets|parenthes[ie]s|segment|"
+                        r"segments|operand|subarray|subarrays|part|parts|most|turn|corner|branch|tail)\b", re.I)
+_SIDE_BEFORE = re.compile(r"\b(?:to|on|from|at)\s+the\s+$|\bthe\s+$", re.I)
+_VOWEL_SOUND = re.compile(r"^(?:[aeio]|u(?!ni|se|su)|hour|honest)", re.I)
+
+
+def _article_fixed(span: str, start: int, end: int, rep: str) -> tuple[int, int, str]:
+    """Extend a flip over a preceding "a"/"an" so the article agrees with the new word."""
+    m = re.search(r"\b(a|an|A|An)\s+$", span[:start])
+    if not m:
+        return start, end, rep
+    want = "an" if _VOWEL_SOUND.match(rep) else "a"
+    article = want if m.group(1).islower() else want.capitalize()
+    return m.start(), end, article + span[m.end(1):start] + rep
+
+
+def grammatical_flip(span: str, start: int, end: int, rep: str) -> tuple[int, int, str] | None:
+    """The edit (start, end, replacement) that flips span[start:end] to `rep` and keeps the sentence
+    grammatical, or None when no such edit is known (an idiom, a word that is not a polarity here,
+    or a flip that would repeat a word already next to it: "increase or decrease")."""
+    word = span[start:end]
+    low, new = word.lower(), rep.lower()
+    before, after = span[:start], span[end:]
+    rep = rep[0].upper() + rep[1:] if word[0].isupper() else rep
+    if re.search(_IDIOM_BEFORE.get(low, r"(?!)"), before, re.I) or re.search(_IDIOM_AFTER.get(low, r"(?!)"), after,
+                                                                             re.I):
+        return None
+    near = " ".join(re.findall(r"[A-Za-z']+", before)[-4:] + re.findall(r"[A-Za-z']+", after)[:4]).lower()
+    if re.search(rf"\b{re.escape(new)}\b", near):
+        return None  # "increase or decrease", "larger and smaller": the flip repeats a neighbour
+    if low in ("left", "right") and not (_SIDE_NOUN.match(after) or _SIDE_BEFORE.search(before)):
+        return None
+    if low in ("do", "does") and new.endswith("not"):
+        return None  # "does the job" -> "does not the job": only a following verb would allow "not"
+    if low in ("adds", "subtracts") and re.match(r"^(?:\s+\S+){0,5}\s+to\b", after):
+        return None  # "adds x to y" -> "subtracts x to y"
+    if low in ("multiply", "divide") and not re.match(r"^(?:\s+\S+){0,4}\s+by\b", after):
+        return None  # only "multiply ... by" <-> "divide ... by" reads in both directions
+    if low == "same":
+        m = re.search(r"\b(the|The)\s+$", before)
+        if not m or re.match(r"^(?:\s+\S+){0,3}\s+as\b", after) or re.match(r"^\s+as\b", after):
+            return None  # "the same as" has no "different" twin that reads
+        return m.start(), end, ("a" if m.group(1) == "the" else "A") + " different"
+    if low == "different":
+        m = re.search(r"\b(a|A)\s+$", before)
+        if re.match(r"^\s+from\b", after):
+            return (m.start() if m else start), end + len(re.match(r"^\s+from", after).group(0)), \
+                ("the" if not m or m.group(1) == "a" else "The") + " same as"
+        if not m:
+            return None  # "different methods" -> "same methods"
+        return m.start(), end, ("the" if m.group(1) == "a" else "The") + " same"
+    if low in ("independent", "dependent") and re.match(r"^\s+(?:of|on|upon)\b", after):
+        prep = re.match(r"^\s+(?:of|on|upon)\b", after).group(0)
+        return _article_fixed(span, start, end + len(prep), rep + (" of" if new == "independent" else " on"))
+    if low == "lower" and new in ("higher", "upper"):
+        bound = re.match(r"^[\s-]+(?:bound|bounds|limit|limits|triangular|half|case|envelope|left|right|part)\b",
+                         after, re.I)
+        if (new == "upper") != bool(bound):
+            return None  # "lower bound" <-> "upper bound", "lower cost" <-> "higher cost"
+    return _article_fixed(span, start, end, rep)
+
+
 def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int, str]]:
     """(start, end, replacement) for every place one polarity flip could be made."""
     sites: list[tuple[int, int, str]] = []
     if code:
         constants = _constant_lines(span)
+        quiet = _comment_or_string(span)
         pairs = _CODE_PAIRS + [(b, a) for a, b in _CODE_PAIRS]
         for a, b in pairs:
             for m in re.finditer(re.escape(a), span):
@@ -164,7 +252,7 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
                 flag = _KEYWORD_FLAG.search(span[:m.start()]) if a in ("True", "False") else None
                 if flag and not re.search(rf"\b{re.escape(flag.group(1))}\s*=\s*{b}\b", context):
                     continue
-                if not _inside(m.start(), constants):
+                if not _inside(m.start(), constants) and not _inside(m.start(), quiet):
                     sites.append((m.start(), m.end(), b))
         return sites
     math = _math_mask(span)
@@ -174,9 +262,11 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
                 sites.append((m.start(), m.end(), b))
     for a, b in _WORD_PAIRS + [(b, a) for a, b in _WORD_PAIRS]:
         for m in re.finditer(r"\b" + re.escape(a) + r"\b(?!['\u2019-])", span, re.I):
-            if not _inside(m.start(), math):
-                rep = b[0].upper() + b[1:] if m.group(0)[0].isupper() else b
-                sites.append((m.start(), m.end(), rep))
+            if _inside(m.start(), math):
+                continue
+            site = grammatical_flip(span, m.start(), m.end(), b)
+            if site is not None:
+                sites.append(site)
     return sites
 
 
