@@ -115,9 +115,11 @@ def heuristic_accuracy(items: Sequence[tuple[str, Sequence[str], int]]) -> dict[
 
 
 def twin_similarity(a: str, b: str) -> float:
-    """Jaccard similarity of two options' word sets: near 1 for an option and its perturbation."""
-    wa, wb = word_set(a), word_set(b)
-    return len(wa & wb) / max(len(wa | wb), 1)
+    """Similarity of two options' token sequences (difflib ratio): near 1 for an option and its
+    perturbation, which differ in one edit."""
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, tokens(a), tokens(b), autojunk=False).ratio()
 
 
 def has_twin(options: Sequence[str], threshold: float = 0.7) -> list[bool]:
