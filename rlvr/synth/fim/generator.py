@@ -226,7 +226,9 @@ class FimGenerator:
         masked = masked_text(p.text, c.start, c.end)
         code = c.kind == "code"
         perts = perturbations(answer, p.text[:c.start] + " " + p.text[c.end:], rng, code)[:cfg.perturbations]
-        sizes = draw_layout(cfg.options, 1 + cfg.perturbations, rng)
+        # Groups no larger than the answer's own can be: if the answer could not have a twin while
+        # others do, "pick an option without a twin" would find it.
+        sizes = draw_layout(cfg.options, 1 + len(perts), rng)
         sizes, g = place_answer(sizes, len(perts), rng)
         answer_opts = [_perturbation_option(x, None) for x in perts[:sizes[g] - 1]]
         groups = sizes[:g] + sizes[g + 1:]
@@ -266,7 +268,7 @@ class FimGenerator:
         answer = p.text[c.start:c.end]
         return self.siblings.for_answer(p, answer, c.kind, c.n_tokens, c.has_math,
                                         masked_text(p.text, c.start, c.end),
-                                        max(self.config.shortlist, 2 * (self.config.options - 1)))
+                                        max(self.config.shortlist + 4, 2 * (self.config.options - 1)))
 
     def _originals(self, pi: int, c: Candidate, answer: str, masked: str, n_groups: int, rng: random.Random,
                    details: Counter) -> list[Option]:

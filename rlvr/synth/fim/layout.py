@@ -25,10 +25,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rlvr.synth.fim.guards import LENGTH_RATIO
 from rlvr.synth.fim.shortcuts import OptionFeatures, option_features
 
 FEATURES = ("n_tokens", "overlap_share", "overlap_count", "negations", "boundary_fit")
-LENGTH_RATIO = 1.25  # the answer may be the unique longest (shortest) only by this factor
 MAX_FILLINGS = 256  # candidate fillings scored per item
 
 

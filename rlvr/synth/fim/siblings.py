@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from rlvr.records import Document
 from rlvr.synth.fim.passages import Passage
+from rlvr.synth.fim.shortcuts import word_set
 from rlvr.synth.fim.spans import Candidate, candidates, top_candidates
 from rlvr.synth.fim.text import math_signatures, normalize
 
@@ -68,17 +69,20 @@ class SiblingPool:
 
     def for_answer(self, passage: Passage, answer: str, kind: str, n_tokens: int, has_math: bool, masked: str,
                    limit: int) -> list[SiblingSpan]:
-        """Up to `limit` candidates for this answer, same document first, each of the answer's kind,
-        within `length_ratio` of its length, outside the passage, not shown in the masked text and
-        sharing no formula with the answer; closest in length first (then document order).
-        Deterministic: no random choice is made here, so the texts can be embedded ahead."""
+        """Up to `limit` candidates for this answer, each of the answer's kind, within
+        `length_ratio` of its length, outside the passage, not shown in the masked text and sharing
+        no formula with the answer. Taken from the answer's document, then its page, until there
+        are 3 * limit; of those, the ones whose share of words found in the passage is closest to
+        the answer's (so that word overlap with the passage does not single out the answer), then
+        closest in length. Deterministic, so the texts can be embedded ahead."""
         lo, hi = passage.doc_start, passage.doc_start + len(passage.text)
         shown, key, formulas = normalize(masked), normalize(answer), math_signatures(answer)
+        context = word_set(masked)
+        target = overlap_share(answer, context)
         docs = [passage.doc_id] + [d for d in self.by_page.get(passage.page, []) if d != passage.doc_id]
-        out: list[SiblingSpan] = []
+        pool: list[SiblingSpan] = []
         seen = {key}
         for rank, doc_id in enumerate(docs):
-            pool = []
             for s in self.spans(doc_id):
                 if rank == 0 and s.doc_end > lo and s.doc_start < hi:
                     continue  # inside the passage: the reader sees it
@@ -90,10 +94,15 @@ class SiblingPool:
                 seen.add(norm)
                 pool.append(s if rank == 0 else SiblingSpan(s.text, s.doc_id, s.doc_start, s.doc_end, s.kind,
                                                              s.n_tokens, s.has_math, "page"))
-            if kind == "prose" and sum(s.has_math == has_math for s in pool) >= 2:
-                pool = [s for s in pool if s.has_math == has_math]  # math answers get math options
-            pool.sort(key=lambda s: (round(abs(math.log(s.n_tokens / n_tokens)), 3), s.doc_start))
-            out += pool
-            if len(out) >= limit:
+            if len(pool) >= 3 * limit:
                 break
-        return out[:limit]
+        if kind == "prose" and sum(s.has_math == has_math for s in pool) >= limit // 2:
+            pool = [s for s in pool if s.has_math == has_math]  # math answers get math options
+        pool.sort(key=lambda s: (round(abs(overlap_share(s.text, context) - target), 2),
+                                 round(abs(math.log(s.n_tokens / n_tokens)), 2), s.scope != "document", s.doc_start))
+        return pool[:limit]
+
+
+def overlap_share(text: str, context: set[str]) -> float:
+    words = word_set(text)
+    return len(words & context) / max(len(words), 1)
