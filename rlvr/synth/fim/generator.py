@@ -35,10 +35,17 @@ from rlvr.synth.fim.guards import (
     clean_distractors,
     masked_text,
 )
-from rlvr.synth.fim.layout import Filling, choose, draw_layout, group_fillings, place_answer
+from rlvr.synth.fim.layout import (
+    Filling,
+    choose,
+    draw_layout,
+    group_fillings,
+    overlap_top_credit,
+    place_answer,
+)
 from rlvr.synth.fim.llm import build_prompt, parse_proposal
 from rlvr.synth.fim.passages import extract_passages
-from rlvr.synth.fim.perturb import Perturbation, perturbations
+from rlvr.synth.fim.perturb import Perturbation, WordFrequencies, perturbations
 from rlvr.synth.fim.siblings import SiblingPool, SiblingSpan
 from rlvr.synth.fim.spans import Candidate, candidates, top_candidates
 from rlvr.synth.fim.task import VERIFIER, FimItem, Option, build_task
@@ -89,6 +96,7 @@ class FimGenerator:
                            config.pool_per_passage)
             for p in self.passages
         ]
+        self.frequencies = WordFrequencies(p.text for p in self.passages)
         self.siblings = SiblingPool(corpus.documents, min_tokens=config.span_min_tokens,
                                     max_tokens=config.span_max_tokens, max_units=config.span_max_units)
         self._backend = backend
@@ -225,7 +233,8 @@ class FimGenerator:
         answer = p.text[c.start:c.end]
         masked = masked_text(p.text, c.start, c.end)
         code = c.kind == "code"
-        perts = perturbations(answer, p.text[:c.start] + " " + p.text[c.end:], rng, code)[:cfg.perturbations]
+        perts = perturbations(answer, p.text[:c.start] + " " + p.text[c.end:], rng, code,
+                              freq=self.frequencies)[:cfg.perturbations]
         # Groups no larger than the answer's own can be: if the answer could not have a twin while
         # others do, "pick an option without a twin" would find it.
         sizes = draw_layout(cfg.options, 1 + len(perts), rng)
@@ -249,6 +258,13 @@ class FimGenerator:
         chosen = choose(masked, answer, fillings, rng)
         if chosen is None:
             return "too_few_distractors" if not fillings else "length_giveaway"
+        # The answer comes from the passage and so shares more of its words than any other span
+        # usually does, whatever the choice; an item where it tops word overlap is kept only with
+        # probability `overlap_keep` (by how much it tops it: a tie counts in part), so that "pick the
+        # option most like the passage" is right about as often as chance.
+        top = overlap_top_credit(masked, [answer, *chosen.texts])
+        if top and rng.random() >= 1.0 - (1.0 - cfg.overlap_keep) * top:
+            return "overlap_giveaway"
         distractors = list(chosen.payload)
         keep, bad = clean_distractors(answer, masked, [d.text for d in distractors])
         distractors = [distractors[i] for i in keep]
@@ -299,7 +315,8 @@ class FimGenerator:
         if doc is not None and "doc_start" in base.origin:
             s = base.origin["doc_start"]
             context = doc.text[max(s - 800, 0):s] + " " + doc.text[s + len(base.text):s + len(base.text) + 800]
-        return [_perturbation_option(x, base) for x in perturbations(base.text, context, rng, code)]
+        return [_perturbation_option(x, base) for x in perturbations(base.text, context, rng, code,
+                                                                     freq=self.frequencies)]
 
     # ------------------------------------------------------------------------- LLM mode
     def backend(self) -> Any:
@@ -346,7 +363,8 @@ class FimGenerator:
         distractors = [Option(proposal.distractors[i], {"kind": "llm"}) for i in keep][:need]
         if len(distractors) < need:  # top up with perturbations of the answer
             rng = self._rng(seed, pi)
-            extra = perturbations(answer, p.text[:start] + " " + p.text[end:], rng, _in_code(p.text, start))
+            extra = perturbations(answer, p.text[:start] + " " + p.text[end:], rng, _in_code(p.text, start),
+                                  freq=self.frequencies)
             cand = distractors + [_perturbation_option(x, None) for x in extra]
             keep, _ = clean_distractors(answer, masked, [d.text for d in cand])
             distractors = [cand[i] for i in keep][:need]

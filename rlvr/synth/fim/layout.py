@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rlvr.synth.fim.guards import LENGTH_RATIO
-from rlvr.synth.fim.shortcuts import OptionFeatures, option_features
+from rlvr.synth.fim.shortcuts import OptionFeatures, option_features, pick_credit
 
 FEATURES = ("n_tokens", "overlap_share", "overlap_count", "negations", "boundary_fit")
 MAX_FILLINGS = 256  # candidate fillings scored per item
@@ -76,6 +76,13 @@ def rank(features: Sequence[OptionFeatures], name: str, i: int = 0) -> float:
     return sum(v > mine for v in others) + 0.5 * sum(v == mine for v in others)
 
 
+def overlap_top_credit(masked: str, options: Sequence[str]) -> float:
+    """How much "pick the option sharing the most words with the passage" (by share or by count,
+    whichever credits it more) would earn on option 0: 1 when it tops both alone, 1/n in an n-way tie."""
+    feats = option_features(masked, options)
+    return max(pick_credit([f.overlap_share for f in feats], 0), pick_credit([f.overlap_count for f in feats], 0))
+
+
 def length_ok(answer_tokens: int, others: Sequence[int]) -> bool:
     longest, shortest = max(others), min(others)
     return answer_tokens <= LENGTH_RATIO * longest and answer_tokens * LENGTH_RATIO >= shortest
@@ -87,7 +94,7 @@ def choose(masked: str, answer: str, fillings: Sequence[Filling], rng: random.Ra
     if not fillings:
         return None
     k = 1 + len(fillings[0].texts)
-    targets = {name: rng.uniform(0, k - 1) for name in FEATURES}
+    targets = {name: rng.randrange(k) for name in FEATURES}
     pool = list(fillings)
     if len(pool) > MAX_FILLINGS:
         pool = rng.sample(pool, MAX_FILLINGS)

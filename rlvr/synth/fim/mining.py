@@ -58,7 +58,7 @@ def shared_embeddings(model: str) -> Embeddings:
     return Embeddings(EmbeddingCache(model))
 
 
-SAME_TOPIC_FLOOR = 0.1  # lowest cosine to the answer for a span of the answer's own document or page
+SAME_TOPIC_FLOOR = 0.0  # lowest cosine to the answer for a span of the answer's own document or page
 
 
 @dataclass(frozen=True)

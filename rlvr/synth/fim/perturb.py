@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rlvr.synth.fim.text import normalize, units
@@ -237,7 +239,25 @@ def grammatical_flip(span: str, start: int, end: int, rep: str) -> tuple[int, in
     return _article_fixed(span, start, end, rep)
 
 
-def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int, str]]:
+class WordFrequencies:
+    """How often each flip word occurs in a corpus. A flip to a word much rarer than the one it
+    replaces (is -> is not, can -> cannot, linear -> nonlinear) marks the perturbed option by its
+    words alone: a model that never reads the passage learns that "not" means "wrong". Only flips
+    whose new word is at least `min_ratio` as common as the old one are made when frequencies are
+    given, so the words of perturbed options look like the words of real ones."""
+
+    def __init__(self, texts: Iterable[str], min_ratio: float = 0.5):
+        words = sorted({w for pair in _WORD_PAIRS for w in pair}, key=len, reverse=True)
+        pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+        self.counts = Counter(m.group(1).lower() for t in texts for m in pattern.finditer(t))
+        self.min_ratio = min_ratio
+
+    def plausible(self, old: str, new: str) -> bool:
+        return self.counts[new.lower()] + 1 >= self.min_ratio * (self.counts[old.lower()] + 1)
+
+
+def _flip_sites(span: str, code: bool, context: str = "", freq: WordFrequencies | None = None
+                ) -> list[tuple[int, int, str]]:
     """(start, end, replacement) for every place one polarity flip could be made."""
     sites: list[tuple[int, int, str]] = []
     if code:
@@ -261,6 +281,8 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
             if _inside(m.start(), math) and not (a.strip() in "+-" and _NOISE_TERM.match(span[m.end():])):
                 sites.append((m.start(), m.end(), b))
     for a, b in _WORD_PAIRS + [(b, a) for a, b in _WORD_PAIRS]:
+        if freq is not None and not freq.plausible(a, b):
+            continue
         for m in re.finditer(r"\b" + re.escape(a) + r"\b(?!['\u2019-])", span, re.I):
             if _inside(m.start(), math):
                 continue
@@ -270,8 +292,9 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
     return sites
 
 
-def perturb_negation(span: str, rng: random.Random, code: bool, context: str = "") -> Perturbation | None:
-    sites = _flip_sites(span, code, context)
+def perturb_negation(span: str, rng: random.Random, code: bool, context: str = "",
+                     freq: WordFrequencies | None = None) -> Perturbation | None:
+    sites = _flip_sites(span, code, context, freq)
     # Longer matches first at a position ("is not" before "is"); drop sites nested in another.
     sites.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     clean, last_end = [], -1
@@ -317,8 +340,9 @@ def perturb_reorder(span: str, code: bool) -> Perturbation | None:
 
 
 def perturbations(span: str, context: str, rng: random.Random, code: bool,
-                  kinds: tuple[str, ...] = KINDS) -> list[Perturbation]:
-    """At most one perturbation per kind, in a seeded order; each differs from the span."""
+                  kinds: tuple[str, ...] = KINDS, freq: WordFrequencies | None = None) -> list[Perturbation]:
+    """At most one perturbation per kind, in a seeded order; each differs from the span. With
+    `freq`, word flips are limited to those whose new word is not rare (WordFrequencies)."""
     out: list[Perturbation] = []
     seen = {normalize(span)}
     order = list(kinds)
@@ -327,7 +351,7 @@ def perturbations(span: str, context: str, rng: random.Random, code: bool,
         if kind == "number":
             p = perturb_number(span, context, rng, code)
         elif kind == "negation":
-            p = perturb_negation(span, rng, code, context)
+            p = perturb_negation(span, rng, code, context, freq)
         else:
             p = perturb_reorder(span, code)
         if p is not None and normalize(p.text) not in seen:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from rlvr.records import Document
 from rlvr.synth.fim.passages import Passage
 from rlvr.synth.fim.shortcuts import word_set
-from rlvr.synth.fim.spans import Candidate, candidates, top_candidates
+from rlvr.synth.fim.spans import _CONNECTIVE, _MATH, Candidate, candidates
 from rlvr.synth.fim.text import math_signatures, normalize
 
-SPANS_PER_DOCUMENT = 80  # best non-overlapping spans of a document kept as candidates
+SPANS_PER_DOCUMENT = 120  # most salient non-overlapping spans of a document kept as candidates
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class SiblingPool:
             doc = self.docs.get(doc_id)
             found: list[Candidate] = []
             if doc is not None:
-                found = top_candidates(candidates(doc.text, min_tokens=self.min_tokens, max_tokens=self.max_tokens,
-                                                  max_fraction=1.0, max_units=self.max_units), SPANS_PER_DOCUMENT)
+                found = _non_overlapping(candidates(doc.text, min_tokens=self.min_tokens, max_tokens=self.max_tokens,
+                                                    max_fraction=1.0, max_units=self.max_units), SPANS_PER_DOCUMENT)
             self._spans[doc_id] = [SiblingSpan(doc.text[c.start:c.end], doc_id, c.start, c.end, c.kind, c.n_tokens,
                                                c.has_math) for c in sorted(found, key=lambda c: c.start)]
         return self._spans[doc_id]
@@ -78,7 +78,6 @@ class SiblingPool:
         lo, hi = passage.doc_start, passage.doc_start + len(passage.text)
         shown, key, formulas = normalize(masked), normalize(answer), math_signatures(answer)
         context = word_set(masked)
-        target = overlap_share(answer, context)
         docs = [passage.doc_id] + [d for d in self.by_page.get(passage.page, []) if d != passage.doc_id]
         pool: list[SiblingSpan] = []
         seen = {key}
@@ -98,9 +97,32 @@ class SiblingPool:
                 break
         if kind == "prose" and sum(s.has_math == has_math for s in pool) >= limit // 2:
             pool = [s for s in pool if s.has_math == has_math]  # math answers get math options
-        pool.sort(key=lambda s: (round(abs(overlap_share(s.text, context) - target), 2),
-                                 round(abs(math.log(s.n_tokens / n_tokens)), 2), s.scope != "document", s.doc_start))
+        reasons = reasoning_step(answer)
+        if kind == "prose" and sum(reasoning_step(s.text) == reasons for s in pool) >= limit // 2:
+            pool = [s for s in pool if reasoning_step(s.text) == reasons]  # a step gets steps as options
+        # The answer's words are in the passage more than most spans' are; the spans with the most
+        # words there come first, so that the choice among them can put the answer at any rank.
+        pool.sort(key=lambda s: (-round(overlap_share(s.text, context), 2), s.scope != "document",
+                                 round(abs(math.log(s.n_tokens / n_tokens)), 2), s.doc_start))
         return pool[:limit]
+
+
+def _non_overlapping(cands: list[Candidate], k: int) -> list[Candidate]:
+    """The k most salient candidates that do not overlap one another, salient or not: a plain
+    statement of the same section is as good a wrong option as a reasoning step."""
+    chosen: list[Candidate] = []
+    for c in cands:
+        if all(c.end <= o.start or c.start >= o.end for o in chosen):
+            chosen.append(c)
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+def reasoning_step(text: str) -> bool:
+    """Does the span argue (a connective: since, so, therefore, if, then, ...)? The answer usually
+    does, being its passage's most salient span; options that never do would give it away."""
+    return bool(_CONNECTIVE.search(_MATH.sub(" ", text)))
 
 
 def overlap_share(text: str, context: set[str]) -> float:
