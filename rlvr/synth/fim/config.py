@@ -43,7 +43,7 @@ class FimConfig:
         "help": "distractors made by perturbing the answer (number, negation, reorder)"})
     twin_decoys: bool = field(default=True, metadata={
         "help": "also perturb mined distractors, so near-identical pairs do not point at the answer"})
-    overlap_keep: float = field(default=0.35, metadata={
+    overlap_keep: float = field(default=0.2, metadata={
         "help": "keep an item whose answer shares the most words with the passage with this probability "
                 "(else try another span), so word overlap does not point at the answer"})
     embedder: str = field(default=DEFAULT_EMBEDDER, metadata={"help": "sentence embedder (name, folder or hub id)"})

@@ -277,7 +277,7 @@ class FimGenerator:
             return reason
         return FimItem(p, c.start, c.end, distractors, "embedded",
                        {"kind": c.kind, "units": c.n_units, "tokens": c.n_tokens, "salience": c.salience,
-                        "layout": sizes, "answer_group": sizes[g]})
+                        "layout": sorted([sizes[g], *groups], reverse=True), "answer_group": sizes[g]})
 
     def _siblings(self, pi: int, c: Candidate) -> list[SiblingSpan]:
         p = self.passages[pi]

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from rlvr.synth.fim.guards import LENGTH_RATIO
 from rlvr.synth.fim.shortcuts import OptionFeatures, option_features, pick_credit
 
-FEATURES = ("n_tokens", "overlap_share", "overlap_count", "negations", "boundary_fit")
+# feature -> weight of its rank miss; word overlap is the strongest cue (the answer comes from the
+# passage), so it counts double
+FEATURES = {"n_tokens": 1.0, "overlap_share": 2.0, "overlap_count": 2.0, "negations": 1.0, "boundary_fit": 1.0}
 MAX_FILLINGS = 256  # candidate fillings scored per item
 
 
@@ -103,7 +105,7 @@ def choose(masked: str, answer: str, fillings: Sequence[Filling], rng: random.Ra
         feats = option_features(masked, [answer, *f.texts])
         if not length_ok(feats[0].n_tokens, [x.n_tokens for x in feats[1:]]):
             continue
-        cost = sum(abs(rank(feats, name) - targets[name]) for name in FEATURES)
+        cost = sum(w * abs(rank(feats, name) - targets[name]) for name, w in FEATURES.items())
         if cost < best_cost:
             best, best_cost = f, cost
     return best
