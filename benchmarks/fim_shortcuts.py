@@ -7,9 +7,9 @@ Generates `--n` embedded-mode items from the corpus (or reads mcqa.fim tasks) an
 accuracy of each rule from rlvr.synth.fim.shortcuts (longest, shortest, word-overlap share and
 count against the masked passage, boundary-character fit, fewest negations; ties split evenly)
 and of a bag-of-words logistic regression that never sees the passage (2-fold cross-validation
-over items), each against chance and against the issue's target (chance + 0.08). Two more
-diagnostics follow: picking among the options that have a near-identical twin, and among those
-that do not, plus how items are laid out (twins of the answer, twins of distractors, where the
+over items), each against chance and against the issue's target (chance + 0.08). Three more
+diagnostics follow: picking among the options that have a near-identical twin, among those that
+do not, and among those of neither the longest nor the shortest length, plus how items are laid out (twins of the answer, twins of distractors, where the
 distractors come from).
 """
 
@@ -71,6 +71,7 @@ def main() -> int:
         parser.error("give --corpus PATH... or --tasks FILE")
 
     from rlvr.synth.fim.shortcuts import blind_bow_accuracy, has_twin, heuristic_accuracy
+    from rlvr.synth.fim.text import tokens
 
     tasks = load_items(args)
     if not tasks:
@@ -87,7 +88,13 @@ def main() -> int:
         twin_credit += (key in pool) / len(pool)
         pool = [i for i, t in enumerate(tw) if not t] or list(range(len(options)))
         single_credit += (key in pool) / len(pool)
-    extra = {"pick_among_twinned": twin_credit / len(items), "pick_among_untwinned": single_credit / len(items)}
+    middle = 0.0  # the inverse of longest/shortest: any option that is neither
+    for _, options, key in items:
+        n = [len(tokens(o)) for o in options]
+        pool = [i for i, x in enumerate(n) if min(n) < x < max(n)] or list(range(len(options)))
+        middle += (key in pool) / len(pool)
+    extra = {"pick_among_twinned": twin_credit / len(items), "pick_among_untwinned": single_credit / len(items),
+             "pick_middle_length": middle / len(items)}
 
     print(f"\n{len(items)} items, chance {chance:.3f}, target: every rule <= chance + {TARGET_MARGIN} "
           f"= {chance + TARGET_MARGIN:.3f}")
