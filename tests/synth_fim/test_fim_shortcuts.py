@@ -4,12 +4,13 @@ per-item option layout, the feature-balanced choice of distractors, and the shor
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
 
 from rlvr.synth.fim.layout import Filling, choose, draw_layout, group_fillings, length_ok, place_answer, rank
-from rlvr.synth.fim.perturb import _flip_sites, perturb_negation, perturbations
+from rlvr.synth.fim.perturb import _flip_sites, perturb_negation, perturb_number, perturbations
 from rlvr.synth.fim.shortcuts import (
     blind_bow_accuracy,
     boundary_fit,
@@ -37,6 +38,10 @@ def flips(text: str, code: bool = False) -> list[tuple[str, str]]:
     ("The estimate is the same as the true mean.", "same"),  # "a different as" does not read
     ("We use different methods here.", "different"),  # "same methods" without an article does not read
     ("This does the job.", "does"),  # "does not the job"
+    ("It is almost exactly the same for all wavelengths.", "same"),  # "a different for all"
+    ("All parts move at about the same speed.", "same"),  # "at about a different speed"
+    ("This is indeed on the right order of magnitude.", "right"),  # "the left order"
+    ("It is better to define a field rather than always working with forces.", "always"),
 ])
 def test_flips_that_break_grammar_or_keep_meaning_are_rejected(text, word):
     assert word not in {a.lower().split()[-1] for a, _ in flips(text)}, flips(text)
@@ -62,6 +67,14 @@ def test_code_flips_skip_comments_and_strings():
     assert flips("x = 1  # a and b are equal", code=True) == []
     assert flips("print('a and b')", code=True) == []
     assert (" and ", " or ") in flips("if a and b:  # both", code=True)
+
+
+def test_number_perturbations_keep_math_well_formed_and_leave_stated_powers_alone():
+    rng = random.Random(0)
+    assert perturb_number("Beyond a temperature of about $10^9$ K, the motion is fast.", "", rng, code=False) is None
+    for seed in range(20):
+        p = perturb_number("so $x^9$ grows", "", random.Random(seed), code=False)
+        assert p is not None and re.search(r"x\^(\d|\{\d+\})\$", p.text), p.text  # x^{10}, never x^10
 
 
 def test_every_perturbation_changes_the_text():

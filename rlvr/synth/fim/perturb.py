@@ -133,7 +133,11 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
     # In math: an exponent or an offset next to a variable (x^2, j-1, 1 - Q), or a number in a formula
     # whose other numbers let a reader check it ("2^3 = 8"); a lone stated value ("n = 52") is a fact.
     body = span[formula[0]:formula[1]]
-    return offset or span[max(m.start() - 2, 0):m.start()].rstrip("{").endswith("^") or (
+    # An exponent of a variable (x^2) is a step; of a number (10^9 K) it is a stated value.
+    head = span[max(m.start() - 3, 0):m.start()].rstrip("{")
+    power_of_number = (head.endswith("^") and head[:-1][-1:].isdigit()) or span[m.end():m.end() + 1] == "^"
+    exponent = head.endswith("^") and not power_of_number
+    return (offset and not power_of_number) or exponent or (
         relation and len(_NUM.findall(body)) >= 2)
 
 
@@ -149,6 +153,8 @@ def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> P
     m = rng.choice(choices)
     new = _new_number(m.group(0), context_numbers + _NUM.findall(span), rng)
     text = span[:m.start()] + new + span[m.end():]
+    if span[:m.start()].endswith("^") and len(new) > 1:  # x^2 -> x^{10}, not x^10 (which reads x^1 0)
+        text = span[:m.start()] + "{" + new + "}" + span[m.end():]
     return Perturbation(text, "number", f"{m.group(0)} -> {new}")
 
 
@@ -166,7 +172,7 @@ _IDIOM_BEFORE = {
     "more": r"(?:once|any|what's|no|the)\s+$", "less": r"(?:no|the)\s+$",
     "right": r"(?:all|just)\s+$", "above": r"(?:the|as|see)\s+$", "below": r"(?:as|see)\s+$",
     "possible": r"(?:as|if|whenever|wherever|where|when)\s+$", "impossible": r"(?:as|if)\s+$",
-    "parallel": r"\bin\s+$", "always": r"(?:not|almost|nearly)\s+$", "never": r"(?:almost|nearly)\s+$",
+    "parallel": r"\bin\s+$", "always": r"(?:not|almost|nearly|than)\s+$", "never": r"(?:almost|nearly)\s+$",
     "true": r"\b(?:comes?|came|hold|holds|held|rings?)\s+$", "after": r"^$",
 }
 _IDIOM_AFTER = {
@@ -179,7 +185,10 @@ _SIDE_NOUN = re.compile(r"^[\s-]+(?:child|children|son|sons|subtree|subtrees|sid
                         r"endpoint|endpoints|border|boundary|bound|shift|shifts|rotation|rotations|neighbou?rs?|"
                         r"hand|column|columns|edge|edges|pointer|pointers|bracket|brackets|parenthes[ie]s|segment|"
                         r"segments|operand|subarray|subarrays|part|parts|most|turn|corner|branch|tail)\b", re.I)
-_SIDE_BEFORE = re.compile(r"\b(?:to|on|from|at)\s+the\s+$|\bthe\s+$", re.I)
+_SIDE_BEFORE = re.compile(r"\b(?:to|on|from|at)\s+the\s+$", re.I)
+_DEGREE = r"\b(?:about|almost|exactly|roughly|nearly|approximately|just|much|very|precisely|essentially|basically)"
+_FUNCTION_WORD = (r"(?:for|as|in|on|at|to|of|with|by|from|and|or|but|if|when|is|are|was|were|be|that|which|"
+                  r"this|these|it|its|we|they|all|each|every|no|not)\b")
 _VOWEL_SOUND = re.compile(r"^(?:[aeio]|u(?!ni|se|su)|hour|honest)", re.I)
 
 
@@ -207,8 +216,9 @@ def grammatical_flip(span: str, start: int, end: int, rep: str) -> tuple[int, in
     near = " ".join(re.findall(r"[A-Za-z']+", before)[-4:] + re.findall(r"[A-Za-z']+", after)[:4]).lower()
     if re.search(rf"\b{re.escape(new)}\b", near):
         return None  # "increase or decrease", "larger and smaller": the flip repeats a neighbour
-    if low in ("left", "right") and not (_SIDE_NOUN.match(after) or _SIDE_BEFORE.search(before)):
-        return None
+    if low in ("left", "right") and not (_SIDE_NOUN.match(after) or (
+            _SIDE_BEFORE.search(before) and re.match(r"^(?:\s*[,.;:)]|\s+(?:of|and|or)\b|\s*$)", after))):
+        return None  # "to the right." and "the left child" are directions; "the right order" is not
     if low in ("do", "does") and new.endswith("not"):
         return None  # "does the job" -> "does not the job": only a following verb would allow "not"
     if low in ("adds", "subtracts") and re.match(r"^(?:\s+\S+){0,5}\s+to\b", after):
@@ -217,8 +227,10 @@ def grammatical_flip(span: str, start: int, end: int, rep: str) -> tuple[int, in
         return None  # only "multiply ... by" <-> "divide ... by" reads in both directions
     if low == "same":
         m = re.search(r"\b(the|The)\s+$", before)
-        if not m or re.match(r"^(?:\s+\S+){0,3}\s+as\b", after) or re.match(r"^\s+as\b", after):
+        if not m or re.match(r"^(?:\s+\S+){0,3}\s+as\b", after) or not re.match(r"^\s+[A-Za-z]", after):
             return None  # "the same as" has no "different" twin that reads
+        if re.search(_DEGREE + r"\s+$", before[:m.start()]) or re.match(r"^\s+" + _FUNCTION_WORD, after):
+            return None  # "about the same speed", "the same for all": "a different" needs a plain noun
         return m.start(), end, ("a" if m.group(1) == "the" else "A") + " different"
     if low == "different":
         m = re.search(r"\b(a|A)\s+$", before)
