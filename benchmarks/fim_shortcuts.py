@@ -109,7 +109,7 @@ def main() -> int:
     for t in tasks:
         for o in t.meta["option_origins"]:
             if o["kind"] != "answer":
-                kinds[o["kind"].split(":")[0] + (f":{o['source']}" if o.get("source") else "")] += 1
+                kinds[o["kind"].split(":")[0] + (f":{o['scope']}" if o.get("scope") else "")] += 1
     total = sum(kinds.values())
     print("distractor origins: " + ", ".join(f"{k} {v / total:.0%}" for k, v in kinds.most_common()))
     print("layouts:")

@@ -72,6 +72,8 @@ def test_code_flips_skip_comments_and_strings():
 def test_number_perturbations_keep_math_well_formed_and_leave_stated_powers_alone():
     rng = random.Random(0)
     assert perturb_number("Beyond a temperature of about $10^9$ K, the motion is fast.", "", rng, code=False) is None
+    # "10" recurring in the context's "10^{33}" does not pin down the base of "10^9"
+    assert perturb_number("Beyond about $10^9$ K, the motion is fast.", "At $10^{33}$ degrees", rng, code=False) is None
     for seed in range(20):
         p = perturb_number("so $x^9$ grows", "", random.Random(seed), code=False)
         assert p is not None and re.search(r"x\^(\d|\{\d+\})\$", p.text), p.text  # x^{10}, never x^10

@@ -125,7 +125,11 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
         # decimal or an argument (lr = 0.1, exp(-0.1 * t), Linear(8), num_epochs=5) is a tunable
         # constant, even when the same digits happen to occur elsewhere in the code.
         return offset and "." not in m.group(0)
-    if _in_context(span, m, context, _inside(m.start(), math)):
+    # An exponent of a variable (x^2) is a step; a power of a number (10^9 K) is a stated value,
+    # its base and its exponent (that "10" recurs in "10^{33}" pins nothing down).
+    head = span[max(m.start() - 3, 0):m.start()].rstrip("{")
+    power_of_number = (head.endswith("^") and head[:-1][-1:].isdigit()) or span[m.end():m.end() + 1] == "^"
+    if not power_of_number and _in_context(span, m, context, _inside(m.start(), math)):
         return True
     formula = next(((a, b) for a, b in math if a <= m.start() < b), None)
     if formula is None:
@@ -133,9 +137,6 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
     # In math: an exponent or an offset next to a variable (x^2, j-1, 1 - Q), or a number in a formula
     # whose other numbers let a reader check it ("2^3 = 8"); a lone stated value ("n = 52") is a fact.
     body = span[formula[0]:formula[1]]
-    # An exponent of a variable (x^2) is a step; of a number (10^9 K) it is a stated value.
-    head = span[max(m.start() - 3, 0):m.start()].rstrip("{")
-    power_of_number = (head.endswith("^") and head[:-1][-1:].isdigit()) or span[m.end():m.end() + 1] == "^"
     exponent = head.endswith("^") and not power_of_number
     return (offset and not power_of_number) or exponent or (
         relation and len(_NUM.findall(body)) >= 2)
