@@ -44,9 +44,9 @@ from planted import gym_tasks, planted_decontam_corpus, read_benchmark, task  # 
 
 from rlvr.curate.config import CurateConfig  # noqa: E402
 from rlvr.curate.decontam import DecontamStep  # noqa: E402
-from rlvr.curate.embed import EmbeddingCache  # noqa: E402
 from rlvr.curate.items import Inputs, items_from_tasks  # noqa: E402
 from rlvr.curate.runner import run_steps  # noqa: E402
+from rlvr.models.embed import EmbeddingCache  # noqa: E402
 
 BENCHMARKS = ("gsm8k_test", "math500_test")
 

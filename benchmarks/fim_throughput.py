@@ -44,7 +44,7 @@ def main() -> int:
     os.environ["RLVR_CACHE"] = tempfile.mkdtemp(prefix="fim-bench-")  # cold embedding cache
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from rlvr.curate.embed import EmbeddingCache
+    from rlvr.models.embed import EmbeddingCache
     from rlvr.synth.fim.config import FimConfig
     from rlvr.synth.fim.corpus import load_corpus
     from rlvr.synth.fim.generator import FimGenerator

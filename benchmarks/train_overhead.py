@@ -16,15 +16,12 @@ are reported on their own. The three trainers run alternately, `--rounds` times,
 changes on a shared machine hit them alike; the first step of every run (warm-up) is dropped and
 the median is taken. Targets: rlvr <= 1.10 x bare, rlvr+inf <= 1.5 x bare.
 
-Part 2, selection. The zero-variance group fraction (groups whose k rewards are all equal, which
-GRPO cannot learn from) over a 30-step CPU run with the uniform, variance and InSight selectors on
-the same pool: toy.first_char tasks and the tiny random model of rlvr.train.tiny, whose pass rates
-range from never to always. The pool's offline estimates (`rlvr select estimate`, k=8) seed every
-selector's store, as in the recommended estimate -> train pipeline. Target: variance/InSight at
-most half of uniform's.
+Selection is compared in benchmarks/select_real.py (probe pass rate at equal rollout budgets,
+estimation rollouts counted, the bundled model on a family it can partly solve, three seeds); this
+script's earlier zero-variance comparison seeded the informed selectors with free offline rollouts.
 
     python benchmarks/train_overhead.py [--model smollm2-135m-instruct|tiny] [--steps 5] [--rounds 2]
-                                        [--skip-overhead] [--skip-selectors]
+
 """
 
 from __future__ import annotations
@@ -121,8 +118,8 @@ def run_rlvr(tasks, probe, model_name: str, steps: int, folder: Path, influence:
 
 
 def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.planted import planted_tasks
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     # the same training pool for all three; rlvr's probe set is separate, so no task is held out of it
     if model_name == "tiny":
@@ -167,38 +164,6 @@ def overhead(model_name: str, steps: int, rounds: int, n_tasks: int) -> None:
           f"{statistics.median(extra['probe_seconds']):.3f}s per run")
 
 
-def selectors(steps: int, seed: int) -> None:
-    import torch
-
-    from rlvr.models.backends import TransformersBackend
-    from rlvr.select.estimate import EstimateConfig, estimate
-    from rlvr.train.config import TrainConfig
-    from rlvr.train.loop import train
-    from rlvr.train.tiny import make_tiny_model
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
-
-    torch.set_num_threads(1)
-    pool = first_char_tasks(48, seed=seed, config=FirstCharConfig(1, 30))
-    model, tok = make_tiny_model(seed=seed)
-    pool, _ = estimate(pool, TransformersBackend.from_model(model, tok, batch_size=64),
-                       EstimateConfig(k=8, max_new_tokens=4, seed=seed), progress=False)
-    fractions = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in ("uniform", "variance", "insight"):
-            model, tok = make_tiny_model(seed=seed)
-            cfg = TrainConfig(model="tiny", steps=steps, prompts_per_step=4, num_generations=4,
-                              max_completion_length=4, learning_rate=1e-4, selector=name, influence=False,
-                              report=False, probe_fraction=0.0, save_every=steps, seed=seed)
-            result = train(cfg, pool, Path(tmp) / name, model=model, tokenizer=tok)
-            fractions[name] = result.counts["zero_variance_fraction"]
-    uni = fractions["uniform"]
-    print(f"\nzero-variance group fraction, {steps} CPU steps, 48 toy.first_char tasks, tiny model, seed {seed}:")
-    print("  " + "  ".join(f"{name}: {frac:.3f}" for name, frac in fractions.items()))
-    for name in ("variance", "insight"):
-        ratio = fractions[name] / uni if uni else float("nan")
-        print(f"  {name} / uniform = {ratio:.2f} (target <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2-135m-instruct", help="embedded model, path, or 'tiny'")
@@ -206,10 +171,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds")
     parser.add_argument("--tasks", type=int, default=32, help="tasks in the overhead pool")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--selector-steps", type=int, default=30)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--skip-overhead", action="store_true")
-    parser.add_argument("--skip-selectors", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     import transformers
@@ -219,11 +180,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    if not args.skip_overhead:
-        overhead(args.model, args.steps, args.rounds, args.tasks)
-    if not args.skip_selectors:
-        for seed in args.seeds:
-            selectors(args.selector_steps, seed)
+    overhead(args.model, args.steps, args.rounds, args.tasks)
 
 
 if __name__ == "__main__":

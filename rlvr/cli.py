@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from rlvr import __version__
+from rlvr.version import __version__
 
 # name -> (module, one-line help). Add a command by adding a line here.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -5,7 +5,7 @@ A pipeline file names stages, each with a registered type and its settings:
     seed: 0
     stages:
       - name: arithmetic          # folder inside the run directory
-        type: synth.gym           # see STAGE_TYPES
+        type: synth.gym           # see STAGES (built-ins: rlvr.builtins)
         with: {name: basic_arithmetic, n: 64}
       - name: estimate
         type: select.estimate
@@ -39,52 +39,39 @@ stages use the policy its train stage just made, and the next round trains on fr
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rlvr.config import config_from_mapping, load_yaml, to_mapping
 from rlvr.hashing import stable_hash
-from rlvr.rundir import RunDir, StageRecord, StageResult
+from rlvr.registry import Registry
+from rlvr.rundir import RunDir, StageRecord, StageType
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class StageType:
-    """A kind of pipeline stage. `consumes_tasks` is False for stages that start from nothing."""
-
-    config_cls: type
-    run: Callable[[Any, list[Path], Path], StageResult]
-    consumes_tasks: bool = True
+__all__ = ["STAGES", "Pipeline", "StageSpec", "StageType", "format_summary", "get_stage_type", "run_pipeline"]
 
 
-# type name -> "module:attribute" of a StageType; imported only when a pipeline uses it.
-STAGE_TYPES: dict[str, str] = {
-    "synth.gym": "rlvr.synth.gym:STAGE",
-    "synth.generator": "rlvr.synth.generic:STAGE",
-    "synth.azr": "rlvr.synth.azr.stage:STAGE",
-    "synth.np": "rlvr.synth.np.stage:STAGE",
-    "synth.fim": "rlvr.synth.fim.stage:STAGE",
-    "synth.svs": "rlvr.synth.svs.stage:STAGE",
-    "synth.sws": "rlvr.synth.sws.stage:STAGE",
-    "select.estimate": "rlvr.select.estimate:STAGE",
-    "curate": "rlvr.curate.runner:STAGE",
-    "train": "rlvr.train.cli:STAGE",
-    "card": "rlvr.datasets_cards.stage:STAGE",
-}
+def _as_stage_type(obj: Any, name: str) -> StageType:
+    if not isinstance(obj, StageType):
+        raise TypeError(f"{name} is not a StageType")
+    return obj
+
+
+# type name -> StageType; the built-ins (rlvr.builtins) are imported only when a pipeline uses them,
+# a user's own is registered with STAGES.register(name, StageType(...)) or named as pkg.module:STAGE.
+STAGES: Registry[StageType] = Registry("stage", label="stage type", check=_as_stage_type)
 
 
 def get_stage_type(name: str) -> StageType:
-    if name not in STAGE_TYPES:
-        raise ValueError(f"unknown stage type {name!r}; valid: {', '.join(sorted(STAGE_TYPES))}")
-    module, _, attr = STAGE_TYPES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    try:
+        return STAGES.get(name)
+    except KeyError:
+        raise ValueError(f"unknown stage type {name!r}; valid: {', '.join(STAGES.names())}") from None
 
 
 @dataclass
@@ -146,7 +133,7 @@ def _parse_stages(raw: list[Any], prefix: str, outer: set[str], later: set[str] 
         if bad:
             raise ValueError(f"{where}: unknown key(s) {bad}; valid: name, type, with, inputs")
         if "type" not in item:
-            raise ValueError(f"{where}: missing 'type'; valid types: {', '.join(sorted(STAGE_TYPES))}")
+            raise ValueError(f"{where}: missing 'type'; valid types: {', '.join(STAGES.names())}")
         get_stage_type(item["type"])  # fail early on a typo
         name = str(item.get("name") or item["type"].replace(".", "_"))
         if name in seen:

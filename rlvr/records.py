@@ -8,7 +8,7 @@ are stored as canonical JSON strings so the Arrow schema never depends on the da
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -357,6 +357,11 @@ class Decision(Record):
 # ----------------------------------------------------------------------------- rollouts
 
 
+# Verifier statuses that say nothing about the policy (the verifier itself crashed): every pass rate
+# (probe, value report, SvS parents, card, the selector's beliefs, offline estimates) leaves them out.
+UNSCORED_STATUSES = frozenset({"error"})
+
+
 @dataclass
 class RolloutGroup(Record):
     """The k rollouts of one task at one training step, as the verifier scored them."""
@@ -399,6 +404,16 @@ class RolloutGroup(Record):
         """True when the group's rewards are not all equal: the only groups GRPO learns from."""
         return len(set(self.rewards)) > 1
 
+    def scored_rewards(self) -> list[float]:
+        """The rewards of the rollouts the verifier actually judged (status not in UNSCORED_STATUSES)."""
+        return [r for r, s in zip(self.rewards, self.statuses) if s not in UNSCORED_STATUSES]
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Mean reward over the scored rollouts; None when the verifier crashed on every one."""
+        rewards = self.scored_rewards()
+        return sum(rewards) / len(rewards) if rewards else None
+
     def to_row(self) -> dict[str, Any]:
         return {
             "step": self.step,
@@ -429,6 +444,12 @@ class RolloutGroup(Record):
         )
 
 
+def pooled_pass_rate(groups: Iterable[RolloutGroup]) -> float | None:
+    """Mean reward over every scored rollout of `groups` (rollouts pooled, not groups averaged)."""
+    rewards = [r for g in groups for r in g.scored_rewards()]
+    return sum(rewards) / len(rewards) if rewards else None
+
+
 # ----------------------------------------------------------------------------- value
 
 
@@ -452,6 +473,7 @@ class Value(Record):
     weakness: bool = False
     influence: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    influence_se: float | None = None  # bootstrap over probe tasks (rlvr.train.influence.bootstrap_se)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -466,6 +488,7 @@ class Value(Record):
             ("trajectory", pa.string()),
             ("weakness", pa.bool_()),
             ("influence", pa.float64()),
+            ("influence_se", pa.float64()),
             ("meta", pa.string()),
         ]
     )
@@ -478,6 +501,7 @@ class Value(Record):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Value:
         row = dict(row)
+        row.setdefault("influence_se", None)  # value tables written before the column existed
         row["meta"] = _loads(row["meta"], {})
         return cls(**row)
 
@@ -515,18 +539,3 @@ class Quarantined(Record):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: field {self.field!r}: {self.reason}"
-
-
-def read_tasks(paths: str | Path | Sequence[str | Path]) -> list[Task]:
-    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    tasks: list[Task] = []
-    for p in map(Path, paths):
-        if p.is_dir() or (p.suffix == ".parquet" and p.exists() and "verifier_params" in pq.read_schema(p).names):
-            from rlvr.datasets_cards.export import row_task, tasks_from_dataset
-
-            tasks.extend(tasks_from_dataset(p) if p.is_dir() else [row_task(r) for r in pq.read_table(p).to_pylist()])
-        else:
-            tasks.extend(Task.read_parquet(p))
-    return tasks

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr import __version__
 from rlvr.hashing import file_digest
 from rlvr.io.atomic import atomic_write_text, clean_temp_files
+from rlvr.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,17 @@ class StageResult:
     counts: dict[str, Any] = field(default_factory=dict)
     tasks: Path | None = None  # the task table downstream stages read by default
     summary: str = ""
+
+
+@dataclass(frozen=True)
+class StageType:
+    """A kind of pipeline stage: the config dataclass its `with:` settings build (the same one its
+    CLI command uses) and `run(config, inputs, out_dir) -> StageResult`. `consumes_tasks` is False
+    for stages that start from nothing. Stage types are registered in rlvr.pipeline.STAGES."""
+
+    config_cls: type
+    run: Callable[[Any, list[Path], Path], StageResult]
+    consumes_tasks: bool = True
 
 
 @dataclass

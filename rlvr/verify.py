@@ -5,46 +5,40 @@ verifier does raise, `verify` turns it into status "error" with the exception in
 so a broken verifier is counted and surfaced rather than read as a wrong answer.
 
 Each task family registers its verifier when its module is imported; `get_verifier` imports
-the built-in families on first use, and accepts a dotted path ("pkg.module:obj") so users can
-plug in their own without editing rlvr.
+the built-in families (declared in rlvr.builtins) on first use, and accepts a dotted path
+("pkg.module:obj") so users can plug in their own without editing rlvr (see rlvr.registry).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
+import sys
 import traceback
+import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from rlvr.registry import Registry
 
 if TYPE_CHECKING:
     from rlvr.records import Task
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "wrong", "format_error", "infeasible", "timeout", "error")
-
-# Modules whose import registers the built-in verifiers. Each must be cheap to import:
-# optional third-party libraries are imported inside the verifier, not at module top.
-BUILTIN_VERIFIER_MODULES: tuple[str, ...] = (
-    "rlvr.synth.gym",
-    "rlvr.train.toy",
-    "rlvr.synth.azr.verifiers",
-    "rlvr.synth.np",
-    "rlvr.synth.fim.task",
-    "rlvr.synth.svs.answer",
-)
+STATUSES = ("ok", "wrong", "ambiguous", "format_error", "infeasible", "timeout", "error")
 
 
 @dataclass(frozen=True)
 class Score:
-    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note."""
+    """reward in [0, 1]; status says why (see STATUSES); detail is a short human note; info holds
+    machine-readable facts a family records (NP: `beats_reference`, `objective`)."""
 
     reward: float
     status: str
     detail: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -80,49 +74,71 @@ class FunctionVerifier:
         return self.gold_fn(task)
 
 
-_REGISTRY: dict[str, Verifier] = {}
-_builtins_loaded = False
+def _as_verifier(obj: Any, name: str) -> Verifier:
+    verifier = obj() if isinstance(obj, type) else obj
+    if not isinstance(verifier, Verifier):
+        raise TypeError(f"{name} is not a Verifier: it needs .name, .score(task, completion) and .gold_completion(task)")
+    return verifier
+
+
+# The built-in verifiers' modules are listed in rlvr.builtins (each must be cheap to import:
+# optional third-party libraries are imported inside the verifier, not at module top).
+VERIFIERS: Registry[Verifier] = Registry("verifier", check=_as_verifier)
+
+
+@dataclass(frozen=True)
+class AnswerProbe:
+    """What the registry-wide reward tests (tests/test_verifier_fuzz.py) need from a verifier kind,
+    registered beside the verifier with `register_probe`: a few sample tasks, the gold answer as
+    the text that goes inside a final-answer marker, and other candidates. The tests then check
+    that the gold plus any other candidate, in any form, earns 0; that harmless spellings of the
+    gold earn 1; and that junk never raises.
+
+    `wrap` turns answer text into a completion for kinds whose final answer is not read with the
+    shared marker rule of rlvr.answers (AZR's fenced blocks); `final_answer=False` marks kinds that
+    have no final answer at all (the toy first-letter tasks: only gold, others and junk apply).
+    """
+
+    samples: Callable[[], list[Task]]
+    gold: Callable[[Task], str]
+    others: Callable[[Task], list[str]]
+    harmless: Callable[[Task], list[str]] = lambda task: []  # family-specific spellings of the gold (pay 1)
+    wrap: Callable[[str], str] | None = None
+    final_answer: bool = True
+    slow: bool = False  # scoring runs a sandbox: the tests draw fewer examples
+
+
+_PROBES: dict[str, AnswerProbe] = {}
+
+
+def register_probe(name: str, probe: AnswerProbe) -> AnswerProbe:
+    """Attach the reward tests' probe to the verifier `name` (one per verifier)."""
+    if name in _PROBES and _PROBES[name] is not probe:
+        raise ValueError(f"verifier {name!r} already has an answer probe")
+    _PROBES[name] = probe
+    return probe
+
+
+def get_probe(name: str) -> AnswerProbe | None:
+    """The probe registered for verifier `name` (built-ins are loaded first); None when it has none."""
+    get_verifier(name)
+    return _PROBES.get(name)
 
 
 def register_verifier(verifier: Verifier) -> Verifier:
     """Add a verifier under its name; a second verifier with the same name is refused."""
     if not isinstance(verifier, Verifier):
         raise TypeError(f"{verifier!r} is not a Verifier: it needs .name, .score(task, completion) and .gold_completion(task)")
-    existing = _REGISTRY.get(verifier.name)
-    if existing is not None and existing is not verifier:
-        raise ValueError(f"a verifier named {verifier.name!r} is already registered ({existing!r}); pick another name")
-    _REGISTRY[verifier.name] = verifier
-    return verifier
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
-    for module in BUILTIN_VERIFIER_MODULES:
-        importlib.import_module(module)
+    return VERIFIERS.register(verifier.name, verifier)
 
 
 def verifier_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return VERIFIERS.names()
 
 
 def get_verifier(name: str) -> Verifier:
     """The verifier registered as `name`, or one imported from a dotted path 'pkg.mod:obj'."""
-    _load_builtins()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        obj = getattr(importlib.import_module(module_name), attr)
-        verifier = obj() if isinstance(obj, type) else obj
-        if not isinstance(verifier, Verifier):
-            raise TypeError(f"{name} is not a Verifier")
-        _REGISTRY[name] = verifier  # cache under the dotted path: import once, not per task
-        return verifier
-    raise KeyError(f"unknown verifier {name!r}; registered: {', '.join(sorted(_REGISTRY)) or '(none)'}")
+    return VERIFIERS.get(name)
 
 
 def verify(task: Task, completion: str) -> Score:
@@ -179,3 +195,14 @@ def check_gold(tasks: Iterable[Task]) -> GoldReport:
         if score.reward < 1.0:
             failures.append((task.task_id, score))
     return GoldReport(checked, failures)
+
+
+class _CallableModule(types.ModuleType):
+    """`rlvr.verify(task, completion)` (the top-level API) scores like this module's `verify`; the
+    module stays a module (`rlvr.verify.get_verifier`, ...)."""
+
+    def __call__(self, task: Task, completion: str) -> Score:
+        return verify(task, completion)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -152,6 +152,11 @@ def test_prompts_do_not_leak_answers():
     ("```output\n__import__('os').system('touch /tmp/pwn')\n```", "format_error"),
     ("the answer is 1", "format_error"),
     ("```output\n" + "9" * 50_000 + "\n```", "format_error"),
+    ("```output\n2\n```\nor rather\n```output\n1\n```", "ambiguous"),
+    ("```output\n1\n```\n<answer>2</answer>", "ambiguous"),
+    ("```output\n1\n```\nso\n```output\n1\n```", "ok"),
+    ("```output\n1\n```\nor maybe 2", "ambiguous"),
+    ("```output\n1\n```\nf(4) is 4 % 3, which is 1.", "ok"),
 ])
 def test_deduction_verifier(completion, status):
     assert verify(deduction_task(MOD3, 0, PROV, FAST), completion).status == status

@@ -11,8 +11,9 @@ import yaml
 from rlvr.cli import main
 from rlvr.datasets_cards.card import CardError, CardOptions, build_dataset, choose_license, read_header
 from rlvr.datasets_cards.hub_schema import validate_header
+from rlvr.io.tasks import read_tasks
 from rlvr.pipeline import Pipeline, run_pipeline
-from rlvr.records import Decision, Difficulty, Document, Evidence, RolloutGroup, Task, Value, read_tasks
+from rlvr.records import Decision, Difficulty, Document, Evidence, RolloutGroup, Task, Value
 from rlvr.rundir import RunDir, StageResult
 from rlvr.verify import gold_completion, verify
 

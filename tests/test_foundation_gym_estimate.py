@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rlvr.cli import main
+from rlvr.io.tasks import read_tasks
 from rlvr.models.backends import Completion
-from rlvr.records import RolloutGroup, Task, read_tasks
-from rlvr.select.estimate import EstimateConfig, estimate, merge_estimate
+from rlvr.models.rollouts import EstimateConfig, estimate, merge_estimate
+from rlvr.records import RolloutGroup, Task
 from rlvr.synth.gym import GymConfig, GymGenerator, GymStageConfig, extract_answer, make_tasks
 
 rg = pytest.importorskip("reasoning_gym")
@@ -38,7 +39,8 @@ def test_gym_tasks_carry_provenance_and_reject_bad_configs():
 
 def test_answer_extraction_conventions():
     assert extract_answer("think... <answer> 12 </answer>") == "12"
-    assert extract_answer("<answer>1</answer> then <answer>2</answer>") == "2"
+    assert extract_answer("<answer>1</answer> then <answer>2</answer>") is None  # two final answers: ambiguous
+    assert extract_answer("<answer>2</answer> then <answer>2</answer>") == "2"
     assert extract_answer("so \\boxed{\\frac{1}{2}}") == "\\frac{1}{2}"
     assert extract_answer("work\n**Answer:** 7") == "7"
     assert extract_answer("no final answer") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pyarrow.parquet as pq
 import pytest
@@ -121,3 +122,34 @@ def test_seed_int_separates_neighbouring_seeds():
     assert seed_int(0, 1) != seed_int(1, 0)
     assert seed_int(5, 7) == seed_int(5, 7)
     assert 0 <= seed_int("x", bits=31) < 2**31
+
+
+def test_one_pass_rate_rule_leaves_out_verifier_errors_in_probe_value_parents_store_and_estimate():
+    """A verifier crash says nothing about the policy: every pass rate leaves the rollout out."""
+    from rlvr.models.rollouts import merge_estimate, summarize
+    from rlvr.records import UNSCORED_STATUSES, pooled_pass_rate
+    from rlvr.select.store import PassRateStore
+    from rlvr.synth.svs.parents import latest_groups
+    from rlvr.train.probe import curves, pass_rate
+    from rlvr.train.value import task_values
+
+    assert UNSCORED_STATUSES == {"error"}
+    task = make_task()
+    g = RolloutGroup(step=1, task_id=task.task_id, k=4, rewards=[1.0, 0.0, 0.0, 0.0],
+                     statuses=["ok", "wrong", "error", "error"], completion_lengths=[1] * 4, phase="probe")
+    crashed = RolloutGroup(step=2, task_id=task.task_id, k=2, rewards=[0.0, 0.0], statuses=["error", "error"],
+                           completion_lengths=[1, 1], phase="probe")
+    assert g.scored_rewards() == [1.0, 0.0] and g.pass_rate == 0.5
+    assert crashed.pass_rate is None and pooled_pass_rate([g, crashed]) == 0.5
+    assert pass_rate([g, crashed]) == 0.5 and math.isnan(pass_rate([crashed]))
+    assert curves([g, crashed], "kind")["all"] == [(1, 0.5)]  # the all-crashed step has no point
+    train = [dataclasses.replace(g, phase="train"), dataclasses.replace(crashed, phase="train")]
+    values, details = task_values([task], train, influence_on=False)
+    assert values[0].pass_rate_first == values[0].pass_rate_last == 0.5 and details[task.task_id]["steps"] == [1]
+    assert latest_groups(train)[task.task_id].pass_rate is None  # SvS: a crashed latest group is "not trained"
+    store = PassRateStore([task.task_id])
+    stats = store.observe([g])
+    assert stats.excluded == 2 and stats.rollouts == 2 and store.success_evidence()[0] == store.failure_evidence()[0] == 1
+    assert merge_estimate(task, g.scored_rewards()).difficulty.pass_rate == 0.5
+    assert merge_estimate(task, crashed.scored_rewards()) == task
+    assert summarize([g, crashed])["mean_pass_rate"] == 0.5

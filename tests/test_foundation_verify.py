@@ -39,15 +39,16 @@ BOOM = FunctionVerifier("test.boom", _boom, lambda t: t.answer)
 
 
 @pytest.fixture(autouse=True)
-def test_verifiers(monkeypatch):
+def test_verifiers():
     """Register the test verifiers for one test only, so the global registry stays clean."""
-    import rlvr.verify
+    from rlvr.verify import VERIFIERS
 
     verifier_names()  # load the built-ins first
     for v in (ECHO, BOOM):
-        monkeypatch.setitem(rlvr.verify._REGISTRY, v.name, v)
+        VERIFIERS.register(v.name, v)
     yield
-    rlvr.verify._REGISTRY.pop("my_plugin:Upper", None)  # cached by get_verifier during the test
+    for name in (ECHO.name, BOOM.name, "my_plugin:Upper"):  # the last is cached by get_verifier during the test
+        VERIFIERS.unregister(name)
 
 
 def test_registry_refuses_duplicates_and_lists_names_on_unknown():

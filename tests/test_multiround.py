@@ -19,11 +19,11 @@ import yaml
 from stubserver import ChatStub, serving
 
 from rlvr.cli import main as rlvr_main
-from rlvr.pipeline import STAGE_TYPES, Pipeline, StageType, run_pipeline
+from rlvr.pipeline import STAGES, Pipeline, StageType, run_pipeline
 from rlvr.records import Decision, RolloutGroup, Task
 from rlvr.rundir import StageResult
+from rlvr.synth.toy import FirstCharConfig, first_char_tasks
 from rlvr.train.tiny import make_tiny_model
-from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
 # ----------------------------------------------------------------------------- a toy task stage
 
@@ -44,8 +44,10 @@ TOY = StageType(ToyConfig, toy_stage, consumes_tasks=False)
 
 
 @pytest.fixture(autouse=True)
-def _toy_stage_type(monkeypatch):
-    monkeypatch.setitem(STAGE_TYPES, "test.toy", f"{__name__}:TOY")
+def _toy_stage_type():
+    STAGES.register("test.toy", TOY)
+    yield
+    STAGES.unregister("test.toy")
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -130,12 +130,12 @@ def test_signal_form_prefers_known_mixed_over_unseen_under_a_u_shaped_prior():
     a0, b0 = 0.3, 0.45
     alpha = np.array([a0, a0 + 4, a0, a0 + 8, a0 + 40])
     beta = np.array([b0, b0 + 4, b0 + 8, b0, b0 + 40])
-    s = insight_score(alpha, beta, 8)  # the default form, "signal", gamma = 1/2
+    s = insight_score(alpha, beta, 8, form="signal")  # rlvr's variant (insight_signal), gamma = 1/2
     assert s[1] > s[0] > max(s[2], s[3])
     assert s[1] > s[4]  # same mean, more evidence -> lower
     pure = insight_score(alpha, beta, 8, form="signal", evidence_weight=0.0)
     np.testing.assert_allclose(pure, prob_mixed(alpha, beta, 8))
-    np.testing.assert_allclose(insight_score(alpha, beta, 8, evidence_weight=1.0),
+    np.testing.assert_allclose(insight_score(alpha, beta, 8, form="signal", evidence_weight=1.0),
                                pure * evidence_share(alpha, beta, 8))
     # the old form ranks the unseen task first: the sweep the "signal" form avoids
     old = insight_score(alpha, beta, 8, form="variance_reduction")

@@ -20,7 +20,7 @@ from rlvr.select.base import (
 )
 from rlvr.select.store import PassRateStore
 
-BUILTINS = ["band", "curriculum", "dapo", "insight", "pairing", "uniform", "variance"]
+BUILTINS = ["band", "curriculum", "dapo", "insight", "insight_signal", "pairing", "uniform", "variance"]
 
 
 def store_with(successes: list[float], trials: list[float], **kw) -> PassRateStore:

@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from stubserver import ChatStub, serving
 
 from rlvr.models.backends import Completion
 from rlvr.records import Decision, Message, Provenance, RolloutGroup, Task, Value, VerifierSpec
@@ -241,3 +242,72 @@ def test_bad_configs_raise():
     for kwargs in SwSConfig.BAD_EXAMPLES:
         with pytest.raises(ValueError):
             SwSConfig(**kwargs)
+
+
+# ----------------------------------------------------------------------------- quality judges
+
+
+class _Judges(ChatStub):
+    """Two judges behind one OpenAI-compatible server, told apart by their prompts.
+
+    Judge A (strict) calls SPLIT questions acceptable and MUDDLE ones unreadable; judge B calls
+    everything acceptable except TRIANGLE-free questions, which it calls bad."""
+
+    def do_POST(self):
+        prompt = self.body()["messages"][-1]["content"]
+        question = prompt.split("### Problem\n")[-1] if "### Problem" in prompt else prompt.split("Problem:\n")[-1]
+        if "You review problems" in prompt:
+            verdict = ("Final Judgement: acceptable" if "SPLIT" in question else
+                       "I cannot decide." if "MUDDLE" in question else "Format fine.\n**Final Judgement:** Perfect")
+        else:
+            verdict = "Final Judgement: \"acceptable\"" if "triangle" in question.lower() else "Final Judgement: bad"
+        self.send_choices([f"Checked.\n{verdict}"])
+
+
+def test_judge_verdicts_and_the_sws_acceptance_rule():
+    from rlvr.synth.sws.judge import accepted, parse_verdict
+
+    assert parse_verdict("x\nFinal Judgement: perfect\n") == "perfect"
+    assert parse_verdict("**Final Judgment:** `Acceptable`") == "acceptable"
+    assert parse_verdict("Final Judgement: bad ... on reflection Final Judgement: perfect") == "perfect"
+    assert parse_verdict("looks perfect to me") is None
+    table = {(a, b): accepted(a, b) for a in ("perfect", "acceptable", "bad", None)
+             for b in ("perfect", "acceptable", "bad", None)}
+    assert {k for k, v in table.items() if v} == {("perfect", "perfect"), ("perfect", "acceptable")}
+
+
+def test_judges_filter_candidates_on_a_stub_server():
+    from rlvr.models.backends import OpenAIBackend
+    from rlvr.synth.svs.problems import Candidate
+    from rlvr.synth.sws.judge import judge
+
+    problems = ["A triangle has base 3 and height 2. What is its area?",  # perfect / acceptable: kept
+                "SPLIT: a triangle with sides 1, 1, 3?",  # acceptable / ...: out (A must say perfect)
+                "A square has side 4. What is its area?",  # perfect / bad: out
+                "MUDDLE: a triangle of unknown size?"]  # A gives no verdict
+    candidates = [Candidate(i, "", problem=p) for i, p in enumerate(problems)]
+    candidates.append(Candidate(9, "", status="prove"))  # already dropped: not judged
+    with serving(_Judges) as url:
+        backend = OpenAIBackend(url)
+        counts = judge(candidates, backend, backend, batch_size=3)
+    assert [c.status for c in candidates] == ["pending", "judged_out", "judged_out", "judge_unparsable", "prove"]
+    assert counts == {"judged": 4, "judge_kept": 1, "verdicts": {"?/acceptable": 1, "acceptable/acceptable": 1,
+                                                                "perfect/acceptable": 1, "perfect/bad": 1}}
+    assert candidates[2].detail["judges"]["a"] == "perfect" and candidates[2].detail["judges"]["b"] == "bad"
+
+
+def test_stage_with_judges_records_judged_out_decisions(train_dir, tmp_path):
+    from rlvr.models.backends import OpenAIBackend
+
+    folder, *_ = train_dir
+    with serving(_Judges) as url:
+        backends = {"w": Writer(), "a": Answers(), "p": Policy(), "j": OpenAIBackend(url)}
+        config = SwSConfig(backend="w", answer_backend="a", policy_backend="p", judges=True, judge_backend="j",
+                           budget=10, set_size=2, k=8)
+        result = run(config, [folder / "tasks.parquet"], tmp_path / "sws", backends=backends, embed=hash_embed)
+    c = result.counts
+    # without judges the SPLIT question reached the vote (no_majority); judge A now rejects it first
+    assert c["dropped"] == {"judged_out": 1, "prove": 1, "unextractable": 1, "too_long": 1} and c["kept"] == 1
+    assert c["judges"]["judged"] == 2 and c["judges"]["judge_kept"] == 1
+    out = next(d for d in Decision.read_parquet(result.files["decisions"]) if d.reason == "judged_out")
+    assert not out.keep and json.loads(out.evidence.detail)["judges"]["a"] == "acceptable"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rlvr.cli import main
+from rlvr.io.tasks import read_tasks
 from rlvr.pipeline import Pipeline, run_pipeline
-from rlvr.records import Task, read_tasks
+from rlvr.records import Task
 from rlvr.synth.generic import GeneratorStageConfig, make_tasks
 
 

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlvr.records import RolloutGroup, Task, Value
+from rlvr.synth.toy import FirstCharConfig, first_char_tasks
 from rlvr.train.config import TrainConfig
 from rlvr.train.loop import train
 from rlvr.train.tiny import make_tiny_model
-from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
 POOL = FirstCharConfig(1, 30)
 
@@ -84,6 +84,13 @@ def test_ledger_has_every_group_with_advantages(run):
         if not g.mixed:  # all-equal rewards: no advantage, so no gradient and exactly zero influence
             assert g.meta["advantages"] == [0.0] * 4 and g.meta["influence"] == 0.0
     assert any(g.mixed and g.meta["influence"] != 0.0 for g in train_groups)
+    n_probe = len(probe_ids)
+    for g in train_groups:  # per-probe-task contributions sum to the group's influence
+        assert g.meta["influence_geometry"] in ("adamw", "adamw-scalar")
+        if "influence_by_probe" in g.meta:
+            assert len(g.meta["influence_by_probe"]) == n_probe
+            assert sum(g.meta["influence_by_probe"]) == pytest.approx(g.meta["influence"], rel=1e-6, abs=1e-15)
+    assert {g.meta["influence_geometry"] for g in train_groups if g.step > 0} == {"adamw"}
     probe_steps = Counter(g.step for g in groups if g.phase == "probe")
     assert set(probe_steps) == {0, 3, 6} and len(set(probe_steps.values())) == 1
 
@@ -101,6 +108,11 @@ def test_values_store_and_priors_agree_with_ledger(run):
     for level in ("generator", "source", "kind"):
         agg = [v for v in values if v.level == level]
         assert len(agg) == 1 and agg[0].n_groups == 24 and agg[0].influence == pytest.approx(total)
+        # its standard error is the bootstrap over probe tasks of the summed per-probe contributions
+        from rlvr.train.influence import bootstrap_se
+
+        assert agg[0].influence_se == pytest.approx(bootstrap_se(agg[0].meta["influence_by_probe"]))
+        assert agg[0].meta["influence_sure"] == (abs(agg[0].influence) > 2 * agg[0].influence_se)
     from rlvr.select.store import PassRateStore
 
     store = PassRateStore.load(out / "pass_rates.parquet")
@@ -130,7 +142,8 @@ def test_same_seed_same_bytes(tmp_path, tasks):
 
 
 def test_influence_hooks_match_explicit_per_row_gradients(tasks):
-    """The hook arithmetic sum_t delta_t^T G a_t equals <grad of that row's loss, G> from autograd."""
+    """The hook arithmetic sum_t delta_t^T G_u a_t equals <grad of that row's loss, G_u> from autograd,
+    for every probe unit u (one per probe task)."""
     import torch
 
     from rlvr.train.influence import Influence
@@ -139,7 +152,8 @@ def test_influence_hooks_match_explicit_per_row_gradients(tasks):
     inf = Influence(model, tok, tasks[:5], layers=1, objective="gold")
     inf.refresh(model, step=0)
     params = [m.weight for _, m in inf.modules]
-    g_probe = [inf.grads[id(m)][0] for _, m in inf.modules]
+    g_probe = [inf.grads[id(m)][0] for _, m in inf.modules]  # (units, out, in) each
+    assert all(g.shape[0] == 5 for g in g_probe)
     torch.manual_seed(0)
     ids = torch.randint(4, 90, (3, 12))
     weights = torch.tensor([1.0, -2.0, 0.5])
@@ -156,8 +170,9 @@ def test_influence_hooks_match_explicit_per_row_gradients(tasks):
     expected = []
     for r in range(3):
         grads = torch.autograd.grad(row_losses()[r], params)
-        expected.append(sum(float((g * gp).sum()) for g, gp in zip(grads, g_probe)))
-    assert hooked == pytest.approx(expected, rel=1e-4, abs=1e-7)
+        expected.append([sum(float((g * gp[u]).sum()) for g, gp in zip(grads, g_probe)) for u in range(5)])
+    for got, want in zip(hooked, expected):
+        assert got == pytest.approx(want, rel=1e-4, abs=1e-7)
     assert inf.n_params == sum(p.numel() for p in params) and inf.seconds > 0
     inf.close()
 
@@ -188,9 +203,12 @@ def test_probe_objectives_are_the_documented_losses(tasks):
     assert loss == pytest.approx(expected.item(), rel=1e-5)
     params = [m.weight for _, m in gold.modules]
     for g, e in zip(grads, torch.autograd.grad(expected, params)):
-        assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+        assert torch.allclose(g.sum(0), e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+    for u, t in enumerate(probe):  # each unit holds its own probe task's share
+        own = -_completion_logp(model, tok, t, gold_completion(t), False) / 3
+        for g, e in zip(grads, torch.autograd.grad(own, params)):
+            assert torch.allclose(g[u], e, rtol=1e-3, atol=1e-5)
     gold.close()
-
     samples = [(probe[0], ["ab", "c", "dd"], [1.0, 0.0, 0.0], [True, False, True]),
                (probe[1], ["x", "y"], [1.0, 1.0], [True, True])]  # all-equal: contributes nothing
     reward = Influence(model, tok, probe, layers=1, objective="reward", samples=lambda: samples)
@@ -200,11 +218,61 @@ def test_probe_objectives_are_the_documented_losses(tasks):
                     for c, r, f in zip(*samples[0][1:])) / n
     assert loss == pytest.approx(expected.item(), rel=1e-5)
     for g, e in zip(grads, torch.autograd.grad(expected, [m.weight for _, m in reward.modules])):
-        assert torch.allclose(g, e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+        assert torch.allclose(g.sum(0), e, rtol=1e-3, atol=1e-5)  # padded batch vs one sequence
+        assert not g[1].any()  # the all-equal probe task contributes nothing
     empty = Influence(model, tok, probe, layers=1, objective="reward", samples=lambda: samples[1:])
     assert empty.probe_loss_and_grads(model)[0] == 0.0 and empty.empty_refreshes == 1
     for inf in (reward, empty):
         inf.close()
+
+
+def test_influence_is_taken_in_adamw_geometry(tasks):
+    """After AdamW steps, the probe gradient is divided by sqrt(v_hat) + eps; before any step the
+    geometry is "adamw-scalar" and `rescale` gives 1 / (rms sqrt(v_hat) + eps) after it."""
+    import torch
+
+    from rlvr.train.influence import Influence
+
+    model, tok = make_tiny_model()
+    inf = Influence(model, tok, tasks[:3], layers=1, objective="gold")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    _, plain = inf.probe_loss_and_grads(model)
+    inf.refresh(model, step=0, optimizer=opt)
+    assert inf.geometry == "adamw-scalar"
+    ids = torch.randint(4, 90, (2, 10))
+    for _ in range(3):
+        opt.zero_grad()
+        logits = model(input_ids=ids).logits
+        (-torch.log_softmax(logits, -1)[:, :-1].gather(-1, ids[:, 1:, None]).mean()).backward()
+        opt.step()
+    inf.refresh(model, step=3, optimizer=opt)
+    assert inf.geometry == "adamw"
+    _, now = inf.probe_loss_and_grads(model)
+    m = inf.modules[0][1]
+    st = opt.state[m.weight]
+    v_hat = st["exp_avg_sq"] / (1 - 0.999 ** float(st["step"]))
+    expected = now[0] / (v_hat.sqrt() + 1e-8)
+    assert torch.allclose(inf.grads[id(m)][0], expected, rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(inf.grads[id(m)][0], now[0])
+    params = [p for _, mod in inf.modules for p in (mod.weight, mod.bias) if p is not None]
+    rms = (sum(float((opt.state[p]["exp_avg_sq"] / (1 - 0.999 ** 3)).sum()) for p in params)
+           / sum(p.numel() for p in params)) ** 0.5
+    assert inf.rescale(opt) == pytest.approx(1 / (rms + 1e-8), rel=1e-5)
+    assert inf.precondition([g.clone() for g in plain], torch.optim.SGD(model.parameters(), lr=0.1)) == "sgd"
+    inf.close()
+
+
+def test_bootstrap_se_is_the_exact_resampling_variance():
+    import numpy as np
+
+    from rlvr.train.influence import bootstrap_se
+
+    c = np.array([0.3, -0.1, 0.05, 0.2, -0.4])
+    rng = np.random.default_rng(0)
+    draws = [c[rng.integers(0, len(c), len(c))].sum() for _ in range(40000)]
+    assert bootstrap_se(c) == pytest.approx(float(np.std(draws)), rel=0.02)
+    assert bootstrap_se([1.0]) is None and bootstrap_se([2.0, 2.0]) == 0.0
+
 
 
 def _cli(out, model_dir, task_file, steps, extra=()):

@@ -86,11 +86,11 @@ def test_variance_and_insight_halve_zero_variance_groups(tmp_path):
     import torch
 
     from rlvr.models.backends import TransformersBackend
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
+    from rlvr.synth.toy import FirstCharConfig, first_char_tasks
     from rlvr.train.config import TrainConfig
     from rlvr.train.loop import train
     from rlvr.train.tiny import make_tiny_model
-    from rlvr.train.toy import FirstCharConfig, first_char_tasks
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

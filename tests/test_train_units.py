@@ -190,9 +190,9 @@ def test_auto_micro_batches_bound_tokens_per_slice():
 
 
 def test_prompts_longer_than_the_limit_are_left_out_and_counted():
+    from rlvr.synth.toy import first_char_tasks
     from rlvr.train.loop import fit_prompts
     from rlvr.train.tiny import make_tokenizer
-    from rlvr.train.toy import first_char_tasks
 
     tok = make_tokenizer()
     tasks = first_char_tasks(6)

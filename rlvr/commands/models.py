@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr import models
+    import rlvr.models as models
 
     if args.action == "list":
         print(f"cache: {models.cache_dir()}")

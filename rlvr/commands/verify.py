@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.records import read_tasks
+    from rlvr.io.tasks import read_tasks
 
     tasks = {t.task_id: t for t in read_tasks(args.tasks)}
     if args.gold:
@@ -70,7 +70,7 @@ def _score_file(tasks, completions: Path, out: Path) -> int:
                 score = verify(tasks[row["task_id"]], row["completion"])
                 rewards.append(score.reward)
                 record = {"line": lineno, "task_id": row["task_id"], "reward": score.reward,
-                          "status": score.status, "detail": score.detail}
+                          "status": score.status, "detail": score.detail, **score.info}
             statuses[record["status"]] += 1
             fh_out.write(json.dumps(record, ensure_ascii=False) + "\n")
     mean = sum(rewards) / len(rewards) if rewards else float("nan")

@@ -1,4 +1,4 @@
-"""The parts every curate step shares: the item table, the step protocol, the keep rule, union-find.
+"""The parts every curate step shares: the item table, the step protocol, the keep rule, duplicate clusters.
 
 A step is two functions (NeMo Curator's split of `score` and `keep`):
 
@@ -8,7 +8,7 @@ A step is two functions (NeMo Curator's split of `score` and `keep`):
 - `decide(scores) -> verdicts`: the keep/drop call. For per-item steps (decontamination) it
   only compares score columns with thresholds, so thresholds change without rescoring. For
   dedupe steps it is where the all-to-all part happens: group equal keys, or link confirmed
-  pairs with union-find, then keep one member per group by the keep rule below.
+  pairs into connected components (scipy), then keep one member per group by the keep rule below.
 
 The keep rule, used by every dedupe step: in each group of duplicates keep the item with the
 highest quality score (items without one rank below any item with one), then the lowest id.
@@ -19,11 +19,13 @@ into batches or workers, so every worker of a sharded run picks the same represe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from rlvr.registry import Registry
 
 # The items every step sees: one row per input record, whatever its origin.
 ITEM_SCHEMA = pa.schema([
@@ -52,13 +54,29 @@ KEEP_REPRESENTATIVE = "kept_representative"
 
 
 class Step(Protocol):
-    """One curate step: `name` is the Decision.stage it writes."""
+    """One curate step: `name` is the Decision.stage it writes.
+
+    A registered step is a class with `from_config(config, cache) -> Step` (config: CurateConfig;
+    cache: the embedding cache shared by every step with a true `embeds` class attribute).
+    """
 
     name: str
 
     def score(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
 
     def decide(self, scores: pa.Table) -> pa.Table: ...
+
+
+def _as_step_class(obj: Any, name: str) -> Any:
+    if not (isinstance(obj, type) and callable(getattr(obj, "from_config", None))
+            and callable(getattr(obj, "score", None)) and callable(getattr(obj, "decide", None))):
+        raise TypeError(f"{name} is not a curate step class (needs from_config, score and decide)")
+    return obj
+
+
+# Built-in steps are declared in rlvr.builtins and imported only when a run uses them.
+STEPS: Registry[Any] = Registry("curate_step", label="curate step", check=_as_step_class,
+                                dotted_hint=" (or pkg.module:Class)")
 
 
 def passthrough(batch: pa.RecordBatch, names: Sequence[str] = ("id", "quality")) -> dict[str, pa.Array]:
@@ -78,33 +96,6 @@ def rank_order(ids: Sequence[str], quality: np.ndarray) -> np.ndarray:
 
 def quality_array(table: pa.Table | pa.RecordBatch) -> np.ndarray:
     return pc.fill_null(table.column("quality").cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-
-
-class UnionFind:
-    """Disjoint sets over 0..n-1 with union by size and path halving."""
-
-    def __init__(self, n: int):
-        self.parent = np.arange(n, dtype=np.int64)
-        self.size = np.ones(n, dtype=np.int64)
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return int(x)
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
-
-    def roots(self) -> np.ndarray:
-        return np.fromiter((self.find(i) for i in range(len(self.parent))), dtype=np.int64, count=len(self.parent))
 
 
 def group_representatives(groups: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -150,10 +141,13 @@ def group_verdicts(ids: Sequence[str], rep: np.ndarray, sizes: np.ndarray, drop_
 
 
 def cluster_from_pairs(n: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union-find over confirmed duplicate pairs: (component label, component size) per item."""
-    uf = UnionFind(n)
-    for a, b in zip(left.tolist(), right.tolist()):
-        uf.union(a, b)
-    roots = uf.roots()
-    sizes = np.bincount(roots, minlength=n)[roots]
-    return roots, sizes
+    """Connected components of the confirmed duplicate pairs: (component label, component size) per item."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    labels = labels.astype(np.int64)
+    sizes = np.bincount(labels, minlength=n)[labels] if n else np.zeros(0, dtype=np.int64)
+    return labels, sizes

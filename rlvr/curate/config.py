@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-STEP_NAMES = ("exact", "structural", "decontam", "minhash", "semantic")
 # Decontamination runs before fuzzy dedupe: otherwise a cluster could keep its contaminated
 # member, which decontamination then drops, losing a clean near-copy for nothing.
 DEFAULT_STEPS = ("exact", "structural", "decontam", "minhash")
@@ -25,8 +24,9 @@ def _unit(name: str, value: float, open_low: bool = False) -> None:
 @dataclass
 class CurateConfig:
     steps: list[str] | None = field(default=None, metadata={
-        "help": f"steps to run, in order, from {', '.join(STEP_NAMES)} (default: {','.join(DEFAULT_STEPS)}, "
-                "decontam only when benchmarks are given; semantic is opt-in: it embeds every item)"})
+        "help": f"steps to run, in order: exact, structural, decontam, minhash, semantic or a registered step "
+                f"(pkg.module:Class) (default: {','.join(DEFAULT_STEPS)}, decontam only when benchmarks are given; "
+                "semantic is opt-in: it embeds every item)"})
     # -- inputs that rlvr did not make
     text_field: str = field(default="text", metadata={
         "help": "text field of non-rlvr inputs (JSONL/Parquet/CSV/HF)", "aliases": ("--field",)})
@@ -88,9 +88,11 @@ class CurateConfig:
         if self.steps is not None:
             # "--steps exact,minhash" and "--steps exact minhash" both work.
             self.steps = [s.strip() for item in self.steps for s in str(item).split(",") if s.strip()]
-            unknown = [s for s in self.steps if s not in STEP_NAMES]
+            from rlvr.curate.base import STEPS
+
+            unknown = [s for s in self.steps if s not in STEPS and ":" not in s]
             if unknown:
-                raise ValueError(f"steps: unknown step(s) {unknown}; valid: {', '.join(STEP_NAMES)}")
+                raise ValueError(f"steps: unknown step(s) {unknown}; valid: {', '.join(STEPS.names())}")
             if len(set(self.steps)) != len(self.steps):
                 raise ValueError(f"steps: each step may appear once, got {self.steps}")
             if not self.steps:

@@ -33,9 +33,9 @@ import numpy as np
 import pyarrow as pa
 
 from rlvr.curate.base import VERDICT_SCHEMA
-from rlvr.curate.embed import EmbeddingCache
 from rlvr.curate.postings import Postings, expand
 from rlvr.curate.text import Ragged, TokenBatch, fmix64, ngram_hashes, tokenize_batch, unique_per_doc
+from rlvr.models.embed import EmbeddingCache
 from rlvr.records import Quarantined
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,11 @@ class DecontamStep:
     """Per-item contamination scores; `decide` compares them with the thresholds only."""
 
     name = "decontam"
+    embeds = True  # paraphrase checks embed; the runner shares one cache with the semantic step
+
+    @classmethod
+    def from_config(cls, config, cache: EmbeddingCache | None = None) -> DecontamStep:
+        return cls(config, cache=cache)
 
     def __init__(self, config, cache: EmbeddingCache | None = None, benchmarks: Benchmarks | None = None):
         self.config = config

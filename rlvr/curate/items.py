@@ -107,7 +107,7 @@ def load_inputs(paths: list[str | Path], config) -> Inputs:
         raise ValueError(f"inputs mix rlvr task tables and other datasets ({other}); curate them in separate runs, "
                          f"or pass the other datasets as --benchmarks to decontaminate against them")
     if task_paths:
-        from rlvr.records import read_tasks
+        from rlvr.io.tasks import read_tasks
 
         tasks = read_tasks(task_paths)
         return Inputs(items_from_tasks(tasks), tasks=tasks)

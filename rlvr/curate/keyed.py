@@ -47,6 +47,10 @@ class ExactStep:
     name = "exact"
     reason = "exact_duplicate"
 
+    @classmethod
+    def from_config(cls, config, cache=None) -> ExactStep:
+        return cls()
+
     def score(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         texts = batch.column("text").to_pylist()
         answers = batch.column("answer").to_pylist()
@@ -67,6 +71,10 @@ class ExactStep:
 class StructuralStep:
     name = "structural"
     reason = "structural_duplicate"
+
+    @classmethod
+    def from_config(cls, config, cache=None) -> StructuralStep:
+        return cls()
 
     def score(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         kinds = batch.column("kind").to_pylist()

@@ -181,6 +181,10 @@ class MinHashStep:
     name = "minhash"
     reason = "near_duplicate"
 
+    @classmethod
+    def from_config(cls, config, cache=None) -> MinHashStep:
+        return cls(config)
+
     def __init__(self, config):
         self.config = config
         self.hasher = MinHasher(config.num_perm, config.minhash_seed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlvr.curate.base import Step
+from rlvr.curate.base import STEPS, Step
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
-from rlvr.pipeline import StageType
-from rlvr.records import Decision, Quarantined, write_table
-from rlvr.rundir import StageResult
+from rlvr.records import Decision, Quarantined, Task, write_table
+from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +34,12 @@ DUPLICATE_ID = "duplicate_id"
 
 def build_steps(config: CurateConfig, cache=None) -> list[Step]:
     """The configured steps; heavy ones (indexes, models) are built only when asked for."""
-    steps: list[Step] = []
-    names = config.step_names()
-    if cache is None and {"semantic", "decontam"} & set(names):
-        from rlvr.curate.embed import EmbeddingCache
+    classes = [STEPS.get(name) for name in config.step_names()]
+    if cache is None and any(getattr(c, "embeds", False) for c in classes):
+        from rlvr.models.embed import EmbeddingCache
 
         cache = EmbeddingCache(config.embedder)  # one model load for both steps; loaded on first need
-    for name in names:
-        if name == "exact":
-            from rlvr.curate.keyed import ExactStep
-
-            steps.append(ExactStep())
-        elif name == "structural":
-            from rlvr.curate.keyed import StructuralStep
-
-            steps.append(StructuralStep())
-        elif name == "minhash":
-            from rlvr.curate.minhash import MinHashStep
-
-            steps.append(MinHashStep(config))
-        elif name == "semantic":
-            from rlvr.curate.semantic import SemanticStep
-
-            steps.append(SemanticStep(config, cache=cache))
-        elif name == "decontam":
-            from rlvr.curate.decontam import DecontamStep
-
-            steps.append(DecontamStep(config, cache=cache))
-    return steps
+    return [cls.from_config(config, cache) for cls in classes]
 
 
 @dataclass
@@ -191,6 +169,24 @@ def _check_books(result: CurateResult) -> None:
 
 def curate(inputs: Inputs, config: CurateConfig, progress: bool = False, cache=None) -> CurateResult:
     return run_steps(inputs, build_steps(config, cache=cache), config.batch_size, progress)
+
+
+def curate_tasks(tasks: Sequence[Task], config: CurateConfig | None = None, **settings: Any
+                 ) -> tuple[list[Task], list[Decision]]:
+    """Curate tasks in memory: (the kept tasks in input order, one Decision per decision made).
+
+    `settings` are CurateConfig fields (e.g. steps=["exact", "minhash"], threshold=0.7), or pass a
+    whole `config`. Rows are never quarantined here: every input is already a Task."""
+    from rlvr.config import config_from_mapping
+    from rlvr.curate.items import items_from_tasks
+
+    if config is not None and settings:
+        raise ValueError("curate: pass either a CurateConfig or settings, not both")
+    config = config or config_from_mapping(CurateConfig, settings, where="curate settings")
+    tasks = list(tasks)
+    result = curate(Inputs(items_from_tasks(tasks), tasks=tasks), config)
+    decisions = [Decision.from_row(r) for r in result.decisions.to_pylist()]
+    return [tasks[i] for i in result.kept_rows], decisions
 
 
 def format_report(result: CurateResult) -> str:

@@ -2,8 +2,8 @@
 
 Items are embedded (bundled MiniLM by default, cached by content hash), clustered with
 k-means so that only items in the same cluster are compared, and two items of a cluster whose
-cosine similarity is at least 1 - eps are duplicates. Duplicate pairs are linked with
-union-find and each component keeps one member by the shared keep rule (rlvr.curate.base),
+cosine similarity is at least 1 - eps are duplicates. Duplicate pairs are linked into
+connected components and each component keeps one member by the shared keep rule (rlvr.curate.base),
 the same as MinHash, so "which copy survives" means one thing across steps.
 
 The same guards as near-duplicate dedupe apply, and matter even more here: a sentence embedder
@@ -28,9 +28,9 @@ from rlvr.curate.base import (
     quality_array,
     rank_order,
 )
-from rlvr.curate.embed import EmbeddingCache
 from rlvr.curate.minhash import answer_keys
 from rlvr.curate.text import number_signature, tokenize_batch
+from rlvr.models.embed import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class SemanticStep:
 
     name = "semantic"
     reason = "semantic_duplicate"
+    embeds = True  # the runner shares one embedding cache among the steps that embed
+
+    @classmethod
+    def from_config(cls, config, cache: EmbeddingCache | None = None) -> SemanticStep:
+        return cls(config, cache=cache)
 
     def __init__(self, config, cache: EmbeddingCache | None = None):
         self.config = config

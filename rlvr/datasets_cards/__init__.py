@@ -1,5 +1,5 @@
 """datasets_cards: publish a run's tasks as a Hub dataset folder with a card written from its records."""
 
-from rlvr.datasets_cards.export import tasks_from_dataset
+from rlvr.io.tasks import tasks_from_dataset
 
 __all__ = ["tasks_from_dataset"]

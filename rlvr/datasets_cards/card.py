@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from rlvr import __version__
 from rlvr.datasets_cards.collect import CardFacts, collect, licence_of_sources, requires_share_alike
-from rlvr.datasets_cards.export import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
 from rlvr.datasets_cards.hub_schema import LICENSES, size_category, validate_header
 from rlvr.io.atomic import atomic_write_text
+from rlvr.io.tasks import COLUMN_DOCS, PUBLISHED_SCHEMA, SplitFile, write_dataset
+from rlvr.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ def choose_license(user: str, source_licences: list[str]) -> tuple[dict[str, str
 
 
 def build_header(facts: CardFacts, files: list[SplitFile], opts: CardOptions, license_fields: dict[str, str]) -> dict:
+    """The card's YAML header, built as huggingface_hub's DatasetCardData (the Hub's own model of it);
+    hub_schema.validate_header then checks it offline against the Hub's allowed values and the files."""
     from datasets import Features
+    from huggingface_hub import DatasetCardData
 
     features = Features.from_arrow_schema(PUBLISHED_SCHEMA)._to_yaml_list()
     configs: dict[str, list[SplitFile]] = {}
@@ -87,27 +90,27 @@ def build_header(facts: CardFacts, files: list[SplitFile], opts: CardOptions, li
     tags = ["rlvr", "verifiable-rewards", "reasoning", "grpo", "synthetic"]
     families = sorted({k.split(".")[0] for k in kinds})
     tags += [f"rlvr-{f}" for f in families]
-    header: dict[str, Any] = {
+    card_data = DatasetCardData(
         **license_fields,
-        "language": list(opts.language),
-        "pretty_name": opts.pretty_name or "RLVR tasks",
-        "size_categories": [size_category(facts.n_tasks)],
-        "task_categories": task_categories,
-        "tags": tags,
-        "source_datasets": ["original"],
-        "configs": [
+        language=list(opts.language),
+        pretty_name=opts.pretty_name or "RLVR tasks",
+        size_categories=[size_category(facts.n_tasks)],
+        task_categories=task_categories,
+        tags=tags,
+        source_datasets=["original"],
+        configs=[
             {"config_name": name, **({"default": True} if i == 0 and len(configs) > 1 else {}),
              "data_files": [{"split": f.split, "path": str(f.path)} for f in fs]}
             for i, (name, fs) in enumerate(configs.items())
         ],
-        "dataset_info": [
+        dataset_info=[
             {"config_name": name, "features": features,
              "splits": [{"name": f.split, "num_bytes": f.num_bytes, "num_examples": f.num_examples} for f in fs],
              "dataset_size": sum(f.num_bytes for f in fs)}
             for name, fs in configs.items()
         ],
-    }
-    return header
+    )
+    return card_data.to_dict()
 
 
 def _pass_rate_summary(facts: CardFacts) -> dict[str, Any] | None:
@@ -134,11 +137,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def _fmt_influence(x: float | None) -> str:
-    """Influence is a sum of gradient dot products: tiny in absolute terms, so keep its digits."""
+def _fmt_influence(x: float | None, se: float | None = None) -> str:
+    """Influence: a predicted change in the probe pass rate, with its bootstrap standard error."""
     if x is None:
         return "n/a"
-    return "0" if x == 0 else f"{x:+.2e}"
+    text = "0" if x == 0 else f"{x:+.2e}"
+    return text if se is None else f"{text} ± {se:.1e}"
 
 
 def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
@@ -148,15 +152,17 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
             continue
         rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
                      "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
-                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence)})
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence, v.influence_se)})
     return rows
 
 
 def limitations(facts: CardFacts) -> list[str]:
     items = []
     if any(k.startswith("np.") for k in facts.kinds):
-        items.append("NP task rewards are quality ratios against a heuristic solver's solution; a policy that beats "
-                     "the heuristic is clipped at reward 1.0.")
+        items.append("NP task rewards are, by default, the answer's quality normalized between the best answer written "
+                     "without reading the instance (0) and the reference solution (1); where the reference is a "
+                     "heuristic (not proven optimal), a policy that beats it is clipped at reward 1.0 (the score "
+                     "records beats_reference).")
     if any(k.startswith("mcqa") for k in facts.kinds):
         items.append("Multiple-choice distractors are chosen automatically; a few may be defensible answers in "
                      "context. Guards remove options identifiable by length or leaked elsewhere in the passage.")
@@ -264,6 +270,8 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 
 def dump_header(header: dict[str, Any]) -> str:
+    # Not DatasetCardData.to_yaml(): it writes the features list shared by several configs as a YAML
+    # anchor and aliases, which some readers on the Hub side reject.
     return yaml.dump(header, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
 
 

@@ -248,14 +248,16 @@ def collect(run_dir: str | Path, tasks_path: str | Path | None = None,
 
 
 def observed_pass_rates(run: RunDir) -> dict[str, tuple[float, int]]:
-    """task_id -> (mean reward, rollouts) over the last train stage's ledger, both phases."""
+    """task_id -> (pass rate, scored rollouts) over the last train stage's ledger, both phases
+    (RolloutGroup.pass_rate's rule: rollouts whose verifier crashed are left out)."""
     sums: dict[str, list[float]] = {}
     for _, path in _stage_files(run, "train", "rollouts.parquet"):
         sums = {}
         for g in RolloutGroup.read_parquet(path):
             acc = sums.setdefault(g.task_id, [0.0, 0])
-            acc[0] += float(sum(g.rewards))
-            acc[1] += len(g.rewards)
+            rewards = g.scored_rewards()
+            acc[0] += float(sum(rewards))
+            acc[1] += len(rewards)
     return {tid: (total / n, int(n)) for tid, (total, n) in sums.items() if n}
 
 

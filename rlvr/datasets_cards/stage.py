@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlvr.pipeline import StageType
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 
 
 @dataclass

@@ -29,7 +29,6 @@ registered name or a dotted path "pkg.module:Class".
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlvr.records import RolloutGroup
+from rlvr.registry import Registry
 from rlvr.select.insight import INSIGHT_FORMS
 from rlvr.select.prior import PRIOR_MODES
 from rlvr.select.store import ObserveStats, PassRateStore
@@ -87,7 +87,7 @@ class SelectConfig:
     curriculum_start: float = field(default=0.5, metadata={"help": "curriculum: keep tasks with mu <= this at step 0"})
     curriculum_end: float = field(default=0.25, metadata={"help": "curriculum: ... and <= this after the anneal"})
     curriculum_steps: int = field(default=500, metadata={"help": "curriculum: steps to anneal start -> end"})
-    insight_form: str = field(default="signal", metadata={"help": "InSight score form (see insight.py)",
+    insight_form: str = field(default="weighted_mi", metadata={"help": "InSight score form (see insight.py)",
                                                            "choices": INSIGHT_FORMS})
     insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight 'signal' form: exponent gamma "
                                                                           "of the evidence term k/(n+k)"})
@@ -311,6 +311,11 @@ class Selector:
     def pending(self) -> list[int]:
         return sorted(self._pending)
 
+    def release(self, indices: Sequence[int]) -> None:
+        """Forget that these proposed tasks are pending: they were proposed but will not be rolled out."""
+        for i in indices:
+            self._pending.pop(int(i), None)
+
     def observe(self, groups: Sequence[RolloutGroup]) -> ObserveStats:
         """Update the store with finished groups and clear their tasks from the pending set."""
         stats = self.store.observe(groups)
@@ -327,40 +332,30 @@ class Selector:
             self._pending.pop(i, None)
 
 
-_REGISTRY: dict[str, type[Selector]] = {}
+def _as_selector_class(obj: Any, name: str) -> type[Selector]:
+    if not (isinstance(obj, type) and issubclass(obj, Selector)):
+        raise TypeError(f"{name} is not a Selector subclass")
+    return obj
+
+
+# The built-in selectors live in selectors.py, imported on first lookup (see rlvr.builtins).
+SELECTORS: Registry[type[Selector]] = Registry("selector", check=_as_selector_class,
+                                               dotted_hint=" (or pkg.module:Class)")
 
 
 def register_selector(cls: type[Selector]) -> type[Selector]:
     """Class decorator: add a selector under `cls.name`; a second class with that name is refused."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} needs a non-empty `name` class attribute to be registered")
-    existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"a selector named {cls.name!r} is already registered ({existing.__qualname__}); pick another name")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load_builtins() -> None:
-    importlib.import_module("rlvr.select.selectors")
+    return SELECTORS.register(cls.name, cls)
 
 
 def selector_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return SELECTORS.names()
 
 
 def get_selector_class(name: str) -> type[Selector]:
-    _load_builtins()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        module, _, attr = name.partition(":")
-        cls = getattr(importlib.import_module(module), attr)
-        if not (isinstance(cls, type) and issubclass(cls, Selector)):
-            raise TypeError(f"{name} is not a Selector subclass")
-        return cls
-    raise KeyError(f"unknown selector {name!r}; registered: {', '.join(sorted(_REGISTRY))} (or pkg.module:Class)")
+    return SELECTORS.get(name)
 
 
 def make_selector(name: str | None, store: PassRateStore, config: SelectConfig | None = None) -> Selector:

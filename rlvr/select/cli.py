@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure_estimate(parser: argparse.ArgumentParser) -> None:
-    from rlvr.select.estimate import EstimateConfig
+    from rlvr.models.rollouts import EstimateConfig
 
     parser.add_argument("--tasks", required=True, nargs="+", help="task Parquet file(s)")
     add_config_args(parser, EstimateConfig)
@@ -37,9 +37,10 @@ def configure_estimate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
+    from rlvr.io.tasks import read_tasks
     from rlvr.models.backends import make_backend
-    from rlvr.records import RolloutGroup, Task, read_tasks
-    from rlvr.select.estimate import EstimateConfig, estimate, summarize
+    from rlvr.models.rollouts import EstimateConfig, estimate, summarize
+    from rlvr.records import RolloutGroup, Task
 
     config = config_from_args(EstimateConfig, args)
     tasks = read_tasks(args.tasks)

@@ -21,7 +21,19 @@ Two ways to say "how much would k more rollouts of this task teach us about thet
 
 InSight's score (`insight_score`) is always [difficulty term] x [evidence term]; three forms:
 
-- "signal" (the default): the difficulty term is the *Bayesian* expected learning signal of a
+- "weighted_mi" (the `insight` selector: the paper, as far as it can be established): a smooth
+  difficulty weight on the *mean* belief times the mutual information between theta and the
+  success count of the k rollouts about to be drawn, mu(1-mu) * I(s; theta).
+  What is from the paper (arXiv 2603.01907, abstract and public summaries; no code was
+  released): a Beta belief per item updated with each group's successes and failures; the score
+  is a weighted mutual information, a product of an information term (epistemic, evidence) and
+  a difficulty weight (aleatoric); the weight uses the mean belief, not a Thompson draw; the
+  multi-rollout case scores the k outcomes of a group jointly. What is reconstructed: the weight
+  mu(1-mu) (the summaries say only "smooth difficulty weight"; mu(1-mu) is the Bernoulli
+  variance, the paper's difficulty term in the uncertainty decomposition below), the joint MI
+  over the count s rather than k times the one-outcome MI, and the prior / forgetting (the
+  store's settings, shared by every selector).
+- "signal" (rlvr's variant, the `insight_signal` selector): the difficulty term is the *Bayesian* expected learning signal of a
   group, the probability that k rollouts are not all equal (GRPO's advantages, and so its
   gradient, are zero otherwise), under the whole belief rather than at its mean:
 
@@ -161,7 +173,7 @@ def evidence_share(alpha: np.ndarray, beta: np.ndarray, k: int | float) -> np.nd
     return np.divide(k, n, out=n)
 
 
-def insight_score(alpha: np.ndarray, beta: np.ndarray, k: int, form: str = "signal",
+def insight_score(alpha: np.ndarray, beta: np.ndarray, k: int, form: str = "weighted_mi",
                   evidence_weight: float = 0.5) -> np.ndarray:
     """InSight's acquisition score per task (see the module docstring for the three forms).
 

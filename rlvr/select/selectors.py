@@ -12,7 +12,9 @@ an exploration floor) and handles pending tasks. All read the *mean* belief, nev
 |            | (then ineligible)                                | before generation               |
 | band       | n if band_low <= mu <= band_high, else inelig.   | SwS online difficulty filter    |
 |            | (band_order: evidence n, uniform 1, or P(in band))|                                 |
-| insight    | P(group of k mixed) (k/(n+k))^gamma (insight.py) | InSight weighted MI (2603.01907)|
+| insight    | mu(1-mu) I(s; theta), s = successes of k rollouts | InSight weighted MI (2603.01907)|
+|            | (insight.py, form weighted_mi; insight_form)     | reconstructed from the paper    |
+| insight_signal | P(group of k mixed) (k/(n+k))^gamma          | rlvr's variant of InSight       |
 | pairing    | half "hard but solvable" (lowest mu <= pair_hard_max with a success seen), half "easy but brittle" (highest mu >= pair_easy_min with a failure seen), interleaved as pairs; the rest by mu(1-mu) | Beyond Variance (2602.03452) |
 | curriculum | 1 if mu <= tau(step), else ineligible; tau anneals curriculum_start -> curriculum_end | DRIVE hard-focus stage |
 
@@ -93,11 +95,28 @@ class Band(Selector):
 
 @register_selector
 class InSight(Selector):
+    """InSight as the paper describes it (insight.py says which parts are reconstructed).
+
+    `insight_form` swaps the score for one of the other forms, for comparison.
+    """
+
     name = "insight"
-    description = "P(k rollouts mixed) x (k/(n+k))^gamma: expected signal x evidence share (InSight)"
+    description = "mu(1-mu) x I(k rollouts; theta): weighted mutual information (InSight, as in the paper)"
 
     def scores(self) -> np.ndarray:
         return insight_score(self.store.alpha, self.store.beta, self.config.k, self.config.insight_form,
+                             self.config.insight_evidence_weight)
+
+
+@register_selector
+class InSightSignal(Selector):
+    """rlvr's variant of InSight: expected learning signal x evidence share (insight.py, "signal")."""
+
+    name = "insight_signal"
+    description = "P(k rollouts mixed) x (k/(n+k))^gamma: expected GRPO signal x evidence share (rlvr's InSight)"
+
+    def scores(self) -> np.ndarray:
+        return insight_score(self.store.alpha, self.store.beta, self.config.k, "signal",
                              self.config.insight_evidence_weight)
 
 

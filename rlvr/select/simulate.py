@@ -18,9 +18,17 @@ The model, and what it assumes
   `reward_noise` > 0 each reward is flipped with that probability (an imperfect verifier).
   A share `noisy_share` of the training tasks is solved by luck only (guessable or mislabelled
   items): a fixed pass rate drawn from U(0.25, 0.75) whatever the policy knows.
-- Learning only from mixed groups. GRPO's advantages are zero when a group's rewards are all
-  equal, so such a group teaches nothing. A mixed group with success rate a teaches in
-  proportion to its mean absolute GRPO advantage 2 sqrt(a (1 - a)), times (1 + noise * xi),
+- Learning rule (`learning_rule`). "mixed" (the default): GRPO's advantages are zero when a
+  group's rewards are all equal, so such a group teaches nothing. A mixed group with success
+  rate a teaches in proportion to its mean absolute GRPO advantage 2 sqrt(a (1 - a)) (rewards
+  divided by the group's standard deviation). "advantage": advantages are not divided by the
+  group's standard deviation (Dr. GRPO), so a group teaches in proportion to its advantage mass
+  mean |r - mean r| = 2 a (1 - a), scaled by 2 to peak at 1 like the default. "expected": a
+  group teaches in proportion to 4 p (1 - p) of the task's *true* pass rate p whatever its k
+  rollouts showed (a learned value baseline, as in PPO: an all-equal group still moves the
+  policy). Under "mixed" the selectors' own premise (only mixed groups teach) is the world's
+  rule; the other two rules are the checks that a selector is not just fitted to its premise.
+  The signal is multiplied by (1 + noise * xi),
   xi ~ N(0, 1) (gradient noise; large noise can even unlearn); a luck-only task contributes the
   noise term alone. Per step, the skills move by skill_lr / batch * sum over groups of signal *
   w_j (the loss averages over the whole batch, so all-equal groups dilute the step), and each
@@ -67,7 +75,8 @@ from rlvr.select.base import SelectConfig, make_selector, selector_names
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SELECTORS = ("uniform", "variance", "dapo", "band", "insight", "pairing", "curriculum")
+DEFAULT_SELECTORS = ("uniform", "variance", "dapo", "band", "insight", "insight_signal", "pairing", "curriculum")
+LEARNING_RULES = ("mixed", "advantage", "expected")
 
 
 @dataclass
@@ -97,16 +106,21 @@ class SimConfig:
     sampling: str = field(default="top", metadata={"help": "selector sampling: top or proportional"})
     explore: float = field(default=0.05, metadata={"help": "selector exploration floor"})
     forgetting: float = field(default=0.995, metadata={"help": "belief forgetting per step (store)"})
-    insight_form: str = field(default="signal", metadata={"help": "InSight score form"})
+    insight_form: str = field(default="weighted_mi", metadata={"help": "InSight score form"})
     insight_evidence_weight: float = field(default=0.5, metadata={"help": "InSight evidence exponent gamma"})
     visit_forgetting: float = field(default=0.5, metadata={"help": "store: decay of a task's evidence per observation"})
     band_order: str = field(default="evidence", metadata={"help": "band selector: evidence, uniform or probability"})
     prior: str = field(default="empirical", metadata={"help": "store prior: fixed Beta(1, 1) or empirical (fitted)"})
+    learning_rule: str = field(default="mixed", metadata={
+        "help": "what a group teaches: mixed (only mixed groups, 2 sqrt(a(1-a))), advantage (advantage mass "
+                "4 a(1-a), no std normalisation) or expected (4 p(1-p) of the true pass rate)",
+        "choices": ("mixed", "advantage", "expected")})
 
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"selectors": []}, {"selectors": ["nope"]}, {"seeds": 0}, {"n_train": 10, "batch": 32},
         {"k": 1}, {"target": 1.5}, {"general_share": 2.0}, {"lag": -1}, {"reward_noise": 0.6}, {"difficulty_sd": -1},
         {"noisy_share": 1.5}, {"repeat_decay": -1}, {"insight_form": "x"}, {"explore": 2},
+        {"learning_rule": "always"},
     )
 
     def __post_init__(self) -> None:
@@ -137,6 +151,8 @@ class SimConfig:
             raise ValueError(f"noisy_share must be in [0, 1], got {self.noisy_share}")
         if self.repeat_decay < 0:
             raise ValueError(f"repeat_decay must be >= 0, got {self.repeat_decay}")
+        if self.learning_rule not in LEARNING_RULES:
+            raise ValueError(f"learning_rule must be one of {LEARNING_RULES}, got {self.learning_rule!r}")
         if not 0.0 <= self.policy_forgetting < 1.0:
             raise ValueError(f"policy_forgetting must be in [0, 1), got {self.policy_forgetting}")
         self.select_config("uniform")  # validates the selector settings early
@@ -215,13 +231,23 @@ class Learner:
             solved ^= self.rng.random(solved.shape) < c.reward_noise
         return solved.sum(axis=1)
 
+    def strength(self, idx: np.ndarray, successes: np.ndarray) -> np.ndarray:
+        """How much each group can teach under the world's learning rule, in [0, 1]."""
+        rule = self.config.learning_rule
+        if rule == "expected":
+            p = self.pass_rates(idx)
+            return 4.0 * p * (1.0 - p)
+        acc = successes / self.config.k
+        if rule == "advantage":
+            return 4.0 * acc * (1.0 - acc)
+        return 2.0 * np.sqrt(acc * (1.0 - acc))
+
     def train(self, idx: np.ndarray, successes: np.ndarray) -> None:
         c = self.config
-        acc = successes / c.k
         xi = self.rng.standard_normal(len(idx))
         # A task solved only by luck teaches nothing but noise: its mean signal is zero.
         teaches = np.isnan(self.world.luck[idx]).astype(np.float64)
-        signal = 2.0 * np.sqrt(acc * (1.0 - acc)) * (teaches + c.noise * xi)
+        signal = self.strength(idx, successes) * (teaches + c.noise * xi)
         decay = 1.0 - c.policy_forgetting
         self.theta *= decay
         self.memo *= decay

@@ -58,14 +58,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rlvr.records import Difficulty, RolloutGroup, Task, write_table
+from rlvr.records import UNSCORED_STATUSES, Difficulty, RolloutGroup, Task, write_table
 from rlvr.select.prior import PRIOR_MODES, EmpiricalPrior
 
 log = logging.getLogger(__name__)
 
 FORMAT = "rlvr.select.store/1"
 # Verifier statuses that carry no information about the policy and are left out of updates.
-UNINFORMATIVE_STATUSES = frozenset({"error"})
+UNINFORMATIVE_STATUSES = UNSCORED_STATUSES  # one rule for every pass rate (rlvr.records)
 
 
 @dataclass
@@ -266,7 +266,7 @@ class PassRateStore:
                 if i is None:
                     stats.unknown += 1
                     continue
-                rewards = [r for r, s in zip(g.rewards, g.statuses) if s not in UNINFORMATIVE_STATUSES]
+                rewards = g.scored_rewards()
                 stats.excluded += g.k - len(rewards)
                 stats.rollouts += len(rewards)
                 is_mixed = len(set(rewards)) > 1

@@ -8,15 +8,13 @@ the moment it is registered.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rlvr.config import config_from_mapping
-from rlvr.pipeline import StageType
 from rlvr.records import Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.registry import GeneratorSpec, generator_names, get_generator
 
 
@@ -38,12 +36,7 @@ class GeneratorStageConfig:
 
 
 def resolve(name: str) -> GeneratorSpec:
-    if ":" in name:
-        module, _, attr = name.partition(":")
-        spec = getattr(importlib.import_module(module), attr)
-        if not isinstance(spec, GeneratorSpec):
-            raise TypeError(f"{name} is not a GeneratorSpec")
-        return spec
+    """A registered generator, or the GeneratorSpec at a dotted path "pkg.module:SPEC"."""
     return get_generator(name)
 
 

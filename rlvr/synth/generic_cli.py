@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-
-from rlvr.cliutil import add_out
-from rlvr.config import add_config_args, config_with_passthrough
+from rlvr.synth.command import TaskCommand
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    from rlvr.synth.generic import GeneratorStageConfig
-
-    add_config_args(parser, GeneratorStageConfig, skip=("settings",))
-    add_out(parser, required=False)
-    parser.add_argument("--list", action="store_true", help="list registered generators and exit")
-    parser.epilog = "--config KEY=VALUE items that are not settings of this command go to the generator's config"
-
-
-def run(args: argparse.Namespace) -> int:
-    from rlvr.records import Task
-    from rlvr.synth.generic import GeneratorStageConfig, make_tasks
+def generator_lines() -> list[str]:
     from rlvr.synth.registry import generator_names, get_generator
 
-    if args.list:
-        for name in generator_names():
-            print(f"{name:<28} {get_generator(name).description}")
-        return 0
-    if args.out is None:
-        raise ValueError("--out is required: the Parquet file to write the tasks to")
-    config = config_with_passthrough(GeneratorStageConfig, args, "settings")
-    tasks = make_tasks(config, progress=True)
-    Task.write_parquet(args.out, tasks)
-    print(f"wrote {len(tasks)} tasks ({config.generator}) to {args.out}")
-    return 0
+    return [f"{name:<28} {get_generator(name).description}" for name in generator_names()]
+
+
+COMMAND = TaskCommand(
+    config="rlvr.synth.generic:GeneratorStageConfig", make_tasks="rlvr.synth.generic:make_tasks",
+    passthrough="settings", list_lines="rlvr.synth.generic_cli:generator_lines",
+    list_help="list registered generators and exit",
+    epilog="--config KEY=VALUE items that are not settings of this command go to the generator's config",
+    label="generator",
+)
+configure, run = COMMAND.configure, COMMAND.run

@@ -1,4 +1,5 @@
-"""reasoning-gym datasets as rlvr tasks, scored by each dataset's own `score_answer`.
+"""reasoning-gym datasets as rlvr tasks, scored with each dataset's own `score_answer` where it is
+structural, and never with partial credit for a wrong number (see `dataset_rule`).
 
 reasoning-gym seeds item `idx` with `Random(seed + idx)`, so datasets built from neighbouring
 seeds share items (seed 1's item 0 is seed 0's item 1). We derive each item's seed from the
@@ -14,18 +15,27 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rlvr.answers import (
+    MAX_SCAN_CHARS,
+    NumberGrammar,
+    TextGrammar,
+    clean,
+    find_markers,
+    fold,
+    numbers_equal,
+    parse_number,
+    read_final,
+)
 from rlvr.config import to_mapping
 from rlvr.hashing import canonical_json, config_fingerprint, seed_int
-from rlvr.pipeline import StageType
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.registry import GeneratorSpec, register_generator
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 VERSION = "1"
 VERIFIER = "gym"
@@ -171,39 +181,98 @@ def _dataset(name: str, config_json: str) -> Any:
     return rg.create_dataset(name, **json.loads(config_json), seed=0, size=1)
 
 
-_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
-_ANSWER_LINE = re.compile(r"(?im)^\s*\**answer\**\s*[:：]\s*\**\s*(.+?)\s*$")
+# How each reasoning-gym dataset is paid, decided by reading its `score_answer` (reasoning-gym
+# 0.1.x). Whatever the rule, the final answer is first read with the shared rule of rlvr.answers
+# (last marker, one candidate, hedges ambiguous), and an item whose gold is a number is judged by
+# NUMERIC unless its dataset is FORM:
+#   numeric: 1 when the answer's one number equals the gold as an exact rational (-224394.0,
+#            "= -224394", "\\boxed{\\boxed{-224394}}" all count), or the dataset's scorer gives full
+#            credit (its own tolerance, e.g. advanced_geometry rounds to 2 places); else 0. Never the
+#            substring credit len(gold)/len(answer) that reasoning-gym's default scorer pays.
+#   exact:   1 when the answer equals the gold after cleaning (blanks folded), or the dataset's scorer
+#            gives full credit (an equivalent expression, another valid solution); else 0. Partial
+#            credit (substring ratios, 0.01 "parsable" crumbs, closeness of dates and times) is dropped.
+#   graded:  the dataset's scorer as is: its partial credit measures structure (cells of a grid,
+#            words in the right position, people correctly labelled).
+#   form:    the written form is the task (fraction_simplification: 534/1720 has the gold's value but
+#            is not simplified): exact, with no numeric equivalence.
+GRADED = frozenset({"emoji_mystery", "figlet_font", "game_of_life", "knights_knaves", "letter_jumble",
+                    "sentence_reordering", "spell_backward", "word_sorting"})
+FORM = frozenset({"fraction_simplification"})
+NUMERIC_GOLDS = frozenset({
+    "aiw", "base_conversion", "basic_arithmetic", "binary_alternation", "chain_sum", "circuit_logic", "coin_flip",
+    "count_bits", "count_primes", "decimal_arithmetic", "decimal_chain_sum", "dice", "gcd", "gsm_symbolic",
+    "largest_island", "lcm", "leg_counting", "letter_counting", "maze", "number_format", "number_sequence",
+    "power_function", "products", "rectangle_count", "rotten_oranges", "self_reference", "simple_equations",
+    "simple_geometry",
+})  # datasets whose golds are numbers (others have some: calendar_arithmetic "9", codeio "0.99")
+RULES = ("numeric", "exact", "graded", "form")
 
 
-def extract_answer(completion: str) -> str | None:
-    """The final answer: the last <answer>...</answer> block, else the last \\boxed{...}, else the
-    last 'Answer: ...' line. Small models rarely close tags, and refusing the other two common
-    conventions would score a right answer as a format error."""
-    from reasoning_gym.utils import extract_answer as rg_extract
+def dataset_rule(name: str) -> str:
+    """The rule of a dataset's items (an item with a numeric gold in an exact or graded dataset is
+    judged numeric; see `item_rule`)."""
+    if name in FORM:
+        return "form"
+    if name in GRADED:
+        return "graded"
+    return "numeric" if name in NUMERIC_GOLDS else "exact"
 
-    tagged = rg_extract(completion, tag_name="answer")
-    if tagged is not None:
-        return tagged
-    boxed = _BOXED.findall(completion)
-    if boxed:
-        return boxed[-1].strip()
-    lines = _ANSWER_LINE.findall(completion)
-    if lines:
-        return lines[-1].strip()
-    return None
+
+def item_rule(name: str, gold: str) -> str:
+    rule = dataset_rule(name)
+    if rule == "form":
+        return rule
+    return "numeric" if parse_number(clean(gold)) is not None else ("graded" if rule == "graded" else "exact")
+
+
+def extract_answer(completion: str, gold: str = "") -> str | None:
+    """The final answer under the shared rule, as cleaned text; None when there is no single one."""
+    final = read_final(completion, TextGrammar(gold), allowed_words=gold)
+    return final.text if final.status == "ok" else None
 
 
 def score(task: Task, completion: str) -> Score:
     params = task.verifier.params
-    answer = extract_answer(completion)
-    if answer is None:
-        return Score(0.0, "format_error", "no <answer>...</answer> block, \\boxed{} or Answer: line")
-    ds = _dataset(params["dataset"], canonical_json(params.get("config", {})))
+    name = params["dataset"]
     entry = task.meta["entry"]
+    gold = reference_answer(entry) or ""
+    rule = item_rule(name, gold)
+    gold_number = parse_number(clean(gold)) if rule == "numeric" else None
+    grammar = NumberGrammar() if gold_number is not None else TextGrammar(gold)
+    final = read_final(completion, grammar, allowed_words=gold)
+    if final.status != "ok":
+        return Score(0.0, final.status, final.detail)
+    ds = _dataset(name, canonical_json(params.get("config", {})))
     entry = {**entry, "metadata": decode_metadata(entry.get("metadata", {}))}
-    reward = float(ds.score_answer(answer=answer, entry=entry))
-    reward = min(1.0, max(0.0, reward))
-    return Score(reward, "ok" if reward >= 1.0 else "wrong", f"answer {answer[:60]!r}")
+    if gold_number is not None:
+        if numbers_equal(final.value, gold_number):
+            return Score(1.0, "ok", f"{rule}: answer {final.text[:60]!r} equals the gold")
+        full = _dataset_score(ds, [final.text], entry) >= 1.0
+        return Score(1.0 if full else 0.0, "ok" if full else "wrong", f"{rule}: answer {final.text[:60]!r}")
+    if final.value == fold(gold) and gold:
+        return Score(1.0, "ok", f"{rule}: answer equals the gold")
+    raw = _raw_final(completion)
+    value = _dataset_score(ds, [final.text] + ([raw] if raw and raw != final.text else []), entry)
+    reward = value if rule == "graded" else (1.0 if value >= 1.0 else 0.0)
+    return Score(reward, "ok" if reward >= 1.0 else "wrong", f"{rule}: answer {final.text[:60]!r}")
+
+
+def _raw_final(completion: str) -> str | None:
+    """The last marker's content before cleaning (a scorer may want the trailing period kept)."""
+    markers = find_markers(completion[-MAX_SCAN_CHARS:])
+    return markers[-1].content.strip() if markers and markers[-1].content else None
+
+
+def _dataset_score(ds: Any, answers: list[str], entry: dict[str, Any]) -> float:
+    """The dataset's own score of the best of a few spellings of one answer, clipped to [0, 1]."""
+    best = 0.0
+    for answer in answers:
+        try:
+            best = max(best, float(ds.score_answer(answer=answer, entry=entry)))
+        except Exception:  # noqa: BLE001 - a scorer that chokes on an odd spelling pays nothing for it
+            continue
+    return min(1.0, max(0.0, best))
 
 
 def gold_completion(task: Task) -> str:
@@ -215,9 +284,40 @@ def gold_completion(task: Task) -> str:
 
 register_verifier(FunctionVerifier(
     VERIFIER, score, gold_completion,
-    description="the final answer (last <answer>...</answer>, else \\boxed{}, else an 'Answer:' line) is scored by "
-                "the reasoning-gym dataset's own score_answer; partial credit where the dataset gives it",
+    description="the final answer (the last <answer>...</answer>, \\boxed{} or 'Answer:' marker; several candidates or a "
+                "hedge: ambiguous, 0) is judged per dataset: a numeric gold by exact value (no partial credit), most "
+                "datasets all-or-nothing (equal to the gold, or full credit from the dataset's score_answer), a few "
+                "structural ones (rlvr.synth.gym.GRADED) with the dataset's partial credit",
 ))
+PROBE_DATASETS = ("basic_arithmetic", "chain_sum", "leg_counting", "caesar_cipher", "word_sorting",
+                  "fraction_simplification", "family_relationships", "spell_backward")
+
+
+def _probe_tasks() -> list[Task]:
+    try:
+        _require_gym()
+    except ImportError:
+        return []  # the optional extra is not installed: nothing to probe
+    return [GymGenerator(GymConfig(name)).generate(0, i) for name in PROBE_DATASETS for i in range(2)]
+
+
+def _probe_others(task: Task) -> list[str]:
+    gold = str(task.answer)
+    number = parse_number(clean(gold))
+    if number is not None:
+        return [str(number + 1), gold + "5", str(-number) if number else "7"]
+    return ["zebra quartz", gold[::-1] if gold[::-1] != gold else gold + "x", "1234"]
+
+
+def _probe_harmless(task: Task) -> list[str]:
+    gold = str(task.answer)
+    if parse_number(clean(gold)) is not None and item_rule(task.verifier.params["dataset"], gold) == "numeric":
+        return [gold + ".0", "= " + gold, f"\\boxed{{{gold}}}"]
+    return [f"\\text{{{gold}}}"]
+
+
+register_probe(VERIFIER, AnswerProbe(samples=_probe_tasks, gold=lambda task: str(task.answer), others=_probe_others,
+                                     harmless=_probe_harmless))
 register_generator(
     GeneratorSpec(
         name="gym",

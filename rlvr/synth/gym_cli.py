@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
+from rlvr.synth.command import TaskCommand
 
-from rlvr.cliutil import add_out
-from rlvr.config import add_config_args, config_with_passthrough
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    from rlvr.synth.gym import GymStageConfig
-
-    add_config_args(parser, GymStageConfig, skip=("dataset_config",))
-    add_out(parser, required=False)
-    parser.add_argument("--list", action="store_true", help="list reasoning-gym dataset names and exit")
-    parser.epilog = ("--config KEY=VALUE items that are not rlvr settings go to the reasoning-gym dataset's "
-                     "config, e.g. --config min_animals=3")
-
-
-def run(args: argparse.Namespace) -> int:
-    from rlvr.records import Task
-    from rlvr.synth.gym import GymStageConfig, dataset_names, make_tasks
-
-    if args.list:
-        print("\n".join(dataset_names()))
-        return 0
-    if args.out is None:
-        raise ValueError("--out is required: the Parquet file to write the tasks to")
-    config = config_with_passthrough(GymStageConfig, args, "dataset_config")
-    tasks = make_tasks(config, progress=True)
-    Task.write_parquet(args.out, tasks)
-    print(f"wrote {len(tasks)} tasks ({config.name}) to {args.out}")
-    return 0
+COMMAND = TaskCommand(
+    config="rlvr.synth.gym:GymStageConfig", make_tasks="rlvr.synth.gym:make_tasks", passthrough="dataset_config",
+    list_lines="rlvr.synth.gym:dataset_names", list_help="list reasoning-gym dataset names and exit",
+    epilog="--config KEY=VALUE items that are not rlvr settings go to the reasoning-gym dataset's config, "
+           "e.g. --config min_animals=3",
+    label="name",
+)
+configure, run = COMMAND.configure, COMMAND.run

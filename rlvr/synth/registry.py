@@ -2,26 +2,18 @@
 
 A generator is built from its config and then makes tasks as a pure function of (seed, idx).
 Families register a `GeneratorSpec` when their module is imported; `generator_names()` and
-`get_generator()` import the built-in families on first use.
+`get_generator()` import the built-in families (declared in rlvr.builtins) on first use, and
+`get_generator("pkg.module:SPEC")` imports a user's own (see rlvr.registry).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rlvr.records import Task
-
-BUILTIN_GENERATOR_MODULES: tuple[str, ...] = (
-    "rlvr.synth.gym",
-    "rlvr.train.toy",
-    "rlvr.synth.azr.generator",
-    "rlvr.synth.np",
-    "rlvr.synth.fim.generator",
-    "rlvr.synth.svs.generator",
-)
+from rlvr.registry import Registry
 
 
 class Generator(Protocol):
@@ -48,33 +40,23 @@ class GeneratorSpec:
     examples: tuple[Any, ...] = field(default_factory=tuple)
 
 
-_REGISTRY: dict[str, GeneratorSpec] = {}
-_loaded = False
+def _as_spec(obj: Any, name: str) -> GeneratorSpec:
+    if not isinstance(obj, GeneratorSpec):
+        raise TypeError(f"{name} is not a GeneratorSpec")
+    return obj
+
+
+GENERATORS: Registry[GeneratorSpec] = Registry("generator", check=_as_spec, dotted_hint=" (or pkg.module:SPEC)")
 
 
 def register_generator(spec: GeneratorSpec) -> GeneratorSpec:
-    existing = _REGISTRY.get(spec.name)
-    if existing is not None and existing is not spec:
-        raise ValueError(f"a generator named {spec.name!r} is already registered; pick another name")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN_GENERATOR_MODULES:
-            importlib.import_module(module)
+    return GENERATORS.register(spec.name, spec)
 
 
 def generator_names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    return GENERATORS.names()
 
 
 def get_generator(name: str) -> GeneratorSpec:
-    _load()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown generator {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    """The generator registered as `name`, or the GeneratorSpec at a dotted path 'pkg.mod:SPEC'."""
+    return GENERATORS.get(name)

@@ -14,8 +14,7 @@ from pathlib import Path
 from rlvr.cliutil import table
 from rlvr.config import add_config_args, config_from_args, to_mapping
 from rlvr.hashing import stable_hash
-from rlvr.pipeline import StageType
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.train.config import TrainConfig
 
 STAGE_NAME = "train"
@@ -32,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_stage(config, inputs: list[Path], out_dir: Path) -> StageResult:
     """Pipeline entry: train on the input task tables; documents are looked up in sibling stages."""
-    from rlvr.records import read_tasks
+    from rlvr.io.tasks import read_tasks
     from rlvr.train.data import load_documents
     from rlvr.train.loop import train
 

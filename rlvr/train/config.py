@@ -27,6 +27,29 @@ LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vesp
 SCALE_REWARDS = ("group", "batch", "none")
 DEVICES = ("cpu", "cuda")
 VLLM_MODES = ("auto", "colocate", "server")
+ADVANTAGES = ("grpo", "trr++")
+
+# GRPOConfig fields that grpo_kwargs() sets, so `grpo: {...}` may not: field -> what to use instead.
+RLVR_OWNED_GRPO_FIELDS: dict[str, str] = {
+    "output_dir": "the run directory (--out)", "max_steps": "steps", "seed": "seed",
+    "per_device_train_batch_size": "prompts_per_step and micro_batches",
+    "gradient_accumulation_steps": "micro_batches", "num_generations": "num_generations",
+    "max_completion_length": "max_completion_length", "temperature": "temperature",
+    "loss_type": "loss_type", "learning_rate": "learning_rate", "beta": "beta", "epsilon": "epsilon",
+    "epsilon_high": "epsilon_high", "scale_rewards": "scale_rewards",
+    "mask_truncated_completions": "mask_truncated_completions", "num_iterations": "num_iterations",
+    "save_steps": "save_every", "save_total_limit": "keep_checkpoints", "use_cpu": "device", "bf16": "device",
+    "fp16": "device", "use_vllm": "use_vllm", "vllm_mode": "vllm_mode",
+    "vllm_gpu_memory_utilization": "vllm_gpu_memory_utilization", "vllm_server_base_url": "vllm_server_base_url",
+    # fixed by rlvr: unbiased sampling for the pass-rate estimates, rlvr's own checkpoints and progress
+    "top_p": "nothing (rlvr samples with top_p=1 so pass rates stay unbiased)",
+    "top_k": "nothing (rlvr samples with top_k=0 so pass rates stay unbiased)",
+    "save_strategy": "save_every", "ignore_data_skip": "nothing (the selector's sampler resumes itself)",
+    "remove_unused_columns": "nothing (the reward functions need the task columns)",
+    "gradient_checkpointing": "nothing (rlvr's influence hooks need it off)",
+    "logging_steps": "nothing", "report_to": "nothing", "disable_tqdm": "nothing",
+    "dataloader_num_workers": "nothing", "log_completions": "save_completions",
+}
 
 
 @dataclass
@@ -67,6 +90,21 @@ class TrainConfig:
     mask_truncated_completions: bool = field(default=False,
                                              metadata={"help": "leave truncated completions out of the loss"})
     num_iterations: int = field(default=1, metadata={"help": "updates per generation batch (mu)"})
+    dynamic_sampling: bool = field(default=False, metadata={
+        "help": "DAPO dynamic sampling: drop groups whose rewards are all equal and generate more until the batch "
+                "holds prompts_per_step mixed groups (costs extra generation; see rlvr.train.dynamic)"})
+    dynamic_oversample: float = field(default=1.5, metadata={
+        "help": "dynamic sampling: prompts generated per group still needed (DAPO: 3)"})
+    dynamic_max_rounds: int = field(default=4, metadata={
+        "help": "dynamic sampling: most generation rounds per step; short batches are padded with masked groups"})
+    advantage: str = field(default="grpo", metadata={
+        "help": "grpo (TRL: per group) or trr++ (Absolute Zero: normalised per task kind x role over the batch)",
+        "choices": ADVANTAGES})
+    roles: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "online self-play roles (rlvr.train.roles.RolesConfig), e.g. '{propose: 1, rewrite: 1, solve: 1}'"})
+    grpo: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "further trl.GRPOConfig settings, passed through as given, e.g. '{max_grad_norm: 0.5, "
+                "weight_decay: 0.1}'; settings rlvr sets itself are refused with the train setting to use"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
@@ -106,6 +144,8 @@ class TrainConfig:
         {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
         {"micro_batches": 3}, {"micro_batches": -1}, {"max_prompt_tokens": 0}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
         {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"learning_rate": 0.0}, {"selector": ""},
+        {"advantage": "ppo"}, {"dynamic_oversample": 0.5}, {"dynamic_max_rounds": 0}, {"roles": {"propose": -1}},
+        {"roles": {"colour": 1}},
     )
 
     def __post_init__(self) -> None:
@@ -119,6 +159,9 @@ class TrainConfig:
         need(self.vllm_mode in VLLM_MODES, f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
         need(self.loss_type in LOSS_TYPES, f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         need(self.scale_rewards in SCALE_REWARDS, f"scale_rewards must be one of {SCALE_REWARDS}")
+        need(self.advantage in ADVANTAGES, f"advantage must be one of {ADVANTAGES}, got {self.advantage!r}")
+        need(self.dynamic_oversample >= 1.0, f"dynamic_oversample must be >= 1, got {self.dynamic_oversample}")
+        need(self.dynamic_max_rounds >= 1, f"dynamic_max_rounds must be at least 1, got {self.dynamic_max_rounds}")
         need(bool(self.selector), "selector: give a selector name such as insight, variance or uniform")
         need(bool(self.model), "model: give an embedded model name, a local folder or a Hugging Face id")
         need(self.micro_batches >= 0, f"micro_batches must be >= 0 (0 = automatic), got {self.micro_batches}")
@@ -147,6 +190,21 @@ class TrainConfig:
         clash = sorted({"selector", "k"} & set(self.select))
         need(not clash, f"select: set {clash} through the train settings selector / num_generations instead")
         self.select_config()  # validates the select settings and the selector name now, not mid-run
+        if self.grpo:
+            check_grpo_passthrough(self.grpo)
+        self.roles_config()
+
+    def roles_config(self):
+        """The rlvr.train.roles.RolesConfig of this run, or None when no role is on."""
+        from rlvr.config import config_from_mapping
+        from rlvr.train.roles import RolesConfig
+
+        config = config_from_mapping(RolesConfig, dict(self.roles), where="train.roles")
+        need = config.propose + config.rewrite + config.solve
+        if need > self.prompts_per_step:
+            raise ValueError(f"train.roles: {need} role group(s) per step but prompts_per_step is "
+                             f"{self.prompts_per_step}; role groups take slots of the step's batch")
+        return config if config.active else None
 
     # -- TRL ------------------------------------------------------------------------------------
     def auto_micro_batches(self, longest_prompt: int) -> int:
@@ -225,6 +283,7 @@ class TrainConfig:
                     kw["vllm_gpu_memory_utilization"] = self.vllm_gpu_memory_utilization
                 elif self.vllm_server_base_url:
                     kw["vllm_server_base_url"] = self.vllm_server_base_url
+        kw.update(self.grpo)  # validated in __post_init__: GRPOConfig fields that rlvr does not set
         return kw
 
     def peft_config(self):
@@ -261,3 +320,27 @@ def _visible_gpus() -> int:
     except ImportError:
         return 0
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def check_grpo_passthrough(settings: dict[str, Any]) -> None:
+    """`grpo: {...}` may name any trl.GRPOConfig field that rlvr does not set itself."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"grpo must be a mapping of trl.GRPOConfig settings, got {settings!r}")
+    owned = sorted(set(settings) & set(RLVR_OWNED_GRPO_FIELDS))
+    if owned:
+        raise ValueError("grpo: " + "; ".join(f"{k} is set by rlvr (use {RLVR_OWNED_GRPO_FIELDS[k]})" for k in owned))
+    import dataclasses
+
+    from trl import GRPOConfig  # only when a passthrough is given: `rlvr train --help` stays light
+
+    known = {f.name for f in dataclasses.fields(GRPOConfig) if f.init}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"grpo: unknown trl.GRPOConfig setting(s) {unknown} (trl {_trl_version()}); see "
+                         "https://huggingface.co/docs/trl/grpo_trainer for the valid ones")
+
+
+def _trl_version() -> str:
+    from importlib.metadata import version
+
+    return version("trl")

@@ -25,7 +25,9 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -97,11 +99,18 @@ class Ledger:
     def open_group(self, step: int, task_id: str) -> RolloutGroup | None:
         return self._open.get((step, task_id))
 
-    def add_influence(self, step: int, task_id: str, value: float) -> bool:
+    def add_influence(self, step: int, task_id: str, value: Any, geometry: str = "sgd") -> bool:
+        """Add a group's influence: a number, or its per-probe-unit contributions (summed into
+        meta["influence"], kept in meta["influence_by_probe"] for the bootstrap standard error)."""
         g = self._open.get((step, task_id))
         if g is None:
             return False
-        g.meta["influence"] = g.meta.get("influence", 0.0) + float(value)
+        parts = [float(x) for x in np.atleast_1d(np.asarray(value, dtype=np.float64))]
+        g.meta["influence"] = g.meta.get("influence", 0.0) + sum(parts)
+        if len(parts) > 1:
+            old = g.meta.get("influence_by_probe") or [0.0] * len(parts)
+            g.meta["influence_by_probe"] = [a + b for a, b in zip(old, parts)]
+        g.meta["influence_geometry"] = geometry
         return True
 
     @property

@@ -142,6 +142,7 @@ def restore_state(config: TrainConfig, out_dir: Path, train_tasks: list[Task], k
     from rlvr.select.base import make_selector
     from rlvr.select.rewards import VerifierRewards
     from rlvr.select.store import PassRateStore
+    from rlvr.train.dynamic import StepBatcher
     from rlvr.train.trainer import STORE_FILE, RunState, latest_complete
 
     resume = latest_complete(out_dir / "checkpoints")
@@ -154,16 +155,39 @@ def restore_state(config: TrainConfig, out_dir: Path, train_tasks: list[Task], k
     selector = make_selector(None, store, select_config)
     ledger = Ledger(out_dir / "ledger")
     ledger.restore(resume[1]["ledger_parts"] if resume else [])
-    rewards = VerifierRewards(train_tasks, selector, on_groups=[ledger.add])
+    roles = _online_roles(config, out_dir, keys)
+    if roles is not None:
+        from rlvr.train.role_rewards import RoleRewards
+
+        rewards = RoleRewards(train_tasks, selector, on_groups=[ledger.add], roles=roles,
+                              temperature=config.temperature)
+    else:
+        rewards = VerifierRewards(train_tasks, selector, on_groups=[ledger.add])
     run = RunState(ledger=ledger, store=store, selector=selector, keys=keys, keep_chars=config.save_completions,
                    probe_every=config.probe_every, keep_checkpoints=config.keep_checkpoints)
+    run.roles = roles
+    run.batcher = StepBatcher.from_config(config, roles)
     if resume:
         state = resume[1]
+        if roles is not None:
+            roles.load(resume[0] / "rlvr" / "roles")
         run.sampler_state = state["sampler"]
         run.base_costs = dict(state.get("costs", {}))
         run.step_seconds = list(state.get("step_seconds", []))
         run.probe_losses = [tuple(x) for x in state.get("probe_losses", [])]
     return run, rewards, resume
+
+
+def _online_roles(config: TrainConfig, out_dir: Path, keys: dict) -> Any:
+    """The run's self-play roles (rlvr.train.roles) when `roles` turns any on, else None."""
+    roles_config = config.roles_config()
+    if roles_config is None:
+        return None
+    from rlvr.train.roles import OnlineRoles
+
+    roles = OnlineRoles(roles_config, out_dir, seed=config.seed, max_prompt_tokens=config.max_prompt_tokens)
+    roles.keys = keys
+    return roles
 
 
 def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_tasks: list[Task] | None = None,
@@ -211,16 +235,19 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
                    probe_tasks: list[Task], resume_from: Path | None) -> Any:
     from trl import GRPOConfig
 
+    from rlvr.train.grpo import RlvrCallback, RlvrGRPOTrainer
     from rlvr.train.influence import Influence
     from rlvr.train.probe import Probe
-    from rlvr.train.trainer import trainer_classes
 
-    trainer_cls, callback_cls = trainer_classes()
+    trainer_cls, callback_cls = RlvrGRPOTrainer, RlvrCallback
     args = GRPOConfig(**config.grpo_kwargs(str(Path(run.ledger.folder).parent / "checkpoints")))
     callback = callback_cls(run, str(resume_from) if resume_from else None)
     trainer = trainer_cls(model=policy, reward_funcs=rewards.reward_functions(), args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=config.peft_config(), callbacks=[callback], run=run)
     callback.trainer = trainer
+    if run.roles is not None:
+        run.roles.trainer = trainer  # role rewards measure solve rates with the live policy
+        run.roles.count_tokens = lambda task: prompt_tokens(task, tokenizer)  # role prompts obey max_prompt_tokens
     # TRL prints every step's full metrics dict; the callback's progress bar says what matters instead
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -247,7 +274,8 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
 
     rollouts, n_rows = run.ledger.consolidate(out_dir / "rollouts.parquet")
     groups = run.ledger.read()
-    values, weaknesses = compute_values(train_tasks, groups, keys, influence_on)
+    online = list(run.roles.online) if run.roles is not None else []
+    values, weaknesses = compute_values([*train_tasks, *online], groups, keys, influence_on)
     files = {
         "rollouts": rollouts,
         "value": Value.write_parquet(out_dir / "value.parquet", values),
@@ -256,7 +284,10 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
         "pass_rates": run.store.save(out_dir / "pass_rates.parquet"),
         "probe_tasks": out_dir / "probe_tasks.parquet",
     }
-    train_groups = [g for g in groups if g.phase == "train"]
+    if run.roles is not None:
+        files.update(run.roles.write(out_dir))
+    generated = [g for g in groups if g.phase == "train"]
+    train_groups = [g for g in generated if g.meta.get("trained", True)]  # dynamic sampling drops some
     probe_steps = sorted({g.step for g in groups if g.phase == "probe"})
     probe_first = pass_rate([g for g in groups if g.phase == "probe" and g.step == probe_steps[0]]) if probe_steps else None
     probe_last = pass_rate([g for g in groups if g.phase == "probe" and g.step == probe_steps[-1]]) if probe_steps else None
@@ -274,6 +305,11 @@ def _write_outputs(config: TrainConfig, out_dir: Path, run: Any, train_tasks: li
         "seconds_per_step": round(train_seconds / len(run.step_seconds), 3) if run.step_seconds else None,
         **run.costs(),
     }
+    if len(generated) != len(train_groups):
+        counts.update(generated_groups=len(generated), generated_rollouts=sum(g.k for g in generated),
+                      generated_zero_variance_fraction=round(sum(not g.mixed for g in generated) / len(generated), 4))
+    if run.roles is not None:
+        counts.update(online_tasks=len(run.roles.online), **{f"roles_{k}": v for k, v in run.roles.counts.items()})
     if influence_on and train_seconds > 0 and "influence_seconds" in counts:
         counts["influence_share_of_step_time"] = round(counts["influence_seconds"] / train_seconds, 4)
     last_ckpt = out_dir / "checkpoints" / f"checkpoint-{counts['steps']}"

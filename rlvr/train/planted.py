@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 
 from rlvr.records import Provenance, Task
-from rlvr.train.toy import INITIALS, InitialConfig, InitialGenerator, initial_task
+from rlvr.synth.toy import INITIALS, InitialConfig, InitialGenerator, initial_task
 
 LETTERS = "TIHMBP"
 POISON_KEY = "A"

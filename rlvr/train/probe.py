@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlvr.hashing import seed_int
-from rlvr.records import RolloutGroup, Task
+from rlvr.records import RolloutGroup, Task, pooled_pass_rate
 from rlvr.train.data import Keys
 from rlvr.verify import verify
 
@@ -84,8 +84,9 @@ class Probe:
 
 
 def pass_rate(groups: Sequence[RolloutGroup]) -> float:
-    rewards = [r for g in groups for r in g.rewards]
-    return sum(rewards) / len(rewards) if rewards else float("nan")
+    """Pooled pass rate of the scored rollouts (RolloutGroup.pass_rate's rule); NaN when there are none."""
+    rate = pooled_pass_rate(groups)
+    return float("nan") if rate is None else rate
 
 
 def curves(groups: Sequence[RolloutGroup], by: str) -> dict[str, list[tuple[int, float]]]:
@@ -94,9 +95,11 @@ def curves(groups: Sequence[RolloutGroup], by: str) -> dict[str, list[tuple[int,
     for g in groups:
         if g.phase != "probe":
             continue
-        acc[(str(g.meta.get(by, "?")), g.step)].extend(g.rewards)
-        acc[("all", g.step)].extend(g.rewards)
+        acc[(str(g.meta.get(by, "?")), g.step)].extend(g.scored_rewards())
+        acc[("all", g.step)].extend(g.scored_rewards())
     out: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for (key, step), rewards in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if not rewards:  # every verifier call of this point crashed: no rate to plot
+            continue
         out[key].append((step, sum(rewards) / len(rewards)))
     return dict(out)

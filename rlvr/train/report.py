@@ -39,10 +39,11 @@ def _img(b64: str, alt: str) -> str:
 
 
 def per_step(groups: Sequence[RolloutGroup]) -> dict[int, dict[str, float]]:
-    """Mean reward, zero-variance fraction and mean selector score of the training groups of each step."""
+    """Mean reward, zero-variance fraction and mean selector score of the trained groups of each step
+    (groups dynamic sampling generated but dropped are left out)."""
     acc: dict[int, list[RolloutGroup]] = defaultdict(list)
     for g in groups:
-        if g.phase == "train":
+        if g.phase == "train" and g.meta.get("trained", True):
             acc[g.step].append(g)
     out = {}
     for step, gs in sorted(acc.items()):
@@ -125,6 +126,14 @@ def _plot_value(values: Sequence[Value], level: str) -> str | None:
     return _png(fig)
 
 
+def _fmt_infl(v: Value) -> str:
+    """Influence +- its bootstrap standard error; bold when |influence| > 2 se."""
+    if v.influence is None:
+        return "n/a"
+    text = _fmt(v.influence, 4) if v.influence_se is None else f"{v.influence:+.2e} ± {v.influence_se:.1e}"
+    return f"<b>{text}</b>" if v.meta.get("influence_sure") else text
+
+
 def _fmt(x: Any, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -141,7 +150,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _value_table(values: Sequence[Value], level: str) -> str:
     rows = [[v.meta.get("rank", ""), html.escape(v.key), v.n_tasks, v.n_groups, v.n_mixed_groups,
-             _fmt(v.advantage_mass), _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt(v.influence, 4),
+             _fmt(v.advantage_mass), _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt_infl(v),
              _fmt(v.meta.get("failure_ratio")), html.escape(v.trajectory)]
             for v in values if v.level == level]
     return _table(["rank", level, "tasks", "groups", "mixed", "adv. mass", "first", "last", "influence",
@@ -155,7 +164,7 @@ def _task_rows(values: Sequence[Value], tasks: dict[str, Task]) -> list[list[Any
         prompt = html.escape(t.prompt_text[:300]) if t else ""
         answer = html.escape(str(t.answer)[:80]) if t else ""
         rows.append([f"<code>{v.key[:12]}</code>", html.escape(t.kind if t else ""), prompt, answer, v.n_groups,
-                     v.n_mixed_groups, _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt(v.influence, 4)])
+                     v.n_mixed_groups, _fmt(v.pass_rate_first), _fmt(v.pass_rate_last), _fmt_infl(v)])
     return rows
 
 
@@ -185,8 +194,9 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
         parts.append(f"<h3>per {by}</h3>" + (_img(img, f"probe per {by}") if img else "<p>no probe evaluations</p>"))
     influence_on = any(v.influence is not None for v in values)
     parts.append("<h2>Value</h2><p class='note'>Ranked by " + (
-        "TracIn influence on the probe objective (positive: the task's updates made correct probe answers more "
-        "likely)" if influence_on else "advantage mass (influence was off)") + ".</p>")
+        "TracIn influence on the probe objective in AdamW's geometry: the predicted change in the probe pass rate "
+        "caused by the task's updates (positive: correct probe answers became more likely), ± its bootstrap "
+        "standard error over probe tasks; bold where |influence| > 2 se" if influence_on else "advantage mass (influence was off)") + ".</p>")
     for level in ("generator", "source", "kind"):
         img = _plot_value(values, level)
         if img:

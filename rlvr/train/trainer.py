@@ -1,13 +1,19 @@
-"""A thin GRPOTrainer subclass: selection, ledger annotations, influence hooks and resumable checkpoints.
+"""What rlvr's GRPOTrainer subclass does: selection, ledger annotations, influence hooks and resumable checkpoints.
 
-TRL does the GRPO work (generation, rewards, advantages, loss, optimisation). rlvr overrides five
+The classes themselves (RlvrGRPOTrainer, RlvrCallback) live in rlvr/train/grpo.py, the one module
+that imports TRL, with the table of TRL/transformers methods they rely on; this module holds the
+state they share (RunState) and the work they delegate, importable without torch or TRL.
+
+TRL does the GRPO work (generation, rewards, advantages, loss, optimisation). rlvr overrides these
 methods and adds one callback:
 
 - `_get_train_sampler`: the selector's sampler (rlvr.select.sampler) instead of RepeatSampler;
 - `_calculate_rewards`: keeps the decoded completions of the generation batch for the ledger (the
   reward functions themselves are rlvr.select.rewards.VerifierRewards, which build the
   RolloutGroups and update the pass-rate store);
-- `_generate_and_score_completions`: after TRL computed the advantages, attaches them (and
+- `_generate_and_score_completions`: when roles, dynamic sampling or TRR++ are on, lets
+  rlvr.train.dynamic.StepBatcher build the batch from one or more TRL generation rounds; then,
+  after TRL computed the advantages, attaches them (and
   truncation flags, completion text, kind and source) to the ledger's groups, and tags each row
   with its index so the influence hooks know whose gradient they see;
 - `training_step` / `compute_loss` / `_clip_grad_norm`: switch the influence hooks on around TRL's
@@ -23,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.io.atomic import atomic_write_text
+from rlvr.records import pooled_pass_rate
 from rlvr.select.sampler import SelectorSampler
 from rlvr.train.data import Keys
 from rlvr.train.ledger import Ledger
@@ -66,11 +72,15 @@ class RunState:
     step_seconds: list[float] = field(default_factory=list)
     probe_losses: list[tuple[int, float]] = field(default_factory=list)
     base_costs: dict[str, Any] = field(default_factory=dict)  # costs of the run before a resume
+    roles: Any = None  # rlvr.train.roles.OnlineRoles: self-play roles (None: off)
+    batcher: Any = None  # rlvr.train.dynamic.StepBatcher: roles, dynamic sampling, TRR++ (None: TRL's step)
+    last_rewards: Any = None  # the last generation batch's rewards per function (rows x functions)
 
     def progress(self, step: int) -> dict[str, str]:
         """A few numbers for the progress bar: the last step's reward and zero-variance share, the probe."""
         out: dict[str, str] = {}
-        last = [g for g in self.ledger.buffered_groups() if g.phase == "train" and g.step == step - 1]
+        last = [g for g in self.ledger.buffered_groups()
+                if g.phase == "train" and g.step == step - 1 and g.meta.get("trained", True)]
         if last:
             rewards = [r for g in last for r in g.rewards]
             out["reward"] = f"{sum(rewards) / len(rewards):.2f}"
@@ -78,8 +88,8 @@ class RunState:
         probe = [g for g in self.ledger.buffered_groups() if g.phase == "probe"]
         if probe:
             top = max(g.step for g in probe)
-            rewards = [r for g in probe if g.step == top for r in g.rewards]
-            out["probe"] = f"{sum(rewards) / len(rewards):.2f}"
+            rate = pooled_pass_rate([g for g in probe if g.step == top])
+            out["probe"] = f"{rate:.2f}" if rate is not None else "-"
         return out
 
     def costs(self) -> dict[str, Any]:
@@ -95,161 +105,13 @@ class RunState:
             add("influence_empty_refreshes", self.influence.empty_refreshes)
             out.update(influence_params=self.influence.n_params,
                        influence_modules=[n for n, _ in self.influence.modules])
+        if self.batcher is not None:
+            for name, value in self.batcher.costs().items():
+                add(name, value)
         if self.probe is not None:
             add("probe_seconds", self.probe.seconds)
             add("probe_evaluations", self.probe.evaluations)
         return out
-
-
-def _make_trainer_class():
-    """The GRPOTrainer subclass, built on first use so importing rlvr.train stays free of torch/TRL."""
-    from transformers import TrainerCallback
-    from trl import GRPOTrainer
-
-    class RlvrGRPOTrainer(GRPOTrainer):
-        def __init__(self, *args: Any, run: RunState, **kwargs: Any):
-            self.run = run
-            super().__init__(*args, **kwargs)
-
-        def _get_train_sampler(self, dataset=None):
-            sampler = SelectorSampler.for_trainer(self, self.run.selector, dataset)
-            if self.run.sampler_state:
-                sampler.load_state_dict(self.run.sampler_state)
-            self.run.sampler = sampler
-            return sampler
-
-        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-            self.run.last_completions = (completions, completion_ids_list)
-            return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-
-        def _generate_and_score_completions(self, inputs):
-            import torch
-
-            out = super()._generate_and_score_completions(inputs)
-            if self.model.training:
-                step = self.state.global_step
-                self.run.gen_keys = [(step, x["task_id"]) for x in inputs]
-                annotate_generation(self, inputs, out["advantages"], step)
-                out["rlvr_row"] = torch.arange(len(inputs), device=out["advantages"].device)
-            return out
-
-        def training_step(self, model, inputs, num_items_in_batch):
-            inf = self.run.influence
-            if inf is None:
-                return super().training_step(model, inputs, num_items_in_batch)
-            if self._step % self.current_gradient_accumulation_steps == 0:  # first micro-batch of a step
-                self.run.step_lr = float(self._get_learning_rate())
-                self.run.clip_coef = 1.0
-                if inf.due(self.state.global_step):
-                    self.run.probe_losses.append((self.state.global_step,
-                                                  inf.refresh(self.accelerator.unwrap_model(model),
-                                                              self.state.global_step)))
-            try:
-                loss = super().training_step(model, inputs, num_items_in_batch)
-            finally:
-                scores = inf.end()
-            rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
-            for row, score in zip(rows, scores):
-                self.run.pending_influence[self.run.gen_keys[row]] += score
-            self.run.current_rows = None
-            return loss
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if self.run.influence is not None and model.training and "rlvr_row" in inputs:
-                self.run.current_rows = inputs["rlvr_row"]
-                self.run.influence.begin(len(inputs["rlvr_row"]), inputs["rlvr_row"].device)
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-
-        def _clip_grad_norm(self, model):
-            norm = super()._clip_grad_norm(model)
-            value = float(norm) if norm is not None else 0.0
-            if self.args.max_grad_norm > 0 and np.isfinite(value):
-                self.run.clip_coef = min(1.0, self.args.max_grad_norm / (value + 1e-6))
-            return norm
-
-        def _save_checkpoint(self, model, trial):
-            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
-
-            # only the main process writes the ledger; the others drop their copy of the rows
-            if self.args.should_save:
-                self.run.ledger.flush()
-            else:
-                self.run.ledger.discard()
-            super()._save_checkpoint(model, trial)
-            folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-            if self.args.should_save:
-                write_rlvr_state(self.run, folder, self.state.global_step)
-                rotate_checkpoints(folder.parent, self.run.keep_checkpoints)
-
-    class RlvrCallback(TrainerCallback):
-        """Probe evaluations, influence finalisation and step timing at the optimizer-step boundaries."""
-
-        def __init__(self, run: RunState, resume_from: str | None):
-            self.run = run
-            self.resume_from = resume_from
-            self.trainer: Any = None
-            self._t0 = 0.0
-            self._bar: Any = None
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step")
-            if self.resume_from and self.trainer is not None:
-                inf = self.run.influence
-                if inf is not None and inf.objective == "reward" and self.run.probe is not None:
-                    # the probe rollouts of the last evaluation died with the killed process; sample
-                    # afresh for the influence objective without recording them (the ledger has that step)
-                    self._probe(kwargs, state.global_step, record=False)
-                # TRL's data-skip path restores the RNG only at an epoch boundary; rlvr never skips
-                # data (the sampler resumes itself), so restore it here.
-                self.trainer._load_rng_state(self.resume_from)
-            elif self.run.probe is not None and state.global_step == 0:
-                self._probe(kwargs, 0)
-            return control
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            self._t0 = time.perf_counter()
-            return control
-
-        def on_step_end(self, args, state, control, **kwargs):
-            self.run.step_seconds.append(time.perf_counter() - self._t0)
-            finalize_influence(self.run, self.trainer)
-            if self.run.probe is not None and (state.global_step % self.run.probe_every == 0
-                                               or state.global_step >= state.max_steps):
-                self._probe(kwargs, state.global_step)
-            if self._bar is not None:
-                self._bar.set_postfix(self.run.progress(state.global_step), refresh=False)
-                self._bar.update(state.global_step - self._bar.n)
-            return control
-
-        def on_train_end(self, args, state, control, **kwargs):
-            if self._bar is not None:
-                self._bar.close()
-            return control
-
-        def _probe(self, kwargs: dict, step: int, record: bool = True) -> None:
-            model = kwargs.get("model")
-            tokenizer = kwargs.get("processing_class")
-            if self.trainer is not None:
-                model = self.trainer.accelerator.unwrap_model(self.trainer.model)
-                tokenizer = self.trainer.processing_class
-            groups = self.run.probe.evaluate(model, tokenizer, step)
-            if record and (self.trainer is None or self.trainer.accelerator.is_main_process):
-                self.run.ledger.add(groups)
-
-    return RlvrGRPOTrainer, RlvrCallback
-
-
-_CLASSES: tuple[Any, Any] | None = None
-
-
-def trainer_classes() -> tuple[Any, Any]:
-    """(RlvrGRPOTrainer, RlvrCallback), built once."""
-    global _CLASSES
-    if _CLASSES is None:
-        _CLASSES = _make_trainer_class()
-    return _CLASSES
 
 
 def annotate_generation(trainer: Any, inputs: list[dict], advantages: Any, step: int) -> None:
@@ -302,8 +164,11 @@ def finalize_influence(run: RunState, trainer: Any = None) -> None:
         for key, dot in gather_object(list(run.pending_influence.items())):
             pending[tuple(key)] += dot
     scale = run.step_lr * run.clip_coef
+    geometry = run.influence.geometry
+    if geometry == "adamw-scalar":  # the first step: AdamW had no second moment when G was taken
+        scale *= run.influence.rescale(trainer.optimizer if trainer is not None else None)
     for (step, task_id), dot in pending.items():
-        if not run.ledger.add_influence(step, task_id, scale * dot):
+        if not run.ledger.add_influence(step, task_id, scale * np.asarray(dot, dtype=np.float64), geometry):
             log.warning("influence for task %s at step %d has no ledger group; dropped", task_id, step)
     run.pending_influence.clear()
 
@@ -313,6 +178,8 @@ def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
     sub = folder / "rlvr"
     sub.mkdir(parents=True, exist_ok=True)
     run.store.save(sub / STORE_FILE)
+    if run.roles is not None:
+        run.roles.save(sub / "roles")
     state = {
         "step": step,
         "ledger_parts": [p.name for p in run.ledger.part_files()],

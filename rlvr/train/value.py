@@ -12,10 +12,14 @@ For every training task (rlvr.records.Value, level "task"):
   stuck (never >= 0.5, slope <= 0);
 - weakness: the SwS failure rule, max_t a_t < 0.5 and least-squares slope of a_t over steps < 0
   (needs T >= 2). A task stuck at a constant 0 has slope 0 and is "stuck" but not a SwS weakness;
-- influence: the sum of its groups' TracIn influence on the probe objective (rlvr.train.influence);
-  positive = its updates made correct probe answers more likely.
+- influence: the sum of its groups' TracIn influence on the probe objective in AdamW's geometry
+  (rlvr.train.influence): the predicted first-order change in the probe's pass rate (reward
+  objective) caused by the task's updates; positive = its updates made correct probe answers more
+  likely. `influence_se` is its standard error from the bootstrap over probe tasks (the per-probe
+  contributions are summed over the task's groups, `meta["influence_by_probe"]`), and
+  `meta["influence_sure"]` says whether |influence| > 2 se.
 
-Aggregates sum the counts and the influence over their tasks and average the first/last pass rates
+Aggregates sum the counts, the influence and its per-probe contributions over their tasks and average the first/last pass rates
 over the tasks that were seen. Their `meta` holds the failure ratio (weak tasks / seen tasks, the
 share SwS uses to budget synthesis per domain), trajectory counts, influence per task and the rank.
 
@@ -36,12 +40,6 @@ from rlvr.train.data import Keys
 
 LEVELS = ("generator", "doc", "source", "kind")
 THRESHOLD = 0.5  # SwS: a task that never reached 50% is failing
-
-
-def group_pass_rate(g: RolloutGroup) -> float | None:
-    """Mean reward of a group, leaving out rollouts whose verifier crashed (they say nothing)."""
-    rewards = [r for r, s in zip(g.rewards, g.statuses) if s != "error"]
-    return sum(rewards) / len(rewards) if rewards else None
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -89,12 +87,13 @@ def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence
     values, details = [], {}
     for t in tasks:
         gs = sorted(by_task.get(t.task_id, []), key=lambda g: g.step)
-        points = [(g.step, r) for g in gs if (r := group_pass_rate(g)) is not None]
+        points = [(g.step, r) for g in gs if (r := g.pass_rate) is not None]
         steps, rates = [p[0] for p in points], [p[1] for p in points]
         s = slope(steps, rates)
         label = trajectory(rates, s)
         weak = len(rates) >= 2 and max(rates) < THRESHOLD and s < 0
         infl = sum(float(g.meta.get("influence", 0.0)) for g in gs) if influence_on else None
+        by_probe = sum_vectors(g.meta.get("influence_by_probe") for g in gs) if influence_on else None
         values.append(Value(
             level="task", key=t.task_id, n_tasks=1, n_groups=len(gs), n_mixed_groups=sum(g.mixed for g in gs),
             advantage_mass=round(sum(advantage_mass(g) for g in gs), 6),
@@ -102,6 +101,7 @@ def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence
             trajectory=label, weakness=weak, influence=infl,
             meta={"max_pass_rate": max(rates) if rates else None, "slope": round(s, 8), "kind": t.kind},
         ))
+        _attach_uncertainty(values[-1], by_probe)
         details[t.task_id] = {"steps": steps, "pass_rates": [round(r, 6) for r in rates], "slope": s,
                               "max": max(rates) if rates else None, "trajectory": label}
     return values, details
@@ -124,6 +124,7 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
         lasts = [v.pass_rate_last for v in seen if v.pass_rate_last is not None]
         counts = Counter(v.trajectory for v in vs)
         total_infl = sum(infl) if infl else None
+        by_probe = sum_vectors(v.meta.get("influence_by_probe") for v in vs)
         out.append(Value(
             level=level, key=key, n_tasks=len(vs), n_groups=sum(v.n_groups for v in vs),
             n_mixed_groups=sum(v.n_mixed_groups for v in vs),
@@ -137,7 +138,35 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
                   "trajectories": dict(sorted(counts.items())),
                   "influence_per_task": (total_infl / len(vs)) if total_infl is not None else None},
         ))
+        _attach_uncertainty(out[-1], by_probe)
     return rank(out)
+
+
+def sum_vectors(vectors) -> list[float] | None:
+    """Elementwise sum of the per-probe influence vectors that are present (None when none is)."""
+    total: list[float] | None = None
+    for vec in vectors:
+        if not vec:
+            continue
+        if total is None:
+            total = [float(x) for x in vec]
+        elif len(vec) == len(total):
+            total = [a + float(b) for a, b in zip(total, vec)]
+        else:
+            raise ValueError(f"influence_by_probe vectors of different lengths ({len(total)} and {len(vec)}): "
+                             "the probe set changed within a run")
+    return total
+
+
+def _attach_uncertainty(value: Value, by_probe: list[float] | None) -> None:
+    from rlvr.train.influence import bootstrap_se
+
+    if value.influence is None or by_probe is None:
+        return
+    value.influence_se = bootstrap_se(by_probe)
+    value.meta["influence_by_probe"] = [round(x, 12) for x in by_probe]
+    if value.influence_se is not None:
+        value.meta["influence_sure"] = abs(value.influence) > 2 * value.influence_se
 
 
 def rank(values: list[Value]) -> list[Value]:

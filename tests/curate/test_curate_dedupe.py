@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from planted import farm_task, gym_tasks, light_edit, task
 
-from rlvr.curate.base import UnionFind, rank_order
+from rlvr.curate.base import cluster_from_pairs, rank_order
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, items_from_tasks
 from rlvr.curate.keyed import ExactStep, StructuralStep
@@ -35,12 +35,10 @@ def _decisions(result, stage):
 def test_keep_rule_and_union_find():
     rank = rank_order(["b", "a", "c", "d"], np.array([np.nan, np.nan, 0.5, 0.9]))
     assert rank.tolist() == [3, 2, 1, 0]  # quality first (missing last), then lowest id
-    uf = UnionFind(5)
-    uf.union(0, 1)
-    uf.union(3, 4)
-    uf.union(1, 4)
-    roots = uf.roots()
+    roots, sizes = cluster_from_pairs(5, np.array([0, 3, 1]), np.array([1, 4, 4]))
     assert len({roots[0], roots[1], roots[3], roots[4]}) == 1 and roots[2] != roots[0]
+    assert sizes.tolist() == [4, 4, 1, 4, 4]
+    assert cluster_from_pairs(0, np.array([], dtype=int), np.array([], dtype=int))[0].tolist() == []
 
 
 def test_exact_dedupe_normalises_but_keeps_numbers_and_answers():

@@ -6,10 +6,10 @@ import pytest
 from planted import gym_tasks, task
 
 from rlvr.curate.config import CurateConfig
-from rlvr.curate.embed import EmbeddingCache
 from rlvr.curate.items import Inputs, items_from_tasks
 from rlvr.curate.runner import run_steps
 from rlvr.curate.semantic import SemanticStep, n_clusters
+from rlvr.models.embed import EmbeddingCache
 
 # (original, rewording, answer): the same problem said twice; cosine 0.93-0.98 with MiniLM.
 REWORDED = [

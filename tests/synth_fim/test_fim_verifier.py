@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rlvr.records import Message, Provenance, Task, VerifierSpec
-from rlvr.synth.fim.task import LETTERS, final_choices, read_choice, render_prompt
+from rlvr.synth.fim.task import LETTERS, read_choice, render_prompt
 from rlvr.verify import gold_completion, verify
 
 
@@ -25,7 +25,8 @@ TASK = make_task()
 @pytest.mark.parametrize("completion", [
     "\\boxed{C}", "\\boxed{c}", "\\boxed{ (C) }", "\\boxed{\\text{C}}", "\\boxed{\\textbf{c}.}", "Answer: C",
     "answer: c", "**Answer:** (C).", "Final answer: C", "The answer is: C", "Answer: C) option text 2",
-    "Answer: Option C", "I think B fits, but no.\nAnswer: C", "\\boxed{C} so the answer: C", "Answer: [C]",
+    "Answer: Option C", "\\boxed{C.}", "Answer: (C)", "**Final answer: C**", "I think B fits, but no.\nAnswer: C", "\\boxed{C} so the answer: C", "Answer: [C]",
+    "\\boxed{Ｃ}", "Answer: ｃ", "\\boxed{\\boxed{C}}", "Answer: `C`", "The answer is C.", "Answer: C.", "\\boxed{C)}",
 ])
 def test_single_choice_of_the_key_is_paid(completion):
     s = verify(TASK, completion)
@@ -39,14 +40,26 @@ def test_single_wrong_choice_is_wrong(completion):
 
 
 @pytest.mark.parametrize("completion", [
-    "", "C", "The gap is filled by C.", "\\boxed{}", "Answer:", "\\boxed{A, C}", "Answer: A and C", "Answer: C or D",
-    "\\boxed{ABCD}", "Answer: A B C D", "Answer: all of the above", "\\boxed{none}", "Answer: (A) and (C)",
-    "\\boxed{A}\n\\boxed{C}", "Answer: A\nAnswer: C", "\\boxed{C} ... on reflection \\boxed{B}", "\\boxed{E}",
-    "Answer: Z", "\\boxed{LETTER}", TASK.prompt_text, "\\boxed{C", "Answer: A/C", "Answer: both",
+    "", "C", "The gap is filled by C.", "\\boxed{}", "Answer:", "\\boxed{ABCD}", "\\boxed{E}",
+    "Answer: Z", "\\boxed{LETTER}", TASK.prompt_text, "\\boxed{C", "\\boxed{C}\nFinal answer: the third one",
 ])
-def test_no_several_or_out_of_range_choice_is_a_format_error(completion):
+def test_unreadable_or_out_of_range_choice_is_a_format_error(completion):
     s = verify(TASK, completion)
     assert (s.reward, s.status) == (0.0, "format_error"), (completion, s)
+
+
+@pytest.mark.parametrize("completion", [
+    "\\boxed{A, C}", "Answer: A and C", "Answer: C or D", "Answer: A B C D", "Answer: all of the above",
+    "\\boxed{none}", "Answer: (A) and (C)", "\\boxed{A}\n\\boxed{C}", "Answer: A\nAnswer: C",
+    "\\boxed{C} ... on reflection \\boxed{B}", "Answer: A/C", "Answer: both",
+    # paid 1.0 before the shared final-answer rule (issue 13)
+    "\\boxed{C - B}", "Answer: C) or maybe B)", "\\boxed{C. B. A.}", "\\boxed{C: B}",
+    "\\boxed{C}\nFinal answer: I'd also accept B", "Answer: maybe C", "Answer: not B", "Answer: C, not B",
+    "Answer: C (could be D)", "Answer: C and/or D", "\\boxed{\\boxed{C} \\boxed{D}}",
+])
+def test_several_choices_or_hedges_are_ambiguous(completion):
+    s = verify(TASK, completion)
+    assert (s.reward, s.status) == (0.0, "ambiguous"), (completion, s)
 
 
 def test_gold_scores_one_and_nine_options_accept_i():
@@ -57,10 +70,19 @@ def test_gold_scores_one_and_nine_options_accept_i():
 
 
 def test_read_choice_reasons():
-    assert read_choice("B") == ("B", "")
-    assert read_choice("A, B")[1] == "several"
-    assert read_choice("the second one")[1] == "unreadable"
-    assert [c for c, _ in final_choices("x \\boxed{A} y\nAnswer: A")] == ["A", "A"]
+    assert read_choice(TASK, "Answer: B").value == "B"
+    assert read_choice(TASK, "Answer: A, B").status == "ambiguous"
+    assert read_choice(TASK, "Answer: the second one").status == "format_error"
+    assert read_choice(TASK, "x \\boxed{A} y\nAnswer: A").value == "A"
+
+
+def test_option_text_after_the_letter_is_not_a_hedge():
+    task = make_task("B", 4)
+    task.meta["options"] = ["to be or not to be", "either way it is fine", "maybe later", "all of it"]
+    assert verify(task, "Answer: B) either way it is fine").reward == 1.0
+    assert verify(task, "Answer: B) either way it is fine or A) to be or not to be").status == "ambiguous"
+    assert verify(task, "Answer: B) either way...").reward == 1.0  # a partial quote of B's own text
+    assert verify(task, "Answer: B) to be or not").status == "ambiguous"  # A's text after B's label
 
 
 # ----------------------------------------------------------------------------- hypothesis
@@ -96,7 +118,7 @@ def test_fuzz_one_choice_reward_iff_key(key, choice, before, data):
 def test_fuzz_several_letters_never_paid(key, chosen, sep, boxed):
     body = sep.join(chosen)
     s = verify(make_task(key), f"\\boxed{{{body}}}" if boxed else f"Answer: {body}")
-    assert (s.reward, s.status) == (0.0, "format_error")
+    assert (s.reward, s.status) == (0.0, "ambiguous")
 
 
 @settings(max_examples=200, deadline=None)
@@ -106,13 +128,13 @@ def test_fuzz_hedging_with_two_markers_is_never_paid(key, first, second, middle)
     if first == second:
         assert s.reward == (1.0 if first == key else 0.0)
     else:
-        assert (s.reward, s.status) == (0.0, "format_error")
+        assert (s.reward, s.status) == (0.0, "ambiguous")
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_fuzz_arbitrary_text_never_crashes(text):
     s = verify(TASK, text)
-    assert s.status in ("ok", "wrong", "format_error") and s.reward in (0.0, 1.0)
+    assert s.status in ("ok", "wrong", "format_error", "ambiguous") and s.reward in (0.0, 1.0)
     if "boxed" not in text.lower() and "answer" not in text.lower():
         assert s.status == "format_error"

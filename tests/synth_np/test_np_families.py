@@ -7,10 +7,12 @@ at the three example difficulties; this file checks what is specific to optimisa
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 
+from rlvr.records import VerifierSpec
 from rlvr.synth.np.answer import MARKER
 from rlvr.synth.np.base import MAX, PROBLEMS, NPGenerator
 from rlvr.synth.np.graphs import bitsets
@@ -59,17 +61,63 @@ def test_exact_certifies_the_reference(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_verifier_ratio_orders_solutions(name):
-    """A feasible answer worse than the reference gets exactly NP-Engine's quality ratio."""
+def test_verifier_reward_modes_order_solutions(name):
+    """A feasible answer worse than the reference gets (q - q_trivial) / (q_ref - q_trivial) by
+    default, exactly NP-Engine's quality ratio with reward=ratio, and 0 with reward=binary."""
     problem, tasks = small_tasks(name, count=4)
     for task in tasks:
         for label, completion, statuses in corruptions(name, task):
             if statuses == {"ok"}:
                 solution = problem.parse_completion(completion)
                 value = problem.evaluate(task.meta["instance"], solution)
-                ref = task.answer["value"]
-                expected = value / ref if problem.sense == MAX else ref / value
-                assert verify(task, completion).reward == pytest.approx(expected), label
+                ref, trivial = task.answer["value"], task.answer["trivial"]
+                zero = trivial if trivial is not None else 0
+                if problem.sense == MAX:
+                    normalized = (value - zero) / (ref - zero) if ref > zero else float(value >= ref)
+                else:
+                    normalized = (zero - value) / (zero - ref) if zero > ref else float(value <= ref)
+                assert verify(task, completion).reward == pytest.approx(min(1, max(0, normalized))), label
+                ratio = value / ref if problem.sense == MAX else ref / value
+                as_ratio = dataclasses.replace(task, verifier=VerifierSpec(task.kind, {"reward": "ratio"}))
+                assert verify(as_ratio, completion).reward == pytest.approx(ratio), label
+                as_binary = dataclasses.replace(task, verifier=VerifierSpec(task.kind, {"reward": "binary"}))
+                assert verify(as_binary, completion).reward == (1.0 if value == ref else 0.0), label
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_trivial_answers_earn_nothing(name):
+    """Answers written without reading the instance score 0 under the default reward; with
+    reward=ratio they keep NP-Engine's floor."""
+    problem, tasks = small_tasks(name, count=6)
+    for task in tasks:
+        for trivial in problem.trivial_answers(task.meta["instance"]):
+            score = verify(task, answer(problem.render(trivial)))
+            if score.status == "ok" and task.answer["trivial"] != task.answer["value"]:
+                assert score.reward == 0.0, (trivial, score)
+
+
+def test_small_tsp_references_are_exact_optima():
+    """Held-Karp at generation time: the TSP reference on up to 18 cities is the optimum."""
+    problem, tasks = small_tasks("np.tsp", count=20)
+    for task in tasks:
+        assert task.meta["optimal"] is True
+        best = problem.evaluate(task.meta["instance"], problem.exact(task.meta["instance"]))
+        assert task.answer["value"] == best
+
+
+def test_an_answer_better_than_the_reference_is_recorded():
+    problem = PROBLEMS["np.tsp"]
+    gen = NPGenerator(problem, problem.config_cls(cities=(25, 25), sa_steps=0))
+    for i in range(10):
+        task = gen.generate(5, i)
+        better = problem.solve(task.meta["instance"], random.Random(i), problem.config_cls(cities=(25, 25)))
+        value = problem.evaluate(task.meta["instance"], better.solution)
+        if value < task.answer["value"]:
+            score = verify(task, answer(problem.render(better.solution)))
+            assert score.reward == 1.0 and score.info["beats_reference"] is True, score
+            assert verify(task, gold_completion(task)).info["beats_reference"] is False
+            return
+    pytest.skip("no annealed tour beat the descent-only reference in 10 instances")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -31,9 +31,9 @@ def check(name: str, completion: str) -> None:
     if score.status != "ok":
         assert score.reward == 0.0
         return
-    problem = PROBLEMS[name]  # an "ok" score is exactly the quality ratio of a feasible answer
+    problem = PROBLEMS[name]  # an "ok" score is exactly the normalized quality of a feasible answer
     value = problem.evaluate(task.meta["instance"], problem.parse_completion(completion))
-    assert score.reward == problem.ratio(value, task.answer["value"])
+    assert score.reward == problem.normalized(value, task.answer["value"], task.answer["trivial"])
 
 
 ints = st.integers(min_value=-3, max_value=60)

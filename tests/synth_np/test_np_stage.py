@@ -44,7 +44,7 @@ def test_cli_settings_and_list(tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [
     (["--task", "sudoku"], "unknown NP task 'sudoku'"),
     (["--task", "all", "--config", "cities=[5,6]"], "pick a single task"),
-    (["--task", "tsp", "--config", "citys=[5,6]"], "valid: cities, distances, sa_steps"),
+    (["--task", "tsp", "--config", "citys=[5,6]"], "valid: cities, distances, reward, sa_steps"),
     (["--task", "tsp", "--config", "cities=[6,5]"], "swap them"),
     (["--difficulty", "1.5"], "difficulty must be in [0, 1]"),
     (["--n", "0"], "n must be at least 1"),

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rlvr.models.backends import Backend
-from rlvr.pipeline import StageType
 from rlvr.records import Decision, Evidence, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.azr.propose import ProposalOutcome, ProposeConfig, RoundResult, propose_round
 
 log = logging.getLogger(__name__)

@@ -121,6 +121,26 @@ def induction_task(entry: ProgramEntry, given: list[int], hidden: list[int], pro
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
+def end_of_last_block(text: str, tag: str) -> int:
+    """Where the last closed ```tag block or <answer>...</answer> ends; -1 when there is none."""
+    tags = rf"(?:{tag}|py)?" if tag == "python" else re.escape(tag)
+    ends = [m.end() for m in re.finditer(rf"```[ \t]*{tags}[ \t]*\n.*?```", text, re.DOTALL | re.IGNORECASE)]
+    ends += [m.end() for m in _ANSWER.finditer(text)]
+    return max(ends, default=-1)
+
+
+def all_blocks(text: str, tag: str) -> list[str]:
+    """The bodies of every closed ```tag block and every <answer>...</answer>, stripped: the
+    final answers a completion commits to (the verifiers refuse two different ones)."""
+    tags = rf"(?:{tag}|py)?" if tag == "python" else re.escape(tag)
+    closed = re.findall(rf"```[ \t]*{tags}[ \t]*\n(.*?)```", text, re.DOTALL | re.IGNORECASE)
+    answers = []
+    for inner in _ANSWER.findall(text):
+        fenced = re.fullmatch(r"\s*```[^\n]*\n(.*?)\n?```\s*", inner, re.DOTALL)
+        answers.append(fenced.group(1) if fenced else inner)
+    return [b.strip() for b in [*closed, *answers] if b.strip()]
+
+
 def extract_block(text: str, tag: str) -> str | None:
     """The body of the last ```tag fenced block (an unclosed one at the very end counts), else of
     the last <answer>...</answer> (with any fence inside it removed); None when there is neither.

@@ -10,16 +10,20 @@
 Every sandbox run is bounded by the task's `timeout_s` (verifier params), so a hostile
 completion costs at most that long. Statuses: a malformed or banned answer is format_error; a
 program that raises, runs out of memory or prints too much is wrong; one that runs out of time is
-timeout. A sandbox that cannot start raises, which `rlvr.verify.verify` records as error.
+timeout; two final blocks with different content (a hedge) are ambiguous. A sandbox that cannot
+start raises, which `rlvr.verify.verify` records as error.
 """
 
 from __future__ import annotations
 
+import re
+
+from rlvr.answers import HEDGE_WORDS
 from rlvr.records import Task
 from rlvr.synth.azr.programs import Rejected, check_program, outputs_match, parse_arguments, parse_literal
-from rlvr.synth.azr.tasks import extract_block
+from rlvr.synth.azr.tasks import all_blocks, end_of_last_block, extract_block
 from rlvr.synth.sandbox import SandboxLimits, SandboxResult, run_python
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 
 def _limits(task: Task) -> SandboxLimits:
@@ -35,10 +39,39 @@ def _run_failure(result: SandboxResult) -> Score:
     return Score(0.0, "wrong", f"{result.status}: {result.detail}"[:300])
 
 
+def _several(completion: str, tag: str, same) -> Score | None:
+    """`ambiguous` when the completion commits to two different final blocks (the shared rule of
+    rlvr.answers: a hedge such as one ```output block per candidate earns nothing)."""
+    blocks = all_blocks(completion, tag)
+    if any(not same(blocks[-1], b) for b in blocks[:-1]):
+        return Score(0.0, "ambiguous", f"{len(blocks)} ```{tag} / <answer> blocks with different content")
+    return None
+
+
+_VALUE_HEDGE = re.compile(r"(?i)\b(?:" + "|".join(w for w in HEDGE_WORDS if w not in ("not", "none", "nor", "neither",
+                                                                                      "except", "unless"))
+                          + r"|too|actually|rather|wait|works?|valid|correct)\b")
+
+
+def _hedged_after(completion: str, tag: str) -> Score | None:
+    """`ambiguous` when the text after the last block offers another value (`maybe 12`, `or [1]`):
+    a hedge word next to a digit, quote or bracket."""
+    end = end_of_last_block(completion, tag)
+    tail = completion[end:] if end >= 0 else ""
+    if _VALUE_HEDGE.search(tail) and re.search(r"[\d'\"\[({]", tail):
+        return Score(0.0, "ambiguous", f"text after the final block offers another value: {tail.strip()[:60]!r}")
+    return None
+
+
 def score_deduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "output")
     if text is None:
         return Score(0.0, "format_error", "no ```output block")
+    several = _several(completion, "output", lambda a, b: a == b or outputs_match(a, b))
+    if several is None:
+        several = _hedged_after(completion, "output")
+    if several is not None:
+        return several
     if outputs_match(task.answer, text):  # also matches non-literal golds such as Counter({...})
         return Score(1.0, "ok", f"output {text[:60]!r}")
     try:
@@ -52,6 +85,9 @@ def score_abduction(task: Task, completion: str) -> Score:
     text = extract_block(completion, "input")
     if text is None:
         return Score(0.0, "format_error", "no ```input block")
+    several = _several(completion, "input", lambda a, b: a == b) or _hedged_after(completion, "input")
+    if several is not None:
+        return several
     try:
         args = parse_arguments(text)
     except Rejected as exc:
@@ -68,6 +104,9 @@ def score_induction(task: Task, completion: str) -> Score:
     code = extract_block(completion, "python")
     if code is None:
         return Score(0.0, "format_error", "no ```python block")
+    several = _several(completion, "python", lambda a, b: a == b)
+    if several is not None:
+        return several
     try:
         code = check_program(code, single_function=False)
     except Rejected as exc:
@@ -112,3 +151,31 @@ VERIFIERS = {
         ("azr.induction", score_induction, gold_induction),
     )
 }
+
+
+
+def _probe_tasks(kind: str) -> list[Task]:
+    from rlvr.records import Provenance
+    from rlvr.synth.azr.buffer import ProgramEntry
+    from rlvr.synth.azr.tasks import ExecLimits, abduction_task, deduction_task, induction_task
+
+    entry = ProgramEntry("def f(n):\n    return n % 3 + 10", ["4", "9", "5", "7"], ["11", "10", "12", "11"])
+    prov, limits = Provenance("probe"), ExecLimits(timeout_s=5.0, memory_mb=256)
+    if kind == "azr.deduction":
+        return [deduction_task(entry, 0, prov, limits), deduction_task(entry, 2, prov, limits)]
+    if kind == "azr.abduction":
+        return [abduction_task(entry, 0, prov, limits)]
+    return [induction_task(entry, [0, 1], [2, 3], prov, limits)]
+
+
+_PROBE_OTHERS = {"azr.deduction": ["99", "[11]", "'11'"], "azr.abduction": ["3", "6"],
+                 "azr.induction": ["def f(n):\n    return n", "def f(n):\n    return n % 3"]}
+_FENCE = {"azr.deduction": "output", "azr.abduction": "input", "azr.induction": "python"}
+for _name in VERIFIERS:
+    register_probe(_name, AnswerProbe(
+        samples=lambda n=_name: _probe_tasks(n),
+        gold=lambda task: str(task.answer),
+        others=lambda task: _PROBE_OTHERS[task.verifier.name],
+        wrap=lambda text, fence=_FENCE[_name]: f"```{fence}\n{text}\n```",
+        slow=_name != "azr.deduction",
+    ))

@@ -74,7 +74,7 @@ class FimGenerator:
     def __init__(self, config: FimConfig, *, documents: list[Document] | None = None, backend: Any = None,
                  embeddings: Any = None):
         """`documents` replaces reading config.corpus; `backend` (LLM mode) and `embeddings` (an
-        rlvr.curate.embed.EmbeddingCache, embedded mode) replace the ones the config names."""
+        rlvr.models.embed.EmbeddingCache, embedded mode) replace the ones the config names."""
         self.config = config
         self.name, self.version = NAME, VERSION
         self.fingerprint = config_fingerprint(config)

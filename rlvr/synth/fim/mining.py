@@ -29,7 +29,7 @@ from rlvr.synth.fim.text import math_signatures, normalize
 class Embeddings:
     """Rounded, cached sentence embeddings (one model load per process and model).
 
-    Vectors come from the project-wide content-hash cache of rlvr.curate.embed (SQLite under the
+    Vectors come from the project-wide content-hash cache of rlvr.models.embed (SQLite under the
     rlvr cache, shared with curation), and are rounded to float16 here, so a text embedded inside
     a different batch (tiny float differences) leads to the same decisions.
     """
@@ -53,7 +53,7 @@ class Embeddings:
 
 @functools.lru_cache(maxsize=4)
 def shared_embeddings(model: str) -> Embeddings:
-    from rlvr.curate.embed import EmbeddingCache
+    from rlvr.models.embed import EmbeddingCache
 
     return Embeddings(EmbeddingCache(model))
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr.pipeline import StageType
 from rlvr.records import Quarantined, RolloutGroup, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.fim.config import FimStageConfig
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ def difficulty_filter(tasks: list[Task], backend: Any, *, k: int, drop_never_sol
                       temperature: float, seed: int, progress: bool = False
                       ) -> tuple[list[Task], Counter, list[RolloutGroup]]:
     """Tasks the model does not always solve (and, optionally, sometimes solves), with estimates."""
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
 
     cfg = EstimateConfig(k=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     updated, groups = estimate(tasks, backend, cfg, progress=progress)

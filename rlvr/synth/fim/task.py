@@ -4,12 +4,13 @@ A task shows the passage with the span replaced by [MASK] and K lettered options
 and K-1 distractors in a seeded order), and asks for the letter in `\\boxed{X}` or on an
 `Answer: X` line. The reward is 1 for the key's letter and 0 otherwise.
 
-The verifier reads every final-answer marker in the completion. Case, markup and surrounding
-punctuation are tolerated (`\\boxed{\\text{b}}`, `**Answer:** (B).`, `Answer: B) the text`). A
-completion gets `format_error` (no reward) when it names several letters in one marker
-(`Answer: A, C`), "all"/"none", a letter that is not an option, no readable marker, or
-different letters in different markers: otherwise a model could hedge with `\\boxed{A}
-\\boxed{B}` and be paid whenever the last one happened to be right.
+The verifier applies the shared final-answer rule of `rlvr.answers`; this module only says that
+a candidate is an option letter. Case, markup, fullwidth forms and the option's own text are
+tolerated (`\\boxed{\\text{b}}`, `**Answer:** (B).`, `Answer: B) the text`, `\\boxed{Ｂ}`). A
+marker naming several letters (`A, C`, `A - B`, `A: B`, `A) or maybe B)`), "all"/"none", or
+markers naming different letters are `ambiguous`: otherwise a model could hedge with `\\boxed{A}
+\\boxed{B}` and be paid whenever the right one happened to be read. No readable last marker, or a
+letter that is not an option, is `format_error`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlvr.answers import Final, LetterGrammar, read_final
 from rlvr.hashing import seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.synth.fim.guards import masked_text
 from rlvr.synth.fim.passages import Passage
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 KIND = "mcqa.fim"
 VERIFIER = "mcqa.fim"
@@ -109,73 +111,28 @@ def build_task(item: FimItem, *, seed: int, index: int, generator: str, version:
 
 # ----------------------------------------------------------------------------- verifier
 
-_BOXED = re.compile(r"\\boxed\s*\{")
-_ANSWER_LINE = re.compile(r"(?im)(?:final\s+)?answer\s*(?:is)?\s*\**\s*[:：]\s*\**(.*)$")
-_WRAPPER = re.compile(r"\\(?:boxed|text|textbf|mathrm|mathbf|textrm|texttt|mbox|mathit)\s*\{([^{}]*)\}")
-_SEVERAL_WORDS = re.compile(r"^(all|none|both|neither|any|every)\b", re.I)
-_SINGLE = re.compile(r"^(?:(?:option|choice|letter)\s*)?([A-Za-z])$", re.I)
-_MULTI = re.compile(r"^[A-Za-z](?:\s*(?:,|;|/|&|\band\b|\bor\b|\s)\s*[A-Za-z])+$", re.I)
-_LABELLED = re.compile(r"^(?:(?:option|choice)\s*)?(?:\(([A-Za-z])\)|([A-Z])\s*[).:\]-])\s*(.*)$", re.I | re.S)
-_OTHER_LABEL = re.compile(r"^(?:,|;|/|&|and\b|or\b)\s*\(?[A-Z](?:[).:\]]|\s|$)", re.I)
-_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+def task_options(task: Task) -> list[str]:
+    """The option texts: from meta when the task was built here, else read back from the prompt."""
+    options = (task.meta or {}).get("options")
+    if isinstance(options, list) and all(isinstance(o, str) for o in options):
+        return options
+    return re.findall(r"(?m)^[A-Z]\) (.+)$", task.prompt_text)
 
 
-def _boxed_contents(text: str) -> list[tuple[int, str]]:
-    out = []
-    for m in _BOXED.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            out.append((m.start(), text[m.end():i - 1]))
-    return out
-
-
-def read_choice(content: str) -> tuple[str | None, str]:
-    """(letter, "") for one readable choice; (None, why) otherwise ("several", "unreadable")."""
-    for _ in range(3):
-        content = _WRAPPER.sub(r"\1", content)
-    content = re.sub(r"[*`$]", "", content).strip()
-    if _SEVERAL_WORDS.match(content.strip("([ ")):
-        return None, "several"
-    core = _EDGE.sub("", content)
-    if _SINGLE.match(core):
-        return _SINGLE.match(core).group(1).upper(), ""
-    if _MULTI.match(core):
-        return None, "several"
-    m = _LABELLED.match(content.lstrip("([ ") if content.startswith("[") else content.strip())
-    if m:
-        rest = m.group(3).strip()
-        if _OTHER_LABEL.match(rest):
-            return None, "several"
-        return (m.group(1) or m.group(2)).upper(), ""
-    return None, "unreadable"
-
-
-def final_choices(completion: str) -> list[tuple[str | None, str]]:
-    """Every \\boxed{} and Answer: marker, in order of position, read as (letter, why-not)."""
-    found = _boxed_contents(completion)
-    found += [(m.start(), m.group(1)) for m in _ANSWER_LINE.finditer(completion)]
-    return [read_choice(c) for _, c in sorted(found, key=lambda t: t[0])]
+def read_choice(task: Task, completion: str) -> Final:
+    """The completion's one final option letter under the shared final-answer rule (rlvr.answers)."""
+    n_options = int(task.verifier.params.get("n_options", 0))
+    return read_final(completion, LetterGrammar(n_options, task_options(task)))
 
 
 def score(task: Task, completion: str) -> Score:
-    n_options = int(task.verifier.params.get("n_options", 0))
-    valid = LETTERS[:n_options]
-    choices = final_choices(completion)
-    if not choices:
-        return Score(0.0, "format_error", "no \\boxed{} or Answer: marker")
-    if any(why == "several" for _, why in choices):
-        return Score(0.0, "format_error", "a marker names several options (or all/none)")
-    letters = {letter for letter, _ in choices if letter is not None}
-    if not letters:
-        return Score(0.0, "format_error", "no marker holds a single option letter")
-    if len(letters) > 1:
-        return Score(0.0, "format_error", f"markers name different options: {''.join(sorted(letters))}")
-    (letter,) = letters
+    valid = LETTERS[:int(task.verifier.params.get("n_options", 0))]
+    final = read_choice(task, completion)
+    if final.status != "ok":
+        return Score(0.0, final.status, final.detail)
+    letter = final.value
     if letter not in valid:
-        return Score(0.0, "format_error", f"{letter} is not an option (A-{valid[-1]})")
+        return Score(0.0, "format_error", f"{letter} is not an option (A-{valid[-1:]})")
     if letter == task.answer:
         return Score(1.0, "ok", f"chose {letter}")
     return Score(0.0, "wrong", f"chose {letter}, key {task.answer}")
@@ -187,6 +144,34 @@ def gold_completion(task: Task) -> str:
 
 register_verifier(FunctionVerifier(
     VERIFIER, score, gold_completion,
-    description="the option letter in the last \\boxed{} or 'Answer:' line must be the key (1.0, else 0); no letter, a "
-                "letter outside the options, or markers naming different options is a format_error",
+    description="the option letter in the last \\boxed{} or 'Answer:' line must be the key (1.0, else 0); a marker "
+                "offering several options, a hedge, or markers naming different options is ambiguous (0); no "
+                "readable letter, or a letter outside the options, is a format_error",
+))
+
+
+def _probe_tasks() -> list[Task]:
+    passage = Passage("probe-p", "probe-d", "The river rose after the storm, so the town closed the old bridge for "
+                      "repairs.", 0, title="probe")
+    start = passage.text.index("so the town")
+    end = passage.text.index(" for repairs")
+    distractors = [Option("but the mayor opened a new bakery", {"kind": "mined"}),
+                   Option("or perhaps nobody noticed the flood", {"kind": "mined"}),
+                   Option("and the children were not allowed to swim", {"kind": "mined"})]
+    item = FimItem(passage, start, end, distractors, mode="probe")
+    return [build_task(item, seed=s, index=s, generator="probe", version="0", fingerprint="probe") for s in (0, 1, 2)]
+
+
+def _harmless(task: Task) -> list[str]:
+    key = task.answer
+    text = task.meta["options"][LETTERS.index(key)]
+    return [f"({key})", f"{key})", f"{key}.", f"Option {key}", key.lower(), f"{key}) {text}", f"[{key}]",
+            chr(ord(key) + 0xFEE0)]
+
+
+register_probe(VERIFIER, AnswerProbe(
+    samples=_probe_tasks,
+    gold=lambda task: task.answer,
+    others=lambda task: [x for x in LETTERS[:int(task.verifier.params["n_options"])] if x != task.answer],
+    harmless=_harmless,
 ))

@@ -2,7 +2,8 @@
 
 Every NP prompt asks the model to end with a line `Answer: <literal>`, where the literal is a
 bracketed structure of integers: `[0, 3, 5]`, `[[0, 1], [2, 3]]` or `[(0, 1, 540), (2, 0, 600)]`.
-Only the text after the *last* `Answer:` counts (a model may quote the format while reasoning).
+The verifiers read the final answer with the shared rule of `rlvr.answers` (the last marker
+counts; `[a] or [b]` is ambiguous); `ListGrammar` is what a candidate looks like to that rule.
 
 The parser is a small tokenizer over that text, not `ast.literal_eval`: literal_eval accepts
 floats, strings and dicts, recurses without a depth bound and is slow on 100 kB of junk. Here
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from rlvr.answers import Candidate, Unreadable
 
 MARKER = "Answer:"
 MAX_DIGITS = 12  # ids and times are small; longer numbers are junk, not an off-by-one
@@ -28,6 +31,10 @@ _INT = re.compile(r"-?\d+")
 
 class FormatError(ValueError):
     """The completion has no parsable answer: status `format_error`."""
+
+
+class Ambiguous(ValueError):
+    """The final answer offers more than one candidate: status `ambiguous`."""
 
 
 class Infeasible(ValueError):
@@ -54,7 +61,7 @@ def parse_literal(text: str) -> list[Any]:
         if parts and all(_INT.fullmatch(p) for p in parts):
             return [_to_int(p) for p in parts]
         raise FormatError("no bracketed list after 'Answer:'")
-    return _parse_from(text, start)
+    return _parse_from(text, start)[0]
 
 
 def _first_bracket(text: str) -> int:
@@ -68,7 +75,7 @@ def _to_int(token: str) -> int:
     return int(token)
 
 
-def _parse_from(text: str, pos: int) -> list[Any]:
+def _parse_from(text: str, pos: int) -> tuple[list[Any], int]:
     stack: list[tuple[str, list[Any]]] = []
     items = 0
     while True:
@@ -96,8 +103,49 @@ def _parse_from(text: str, pos: int) -> list[Any]:
             if _CLOSE[open_char] != closing:
                 raise FormatError(f"{open_char!r} closed by {closing!r}")
             if not stack:
-                return values
+                return values, pos
             stack[-1][1].append(values)
+
+
+class ListGrammar:
+    """For the shared final-answer rule (rlvr.answers): a candidate is one bracketed integer
+    structure, or a bare line of integers when the content has no bracket at all. Two structures
+    in one answer are two candidates; a bracket that does not parse is left as prose."""
+
+    what = "bracketed list of integers"
+
+    def scan(self, text: str) -> list[Candidate]:
+        out: list[Candidate] = []
+        errors: list[str] = []
+        pos = 0
+        while True:
+            start = _next_bracket(text, pos)
+            if start < 0:
+                break
+            try:
+                value, end = _parse_from(text, start)
+            except FormatError as exc:
+                errors.append(str(exc))
+                pos = start + 1
+                continue
+            out.append(Candidate(start, end, value))
+            pos = end
+        if out:
+            return out
+        if errors:
+            raise Unreadable(errors[0])
+        try:
+            return [Candidate(0, len(text), parse_literal(text))]
+        except FormatError as exc:
+            raise Unreadable(str(exc)) from None
+
+    def same(self, a: Any, b: Any) -> bool:
+        return a == b
+
+
+def _next_bracket(text: str, pos: int) -> int:
+    hits = [i for i in (text.find("[", pos), text.find("(", pos)) if i >= 0]
+    return min(hits) if hits else -1
 
 
 # ----------------------------------------------------------------------------- shapes

@@ -12,9 +12,22 @@ Difficulty is one continuous knob in [0, 1]. Each family lists its knobs at thre
 NP-Engine's tiny graphs would repeat themselves) and the knob is interpolated piecewise-linearly
 between them. Any knob can be pinned with an explicit override on the Config.
 
-Reward (NP-Engine's quality ratio, clipped): for a feasible answer with objective value v and
-reference value r, max problems score v / r and min problems r / v, clipped to [0, 1]. A
-constraint violation is status `infeasible`, an unparsable answer `format_error`.
+Reward. The answer is read with the shared final-answer rule (`rlvr.answers`: the last `Answer:`
+counts, `[a] or [b]` is `ambiguous`), then checked against every constraint (a violation is
+`infeasible`, reward 0). A feasible answer with objective value q is paid by the config's
+`reward` setting, given the reference value q_ref and q_trivial, the best value of the family's
+instance-ignoring answers (`trivial_answers`: every subset, the tour 0..n-1, the first half, ...):
+
+- `normalized` (default): clip((q - q_trivial) / (q_ref - q_trivial), 0, 1), so an answer no
+  better than one written without reading the instance earns 0 and the reference earns 1.
+- `ratio`: NP-Engine's quality ratio, q / q_ref (max) or q_ref / q (min), clipped to [0, 1].
+  Trivial answers keep a floor here (set cover "every subset" about 0.6).
+- `binary`: 1 when q is at least as good as the reference, else 0.
+
+Where the exact optimum is cheap (`exact_limit` on the family's size figure: Held-Karp TSP up to
+18 cities, small cliques, ...), the generator solves the instance exactly and keeps the optimum as
+the reference, so `meta["optimal"]` is True. Otherwise an answer can beat a heuristic reference;
+the score then records `beats_reference` (its reward is still capped at 1).
 """
 
 from __future__ import annotations
@@ -25,13 +38,16 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rlvr.answers import read_final
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
-from rlvr.synth.np.answer import MARKER, FormatError, Infeasible, answer_text, parse_literal
+from rlvr.synth.np.answer import MARKER, Ambiguous, FormatError, Infeasible, ListGrammar
 from rlvr.synth.registry import GeneratorSpec, register_generator
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 MIN, MAX = "min", "max"
+REWARD_MODES = ("normalized", "ratio", "binary")
+MAX_REDRAWS = 8  # redraws of an instance whose reference is no better than a trivial answer
 ANCHORS = (0.0, 0.5, 1.0)  # where NP-Engine's easy, medium and hard presets sit on the knob
 EXAMPLE_DIFFICULTIES = (0.0, 0.5, 1.0)
 
@@ -69,15 +85,24 @@ class NPConfig:
     difficulty: float = field(
         default=0.0, metadata={"help": "0 = easiest, 1 = hardest; NP-Engine's easy/medium/hard sit at 0, 0.5, 1"}
     )
+    reward: str = field(
+        default="normalized",
+        metadata={"help": "normalized: (q - q_trivial) / (q_ref - q_trivial) clipped, so trivial answers earn 0; "
+                          "ratio: NP-Engine's q / q_ref; binary: 1 when as good as the reference"},
+    )
 
     PRESETS: ClassVar[dict[str, tuple[Any, Any, Any]]] = {}
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {}
-    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = ({"difficulty": -0.1}, {"difficulty": 1.5})
+    BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = ({"difficulty": -0.1}, {"difficulty": 1.5},
+                                                          {"reward": "linear"})
 
     def __post_init__(self) -> None:
         d = self.difficulty
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or not 0 <= d <= 1:
             raise ValueError(f"{type(self).__name__}.difficulty must be a number in [0, 1], got {d!r}")
+        if self.reward not in REWARD_MODES:
+            raise ValueError(f"{type(self).__name__}.reward must be one of {', '.join(REWARD_MODES)}, "
+                             f"got {self.reward!r}")
         self.difficulty = float(d)
         for name in self.PRESETS:
             value = getattr(self, name, None)
@@ -105,7 +130,7 @@ class NPConfig:
     def knobs(self) -> dict[str, Any]:
         """Every knob's setting (the override when given, else the preset at this difficulty),
         plus the config's other fields (switches such as `plant`, solver budgets) as they are."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "reward"}
         for name, presets in self.PRESETS.items():
             override = getattr(self, name, None)
             out[name] = override if override is not None else resolve_knob(presets, self.difficulty)
@@ -147,7 +172,15 @@ class Problem:
     sense: ClassVar[str]  # MIN or MAX
     solver: ClassVar[str]  # the reference heuristic, for meta and reports
     config_cls: ClassVar[type[NPConfig]]
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: exact references on small instances, trivial-answer baseline
+    # Solve exactly at generation time when size()[key] <= limit (measured to stay under ~0.3 s);
+    # None: never (the reference is already optimal, or the exact search is too slow).
+    exact_limit: ClassVar[tuple[str, int] | None] = None
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        """Answers written without reading the instance (only its size): every subset, the tour
+        0..n-1, ... The best feasible one's value is q_trivial, the zero of the normalized reward."""
+        raise NotImplementedError
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
         """A JSON-native instance (lists, ints, str keys) drawn with rng."""
@@ -186,7 +219,14 @@ class Problem:
 
     # -- shared behaviour -------------------------------------------------------------------
     def parse_completion(self, completion: str) -> Any:
-        return self.parse(parse_literal(answer_text(completion)))
+        """The solution in the completion's final answer; FormatError or Ambiguous when there is none."""
+        final = read_final(completion, ListGrammar())
+        if final.status != "ok":
+            raise FormatError(final.detail) if final.status == "format_error" else Ambiguous(final.detail)
+        return self.parse(final.value)
+
+    def better(self, a: int, b: int) -> bool:
+        return a > b if self.sense == MAX else a < b
 
     def ratio(self, value: int, reference: int) -> float:
         """NP-Engine's quality ratio, clipped to [0, 1]; a zero reference is met by any answer."""
@@ -196,17 +236,61 @@ class Problem:
             r = 1.0 if value <= reference else reference / value
         return min(1.0, max(0.0, r))
 
+    def trivial_value(self, instance: dict[str, Any]) -> int | None:
+        """q_trivial: the best objective among the feasible trivial answers; None when none is feasible."""
+        best = None
+        for answer in self.trivial_answers(instance):
+            try:
+                value = self.evaluate(instance, answer)
+            except Infeasible:
+                continue
+            if best is None or self.better(value, best):
+                best = value
+        return best
+
+    def normalized(self, value: int, reference: int, trivial: int | None) -> float:
+        """clip((q - q_trivial) / (q_ref - q_trivial), 0, 1); with no feasible trivial answer a max
+        problem's zero is 0 and a min problem falls back to the ratio. When the reference is no
+        better than the trivial answer, an answer as good as the reference earns 1."""
+        if trivial is None:
+            if self.sense == MIN:
+                return self.ratio(value, reference)
+            trivial = 0
+        span = (reference - trivial) if self.sense == MAX else (trivial - reference)
+        if span <= 0:
+            return 0.0 if self.better(reference, value) else 1.0
+        gain = (value - trivial) if self.sense == MAX else (trivial - value)
+        return min(1.0, max(0.0, gain / span))
+
+    def reward(self, mode: str, value: int, reference: int, trivial: int | None) -> float:
+        if mode == "ratio":
+            return self.ratio(value, reference)
+        if mode == "binary":
+            return 0.0 if self.better(reference, value) else 1.0
+        return self.normalized(value, reference, trivial)
+
     def score(self, task: Task, completion: str) -> Score:
         try:
             solution = self.parse_completion(completion)
         except FormatError as exc:
             return Score(0.0, "format_error", str(exc)[:300])
+        except Ambiguous as exc:
+            return Score(0.0, "ambiguous", str(exc)[:300])
+        instance = task.meta["instance"]
         try:
-            value = self.evaluate(task.meta["instance"], solution)
+            value = self.evaluate(instance, solution)
         except Infeasible as exc:
             return Score(0.0, "infeasible", str(exc)[:300])
         reference = task.answer["value"]
-        return Score(self.ratio(value, reference), "ok", f"{self.sense} objective {value}, reference {reference}")
+        trivial = task.answer["trivial"] if "trivial" in task.answer else self.trivial_value(instance)
+        mode = task.verifier.params.get("reward", "normalized")
+        if mode not in REWARD_MODES:
+            raise ValueError(f"{task.kind}: verifier param reward={mode!r}; valid: {', '.join(REWARD_MODES)}")
+        beats = self.better(value, reference)
+        detail = f"{self.sense} objective {value}, reference {reference}, trivial {trivial}" + (
+            " (beats the reference)" if beats else "")
+        return Score(self.reward(mode, value, reference, trivial), "ok", detail,
+                     info={"beats_reference": beats, "objective": value})
 
     def gold_completion(self, task: Task) -> str:
         return f"{MARKER} {self.render(task.answer['solution'])}"
@@ -232,18 +316,23 @@ class NPGenerator:
         return self.problem.build(random.Random(seed_int("np", self.name, seed, idx)), self.knobs)
 
     def generate(self, seed: int, idx: int) -> Task:
+        """The task for (seed, idx). An instance whose best known answer is no better than a
+        trivial one (one written without reading it) is redrawn, up to MAX_REDRAWS times, from
+        (seed, idx, draw): it could only pay an answer that ignores the instance. `meta["draw"]`
+        says which draw was kept (0: the one `instance(seed, idx)` gives)."""
         problem = self.problem
-        instance = self.instance(seed, idx)
-        ref = problem.solve(instance, random.Random(seed_int("np-solve", self.name, seed, idx)), self.config)
-        try:
-            value = problem.evaluate(instance, ref.solution)
-        except Infeasible as exc:  # a solver bug, not a data problem: fail loudly
-            raise RuntimeError(f"{self.name}: reference solution is infeasible ({exc}); seed={seed} idx={idx}") from exc
+        for draw in range(MAX_REDRAWS + 1):
+            instance = self.instance(seed, idx) if draw == 0 else problem.build(
+                random.Random(seed_int("np", self.name, seed, idx, draw)), self.knobs)
+            ref, value = self._reference(instance, seed, idx, draw)
+            trivial = problem.trivial_value(instance)
+            if trivial is None or problem.better(value, trivial):
+                break
         return Task(
             kind=self.name,
             prompt=[Message("user", problem.describe(instance))],
-            answer={"solution": ref.solution, "value": value},
-            verifier=VerifierSpec(self.name),
+            answer={"solution": ref.solution, "value": value, "trivial": trivial},
+            verifier=VerifierSpec(self.name, {"reward": self.config.reward}),
             provenance=Provenance(self.name, self.version, self.fingerprint, seed, idx),
             difficulty=Difficulty(nominal=self.config.difficulty),
             meta={
@@ -252,12 +341,43 @@ class NPGenerator:
                 "solver": problem.solver,
                 "optimal": ref.optimal,
                 "size": problem.size(instance),
+                "draw": draw,
             },
             fingerprint=problem.fingerprint(instance),
         )
 
+    def _reference(self, instance: dict[str, Any], seed: int, idx: int, draw: int) -> tuple[Reference, int]:
+        """The heuristic's answer, replaced by the exact optimum where that is cheap."""
+        problem = self.problem
+        key = ("np-solve", self.name, seed, idx) + ((draw,) if draw else ())
+        ref = problem.solve(instance, random.Random(seed_int(*key)), self.config)
+        try:
+            value = problem.evaluate(instance, ref.solution)
+        except Infeasible as exc:  # a solver bug, not a data problem: fail loudly
+            raise RuntimeError(f"{self.name}: reference solution is infeasible ({exc}); seed={seed} idx={idx}") from exc
+        limit = problem.exact_limit
+        if ref.optimal is not True and limit is not None and problem.size(instance)[limit[0]] <= limit[1]:
+            best = problem.exact(instance)
+            best_value = problem.evaluate(instance, best)
+            if problem.better(value, best_value):  # an exact solver worse than a heuristic is a bug
+                raise RuntimeError(f"{self.name}: exact solution {best_value} is worse than the heuristic {value}")
+            ref, value = Reference(best, True), best_value
+        return ref, value
+
 
 PROBLEMS: dict[str, Problem] = {}
+
+
+def _other_answers(problem: Problem, task: Task) -> list[str]:
+    """Answers other than the reference, for the reward tests: the trivial ones and the reference
+    with its first number changed."""
+    gold = task.answer["solution"]
+    out = [problem.render(a) for a in problem.trivial_answers(task.meta["instance"]) if a != gold]
+    text = problem.render(gold)
+    digits = next((i for i, c in enumerate(text) if c.isdigit()), None)
+    if digits is not None:
+        out.append(text[:digits] + "9" + text[digits:])
+    return [o for o in out if o != text]
 
 
 def register_problem(problem: Problem) -> Problem:
@@ -265,12 +385,21 @@ def register_problem(problem: Problem) -> Problem:
     if problem.name in PROBLEMS:
         raise ValueError(f"NP problem {problem.name!r} is already registered")
     PROBLEMS[problem.name] = problem
-    judged = "value / reference" if problem.sense == MAX else "reference / value"
     register_verifier(FunctionVerifier(
         problem.name, problem.score, problem.gold_completion,
-        description=f"the literal after the last '{MARKER}' is parsed as a solution to {problem.title} and checked for "
-                    f"every constraint (a violation scores 0, status infeasible; unparsable: format_error); a feasible "
-                    f"solution scores {judged}, clipped to [0, 1]; reference solver: {problem.solver}",
+        description=f"the literal after the last '{MARKER}' is parsed as a solution to {problem.title} (two candidates "
+                    f"or a hedge: ambiguous, 0) and checked for every constraint (a violation scores 0, status "
+                    f"infeasible; unparsable: format_error); a feasible solution scores, by default, "
+                    f"(q - q_trivial) / (q_ref - q_trivial) clipped to [0, 1], where q_trivial is the best answer "
+                    f"written without reading the instance (reward: ratio or binary on request); reference solver: "
+                    f"{problem.solver}",
+    ))
+    register_probe(problem.name, AnswerProbe(
+        samples=lambda p=problem: [NPGenerator(p, p.config_cls(difficulty=0.0)).generate(0, i) for i in range(2)],
+        gold=lambda task, p=problem: p.render(task.answer["solution"]),
+        others=lambda task, p=problem: _other_answers(p, task),
+        harmless=lambda task, p=problem: [p.render(task.answer["solution"]).replace(" ", ""),
+                                          p.render(task.answer["solution"]).replace("[", "[ ").replace("]", " ]")],
     ))
     cls = problem.config_cls
     register_generator(

@@ -143,6 +143,7 @@ class MinBisection(Problem):
     title = "the balanced minimum bisection problem"
     sense = MIN
     solver = "multi-start steepest swap descent, then simulated annealing over swaps and a final descent"
+    exact_limit = ("vertices", 12)
     config_cls = BisectionConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +208,11 @@ class MinBisection(Problem):
                     best, best_cut = side, cut
         return [[v for v in range(n) if best[v] == 0], [v for v in range(n) if best[v] == 1]]
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = instance["n"]
+        return [[list(range(n // 2)), list(range(n // 2, n))],  # first half / second half
+                [list(range(0, n, 2)), list(range(1, n, 2))]]  # even / odd ids
+
     def parse(self, literal: list[Any]) -> list[list[int]]:
         if (not isinstance(literal, list) or len(literal) != 2
                 or any(not isinstance(part, list) or any(not isinstance(v, int) for v in part) for part in literal)):
@@ -249,7 +255,7 @@ class MinBisection(Problem):
             ),
             answer_format=(
                 "The two halves as two lists of vertex ids, e.g. [[0, 1, 2], [3, 4, 5]]; every vertex in exactly "
-                "one half. The score is the smallest cut weight we know divided by your cut weight."
+                "one half."
             ),
             example_input="0: {1: 3, 2: 1}\n1: {0: 3, 2: 2, 3: 2}\n2: {0: 1, 1: 2, 3: 3}\n3: {1: 2, 2: 3}",
             example_answer="[[0, 1], [2, 3]]",

@@ -68,6 +68,7 @@ class MaxClique(Problem):
     title = "the maximum clique problem"
     sense = MAX
     solver = "greedy randomized restarts, stopped at the greedy-colouring bound"
+    exact_limit = ("vertices", 40)
     config_cls = CliqueConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +96,9 @@ class MaxClique(Problem):
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return max_clique(bitsets(instance["n"], instance["edges"]))
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [[0]] if instance["n"] else [[]]  # one vertex is always a clique
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "vertex ids")
 
@@ -119,8 +123,7 @@ class MaxClique(Problem):
             ),
             answer_format=(
                 "A list of the vertex ids in your clique, e.g. [0, 1, 3, 4]. Every pair in the list must "
-                "be adjacent and no vertex may repeat. The score is the clique's size relative to the "
-                "best size we know."
+                "be adjacent and no vertex may repeat."
             ),
             example_input="0: [1, 2, 3, 4]\n1: [0, 3, 4]\n2: [0, 3]\n3: [0, 1, 2, 4]\n4: [0, 1, 3]",
             example_answer="[0, 1, 3, 4]",

@@ -167,6 +167,7 @@ class GraphColoring(Problem):
     title = "the graph colouring problem"
     sense = MIN
     solver = "DSatur, then TabuCol with one colour fewer until it fails or meets a clique bound"
+    exact_limit = ("vertices", 20)
     config_cls = ColoringConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +202,11 @@ class GraphColoring(Problem):
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return [c + 1 for c in chromatic_exact(edges_to_adj(instance["n"], instance["edges"]))]
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = instance["n"]
+        return [list(range(1, n + 1)),  # a colour per vertex
+                [1 + v % 2 for v in range(n)], [1] * n]
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "colours, one per vertex")
 
@@ -227,8 +233,7 @@ class GraphColoring(Problem):
             ),
             answer_format=(
                 f"A list of {n} positive integers: the i-th number is the colour of vertex i (vertex 0 first), "
-                "e.g. [1, 2, 1, 2] means vertices 0 and 2 get colour 1 and vertices 1 and 3 colour 2. The "
-                "score is the best colour count we know divided by the number of colours you use."
+                "e.g. [1, 2, 1, 2] means vertices 0 and 2 get colour 1 and vertices 1 and 3 colour 2."
             ),
             example_input="0: [1, 2]\n1: [0, 3]\n2: [0, 3]\n3: [1, 2]",
             example_answer="[1, 2, 2, 1]",

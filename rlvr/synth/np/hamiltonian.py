@@ -159,6 +159,7 @@ class HamiltonianCycle(Problem):
     title = "the longest cycle (Hamiltonian cycle) problem"
     sense = MAX
     solver = "Warnsdorff / random path growth with Posa rotations and restarts; a planted Hamiltonian cycle when present"
+    exact_limit = ("vertices", 14)
     config_cls = HamiltonianConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +188,10 @@ class HamiltonianCycle(Problem):
 
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return longest_cycle_exact(edges_to_adj(instance["n"], instance["edges"]))
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = instance["n"]
+        return [list(range(n)), [0, 1, 2]]  # the cycle in id order, the first triangle
 
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "vertex ids")
@@ -225,7 +230,7 @@ class HamiltonianCycle(Problem):
             answer_format=(
                 "The cycle as a list of vertex ids that starts and ends at the same vertex, e.g. "
                 "[0, 1, 2, 3, 0]; consecutive vertices must be adjacent and no vertex may repeat apart from "
-                "the start. The score is your cycle's vertex count divided by the longest we know."
+                "the start."
             ),
             example_input="0: [1, 2]\n1: [0, 2, 3]\n2: [0, 1, 3]\n3: [1, 2]",
             example_answer="[0, 1, 3, 2, 0]",

@@ -57,6 +57,7 @@ class MaxIndependentSet(Problem):
     title = "the maximum independent set problem"
     sense = MAX
     solver = "greedy randomized clique restarts on the complement, stopped at the clique-cover bound"
+    exact_limit = ("vertices", 40)
     config_cls = IndependentSetConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +85,9 @@ class MaxIndependentSet(Problem):
 
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return max_clique(complement(bitsets(instance["n"], instance["edges"])))
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [[0]] if instance["n"] else [[]]  # one vertex is always independent
 
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "vertex ids")
@@ -115,8 +119,7 @@ class MaxIndependentSet(Problem):
             ),
             answer_format=(
                 "A list of the vertex ids in your set, e.g. [0, 3, 5, 7]. No two listed vertices may be "
-                "adjacent and no vertex may repeat. The score is the set's size relative to the best "
-                "size we know."
+                "adjacent and no vertex may repeat."
             ),
             example_input="0: [1, 2]\n1: [0, 2, 3]\n2: [0, 1, 3]\n3: [1, 2]",
             example_answer="[0, 3]",

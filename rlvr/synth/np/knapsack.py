@@ -140,6 +140,10 @@ class Knapsack(Problem):
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return branch_and_bound(instance["weights"], instance["values"], instance["capacity"])
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = len(instance["weights"])
+        return [[], [0], list(range(n))]  # nothing, the first item, everything
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "item ids")
 
@@ -166,8 +170,7 @@ class Knapsack(Problem):
                 "Each item can be packed at most once."
             ),
             answer_format=(
-                "A list of the ids of the items you pack, e.g. [0, 3, 5], with no repeats. The score is your "
-                "total value divided by the best total value we know."
+                "A list of the ids of the items you pack, e.g. [0, 3, 5], with no repeats."
             ),
             example_input="capacity 10\n0: weight 3, value 4\n1: weight 4, value 5\n2: weight 7, value 10\n3: weight 8, value 11",
             example_answer="[0, 2]",

@@ -198,6 +198,7 @@ class MeetingScheduling(Problem):
     title = "meeting scheduling"
     sense = MAX
     solver = "GRASP: randomized largest-first order and early start, smallest fitting room, with restarts"
+    exact_limit = ("meetings", 6)
     config_cls = MeetingConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -231,6 +232,9 @@ class MeetingScheduling(Problem):
 
     def exact(self, instance: dict[str, Any]) -> list[list[int]]:
         return exact_schedule(_Model(instance), len(instance["availability"]))
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [[], [[0, 0, DAY[0]]]]  # nothing, meeting 0 in room 0 at the start of the day
 
     def parse(self, literal: list[Any]) -> list[list[int]]:
         return int_tuples(literal, 3, "(meeting id, room id, start time) groups")
@@ -282,8 +286,7 @@ class MeetingScheduling(Problem):
             ),
             answer_format=(
                 "A list of (meeting id, room id, start time) groups, one per scheduled meeting, e.g. "
-                "[(0, 1, 540), (2, 0, 600)]; leave unscheduled meetings out. The score is your attendee total "
-                "divided by the best total we know."
+                "[(0, 1, 540), (2, 0, 600)]; leave unscheduled meetings out."
             ),
             example_input=("meetings:\n0: attendees [0, 1], 60 minutes\n1: attendees [1, 2], 30 minutes\n"
                            "availability:\n0: 540-720\n1: 540-1020\n2: 600-660\nrooms:\n0: capacity 2"),

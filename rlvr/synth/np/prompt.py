@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from rlvr.synth.np.answer import MARKER
 
+# True under every reward mode (normalized, ratio, binary); a second candidate is scored 0 as ambiguous.
+SCORING = "A better solution scores at least as high, the best we know scores 1. Give exactly one solution."
+
 
 def build_prompt(
     *,
@@ -24,7 +27,7 @@ def build_prompt(
     return (
         f"You are an expert at {title}. Solve the instance below as well as you can.\n\n"
         f"## Problem\n{description}\n\n"
-        f"## Answer format\n{answer_format}\n\n"
+        f"## Answer format\n{answer_format} {SCORING}\n\n"
         f"## Example\nInput:\n{example_input}\n"
         f"A correct final line for this example:\n{MARKER} {example_answer}\n\n"
         f"## Your instance\n{instance}\n\n"

@@ -119,6 +119,7 @@ class SetCover(Problem):
     title = "the set cover problem"
     sense = MIN
     solver = "randomized greedy restarts + simulated annealing (remove, repair, prune), stopped at a packing bound"
+    exact_limit = ("subsets", 20)
     config_cls = SetCoverConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +168,9 @@ class SetCover(Problem):
                     return list(combo)
         raise ValueError("the subsets do not cover the universe")
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [list(range(len(instance["subsets"])))]  # every subset
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "subset ids")
 
@@ -198,7 +202,7 @@ class SetCover(Problem):
             ),
             answer_format=(
                 "A list of the ids of the chosen subsets, e.g. [0, 3, 4], with no repeats; order does not "
-                "matter. The score is the smallest number of subsets we know divided by how many you use."
+                "matter."
             ),
             example_input="universe 0..5\n0: [0, 1, 2]\n1: [2, 3]\n2: [0, 4]\n3: [3, 4, 5]\n4: [1, 2, 5]",
             example_answer="[0, 3]",

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlvr.pipeline import StageType
 from rlvr.records import Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 

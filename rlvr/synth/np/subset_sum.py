@@ -129,6 +129,9 @@ class SubsetSum(Problem):
                     return list(combo)
         return []
 
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        return [[], list(range(len(instance["numbers"])))]  # nothing, everything
+
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "number ids")
 
@@ -155,7 +158,7 @@ class SubsetSum(Problem):
             ),
             answer_format=(
                 "A list of the ids of the chosen numbers, e.g. [0, 1, 4], with no repeats; their values must "
-                "sum to the target. The score is how many numbers you use divided by the most we know of."
+                "sum to the target."
             ),
             example_input="target 10\n0: 2\n1: 3\n2: 7\n3: 8\n4: 5",
             example_answer="[0, 1, 4]",

@@ -157,30 +157,41 @@ def anneal(dist: list[list[int]], tour: list[int], rng: random.Random, steps: in
 
 
 def held_karp(dist: list[list[int]]) -> list[int]:
-    """An optimal tour by the Held-Karp DP over subsets (O(2^n n^2)); small n only."""
+    """An optimal tour by the Held-Karp DP over subsets, O(2^n n^2), vectorised with numpy one
+    subset size at a time (about 0.5 s at 17 cities); small n only."""
+    import numpy as np
+
     n = len(dist)
     if n <= 3:
         return list(range(n))
-    full = 1 << (n - 1)
-    cost: dict[tuple[int, int], tuple[int, int]] = {}
-    for j in range(1, n):
-        cost[(1 << (j - 1), j)] = (dist[0][j], 0)
-    for mask in range(1, full):
-        for j in range(1, n):
-            if not mask >> (j - 1) & 1 or (mask, j) not in cost:
-                continue
-            base = cost[(mask, j)][0]
-            for k in range(1, n):
-                if mask >> (k - 1) & 1:
-                    continue
-                key, value = (mask | 1 << (k - 1), k), base + dist[j][k]
-                if key not in cost or value < cost[key][0]:
-                    cost[key] = (value, j)
-    last = min(range(1, n), key=lambda j: cost[(full - 1, j)][0] + dist[j][0])
-    tour, mask, j = [], full - 1, last
-    while j:
-        tour.append(j)
-        mask, j = mask & ~(1 << (j - 1)), cost[(mask, j)][1]
+    m = n - 1  # cities 1..n-1 are bits 0..m-1; city 0 is the fixed start
+    d = np.array(dist, dtype=np.int64)
+    inf = np.iinfo(np.int64).max // 4
+    cost = np.full((1 << m, m), inf, dtype=np.int64)
+    parent = np.zeros((1 << m, m), dtype=np.int8)
+    for j in range(m):
+        cost[1 << j, j] = d[0, j + 1]
+    masks = np.arange(1 << m, dtype=np.int64)
+    popcount = np.zeros(1 << m, dtype=np.int64)
+    for j in range(m):
+        popcount += (masks >> j) & 1
+    inner = d[1:, 1:]  # inner[k, j]: from city k+1 to city j+1
+    for size in range(2, m + 1):
+        layer = masks[popcount == size]
+        for j in range(m):
+            sub = layer[(layer >> j) & 1 == 1]
+            prev = cost[sub ^ (1 << j)] + inner[:, j]  # (len(sub), m): arrive at j from each k
+            best = prev.argmin(axis=1)
+            cost[sub, j] = prev[np.arange(len(sub)), best]
+            parent[sub, j] = best
+    full = (1 << m) - 1
+    last = int((cost[full] + d[1:, 0]).argmin())
+    tour, mask, j = [], full, last
+    while True:
+        tour.append(j + 1)
+        if mask == 1 << j:
+            break
+        mask, j = mask & ~(1 << j), int(parent[mask, j])
     return [0] + tour[::-1]
 
 
@@ -189,6 +200,7 @@ class TSP(Problem):
     title = "the travelling salesman problem"
     sense = MIN
     solver = "nearest neighbour, 2-opt + Or-opt descent, simulated annealing over 2-opt moves, descent again"
+    exact_limit = ("cities", 18)
     config_cls = TSPConfig
 
     def build(self, rng: random.Random, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +227,10 @@ class TSP(Problem):
 
     def exact(self, instance: dict[str, Any]) -> list[int]:
         return held_karp(instance["distances"])
+
+    def trivial_answers(self, instance: dict[str, Any]) -> list[Any]:
+        n = len(instance["distances"])
+        return [list(range(n))]  # the tour in id order
 
     def parse(self, literal: list[Any]) -> list[int]:
         return int_list(literal, "city ids")
@@ -250,8 +266,7 @@ class TSP(Problem):
             ),
             answer_format=(
                 "The route as a list of city ids that starts and ends at the same city, e.g. [0, 1, 3, 2, 0]; "
-                "every city appears exactly once apart from the repeated start. The score is the shortest "
-                "length we know divided by your route's length."
+                "every city appears exactly once apart from the repeated start."
             ),
             example_input="0: [0, 10, 15, 20]\n1: [10, 0, 35, 25]\n2: [15, 35, 0, 30]\n3: [20, 25, 30, 0]",
             example_answer="[0, 1, 3, 2, 0]",

@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from rlvr.answers import NumberGrammar, TextGrammar, fold, numbers_equal, read_final
 from rlvr.records import Task
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 VERIFIER = "final_answer"
 MAX_ANSWER_CHARS = 200  # longer "answers" are prose, not a final answer
@@ -125,13 +126,20 @@ def is_short_answer(answer: object, max_chars: int = 32) -> bool:
 
 
 def score(task: Task, completion: str) -> Score:
-    """The final answer (last <answer> block, else \\boxed{}, else an 'Answer:' line) must equal the
-    reference after normalisation (numbers compared as exact rationals)."""
-    answer = extract_final_answer(completion)
-    if answer is None:
-        return Score(0.0, "format_error", "no <answer>...</answer> block, \\boxed{} or Answer: line")
-    ok = answers_match(answer, str(task.answer))
-    return Score(1.0 if ok else 0.0, "ok" if ok else "wrong", f"answer {answer[:60]!r}")
+    """The final answer, read with the shared rule of rlvr.answers (last marker; several candidates
+    or a hedge is ambiguous), must equal the reference after normalisation (numbers compared as
+    exact rationals)."""
+    gold = str(task.answer)
+    number = as_number(normalize_answer(gold))
+    grammar = NumberGrammar() if number is not None else TextGrammar(gold)
+    final = read_final(completion, grammar, allowed_words=gold)
+    if final.status != "ok":
+        return Score(0.0, final.status, final.detail)
+    if number is not None:
+        ok = numbers_equal(final.value, number)
+    else:
+        ok = final.value == fold(gold) or answers_match(final.text, gold)
+    return Score(1.0 if ok else 0.0, "ok" if ok else "wrong", f"answer {final.text[:60]!r}")
 
 
 def gold_completion(task: Task) -> str:
@@ -140,7 +148,28 @@ def gold_completion(task: Task) -> str:
 
 register_verifier(FunctionVerifier(
     VERIFIER, score, gold_completion,
-    description="the final answer (last <answer>...</answer>, else \\boxed{}, else an 'Answer:' line) must equal the "
-                "reference after normalisation (LaTeX wrappers, case and spacing folded; numbers compared as exact "
+    description="the final answer (the last <answer>...</answer>, \\boxed{} or 'Answer:' marker; several candidates or a "
+                "hedge: ambiguous, 0) must equal the reference after normalisation (LaTeX wrappers, case and spacing folded; numbers compared as exact "
                 "rationals, so 0.5 = 1/2)",
+))
+
+
+def _probe_tasks() -> list[Task]:
+    from rlvr.records import Message, Provenance, VerifierSpec
+
+    return [Task(kind="probe.final_answer", prompt=[Message("user", f"What is the answer {i}?")], answer=gold,
+                 verifier=VerifierSpec(VERIFIER), provenance=Provenance("probe", index=i))
+            for i, gold in enumerate(("42", "-3.5", "\\frac{1}{2}", "Paris", "x^2 + 1"))]
+
+
+_OTHERS = {"42": ["43", "7"], "-3.5": ["3.5", "-35"], "\\frac{1}{2}": ["\\frac{1}{3}", "2"], "Paris": ["London", "Rome"],
+           "x^2 + 1": ["x^2 - 1", "2x"]}
+_HARMLESS = {"42": ["42.0", "= 42", "x = 42", "42.", "4.2e1"], "-3.5": ["-3.50", "-7/2", "= -3.5"],
+             "\\frac{1}{2}": ["0.5", "1/2", "\\dfrac{1}{2}"], "Paris": ["paris", "\\text{Paris}"], "x^2 + 1": ["x^2 + 1."]}
+
+register_probe(VERIFIER, AnswerProbe(
+    samples=_probe_tasks,
+    gold=lambda task: str(task.answer),
+    others=lambda task: _OTHERS[str(task.answer)],
+    harmless=lambda task: _HARMLESS[str(task.answer)],
 ))

@@ -8,7 +8,7 @@ correct rollouts as the solutions to rewrite.
 
 Which group: a task's most recent training group, i.e. the rate of the policy closest to the one
 that will train on the variants (SvS itself uses the rollouts of the current step). Its rate
-leaves out rollouts whose verifier crashed (rlvr.train.value.group_pass_rate).
+leaves out rollouts whose verifier crashed (rlvr.records.RolloutGroup.pass_rate).
 
 Which kinds are eligible: an SvS variant must keep its parent's answer while the problem around
 it changes, so the parent needs one short final answer that a rewritten problem can have too.
@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlvr.records import RolloutGroup, Task, read_tasks
+from rlvr.io.tasks import read_tasks
+from rlvr.records import RolloutGroup, Task
 from rlvr.synth.svs.answer import is_short_answer
 from rlvr.verify import verify
 
@@ -101,8 +102,6 @@ def latest_groups(groups: Sequence[RolloutGroup]) -> dict[str, RolloutGroup]:
 def select_parents(tasks: Sequence[Task], groups: Sequence[RolloutGroup], *, solve_min: float, solve_max: float,
                    kinds: Sequence[str], max_answer_chars: int, max_solutions: int) -> Parents:
     """Under-performing, eligible tasks and their correct, intact completions (every drop counted)."""
-    from rlvr.train.value import group_pass_rate
-
     latest = latest_groups(groups)
     out = Parents()
     seen: set[str] = set()
@@ -113,7 +112,7 @@ def select_parents(tasks: Sequence[Task], groups: Sequence[RolloutGroup], *, sol
         seen.add(task.task_id)
         reason = eligible(task, kinds, max_answer_chars)
         group = latest.get(task.task_id)
-        rate = group_pass_rate(group) if group is not None else None
+        rate = group.pass_rate if group is not None else None
         if reason is None and rate is None:
             reason = "not_trained"
         elif reason is None and rate < solve_min - EPS:

@@ -78,7 +78,7 @@ def estimate_band(candidates: Sequence[Candidate], backend: Backend, *, k: int, 
                   max_new_tokens: int, temperature: float, batch_size: int, seed: int) -> list[RolloutGroup]:
     """Estimate each pending candidate's solve rate (k samples, its task's verifier) and keep it when
     the rate is in [low, high]; others are dropped as "unsolved" (below) or "too_easy" (above)."""
-    from rlvr.select.estimate import EstimateConfig, estimate
+    from rlvr.models.rollouts import EstimateConfig, estimate
 
     pending = [c for c in candidates if c.status == "pending"]
     if not pending:

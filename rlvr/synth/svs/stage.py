@@ -22,9 +22,8 @@ from typing import Any, ClassVar
 
 from rlvr.hashing import config_fingerprint
 from rlvr.models.backends import Backend
-from rlvr.pipeline import StageType
 from rlvr.records import Decision, RolloutGroup, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,9 @@
 SwS (arXiv 2506.08989) end to end, from a finished train stage:
   weak tasks per domain and the budget split by failure rate (weak.py)
   -> concepts per weak task (concepts.py) -> concept sets per domain (sampler.py)
-  -> one question per set, rule filters, majority-vote reference (synthesize.py)
+  -> one question per set, rule filters (synthesize.py)
+  -> optionally the two quality judges and their acceptance rule (judge.py; `judges: true`)
+  -> majority-vote reference (synthesize.py)
   -> the policy's solve rate, kept inside [keep_min, keep_max] (SwS's band: 0.125 to 0.875).
 
 Three roles, three backends (each defaults to `backend`): `backend` extracts concepts and writes
@@ -28,15 +30,15 @@ from typing import Any, ClassVar
 
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.io.atomic import atomic_write_text
-from rlvr.pipeline import StageType
 from rlvr.records import Decision, RolloutGroup, Task
-from rlvr.rundir import StageResult
+from rlvr.rundir import StageResult, StageType
 from rlvr.synth.sws.weak import RULES, Domain
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("elementary school", "middle school", "high school", "competition")
-_RUNTIME = ("backend", "answer_backend", "policy_backend", "device", "batch_size")
+_RUNTIME = ("backend", "answer_backend", "policy_backend", "judge_backend", "second_judge_backend", "device",
+            "batch_size")
 
 
 @dataclass
@@ -59,6 +61,13 @@ class SwSConfig:
     max_new_tokens: int = field(default=1024, metadata={"help": "length limit of a generation reply"})
     temperature: float = field(default=0.6, metadata={"help": "generation temperature (SwS: 0.6)"})
     max_question_chars: int = field(default=4000, metadata={"help": "longer questions are dropped (too_long)"})
+    judges: bool = field(default=False, metadata={
+        "help": "SwS quality judges (rlvr.synth.sws.judge): keep a question only if judge A says perfect and judge B "
+                "perfect or acceptable; costs two generations per question"})
+    judge_backend: str = field(default="", metadata={"help": "judge A, the strict one (default: backend)"})
+    second_judge_backend: str = field(default="", metadata={"help": "judge B (default: judge_backend)"})
+    judge_temperature: float = field(default=0.6, metadata={"help": "judge sampling temperature (SwS: 0.6)"})
+    judge_max_new_tokens: int = field(default=512, metadata={"help": "length limit of a judge's reply"})
     answer_samples: int = field(default=8, metadata={"help": "answers sampled per question for the vote (SwS: 8)"})
     min_agreement: int = field(default=4, metadata={"help": "votes the majority answer needs (SwS: 4 of 8)"})
     answer_temperature: float = field(default=0.7, metadata={"help": "answer sampling temperature (SwS: 0.7)"})
@@ -75,7 +84,7 @@ class SwSConfig:
     BAD_EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"rule": "slope"}, {"budget": 0}, {"set_size": 0}, {"sampling_temperature": 0.0},
         {"answer_samples": 4, "min_agreement": 5}, {"keep_min": 0.9, "keep_max": 0.5}, {"levels": ()},
-        {"k": 0}, {"min_agreement": 0}, {"max_weak": -1},
+        {"k": 0}, {"min_agreement": 0}, {"max_weak": -1}, {"judge_max_new_tokens": 0}, {"judge_temperature": -1.0},
     )
 
     def __post_init__(self) -> None:
@@ -83,7 +92,7 @@ class SwSConfig:
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
         for name in ("budget", "num_concepts", "concept_max_new_tokens", "set_size", "max_new_tokens",
-                     "max_question_chars", "answer_samples", "min_agreement", "answer_max_new_tokens",
+                     "max_question_chars", "judge_max_new_tokens", "answer_samples", "min_agreement", "answer_max_new_tokens",
                      "max_answer_chars", "k", "solve_max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -97,7 +106,7 @@ class SwSConfig:
             raise ValueError(f"need 0 <= keep_min <= keep_max <= 1, got {self.keep_min}, {self.keep_max}")
         if not self.levels:
             raise ValueError("levels: give at least one difficulty level")
-        if min(self.temperature, self.answer_temperature, self.solve_temperature) < 0:
+        if min(self.temperature, self.answer_temperature, self.solve_temperature, self.judge_temperature) < 0:
             raise ValueError("temperatures must be >= 0")
 
     def fingerprint(self) -> str:
@@ -165,11 +174,18 @@ def run(config: SwSConfig, inputs: list[Path], out_dir: Path, backends: dict[str
                                 max_new_tokens=config.concept_max_new_tokens, seed=config.seed,
                                 batch_size=config.batch_size) if weak else {}
     sets, stats = concept_sets(domains, concepts, config, embed)
-    candidates, estimates = [], []
+    candidates, estimates, judged = [], [], None
     if sets:
         candidates = generate(sets, backend(config.backend), max_new_tokens=config.max_new_tokens,
                               temperature=config.temperature, max_question_chars=config.max_question_chars,
                               seed=config.seed, batch_size=config.batch_size)
+        if config.judges:
+            from rlvr.synth.sws.judge import judge
+
+            judge_a = config.judge_backend or config.backend
+            judged = judge(candidates, backend(judge_a), backend(config.second_judge_backend or judge_a),
+                           max_new_tokens=config.judge_max_new_tokens, temperature=config.judge_temperature,
+                           seed=config.seed, batch_size=config.batch_size)
         reference_answers(candidates, sets, backend(config.answer_backend), samples=config.answer_samples,
                           min_agreement=config.min_agreement, max_answer_chars=config.max_answer_chars,
                           max_new_tokens=config.answer_max_new_tokens, temperature=config.answer_temperature,
@@ -190,6 +206,8 @@ def run(config: SwSConfig, inputs: list[Path], out_dir: Path, backends: dict[str
               "with_concepts": sum(bool(v) for v in concepts.values()),
               "no_concepts": sum(not v for v in concepts.values()), "domains": stats,
               "concept_sets": len(sets), **tally(candidates), "tasks": len(kept)}
+    if judged is not None:
+        counts["judges"] = judged
     summary = (f"{counts['weak_tasks']} weak task(s) in {sum(bool(s['weak']) for s in stats.values())} domain(s) -> "
                f"{len(sets)} concept set(s) -> {counts['generated']} question(s), {counts['kept']} kept; dropped: "
                f"{', '.join(f'{k}={v}' for k, v in counts['dropped'].items()) or 'none'}")

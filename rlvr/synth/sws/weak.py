@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlvr.records import Task, Value, read_tasks
+from rlvr.io.tasks import read_tasks
+from rlvr.records import Task, Value
 from rlvr.synth.svs.parents import ledger_beside
 
 RULES = ("sws", "failing")

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from rlvr.hashing import config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.synth.registry import GeneratorSpec, register_generator
-from rlvr.verify import FunctionVerifier, Score, register_verifier
+from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
 VERSION = "1"
 ALPHABET = string.ascii_lowercase + string.digits
@@ -72,6 +72,14 @@ def score_first_char(task: Task, completion: str) -> Score:
 register_verifier(FunctionVerifier(
     "toy.first_char", score_first_char, lambda t: str(t.answer)[0],
     description="1.0 when the reply's first non-space character is one of the reference's characters, else 0",
+))
+# Not final-answer tasks (the reply's first character is the answer): the reward tests check gold,
+# other characters and junk only.
+register_probe("toy.first_char", AnswerProbe(
+    samples=lambda: first_char_tasks(3, seed=5, config=FirstCharConfig(1, 4)),
+    gold=lambda task: str(task.answer)[0],
+    others=lambda task: [c + " is where I start" for c in ALPHABET if c not in str(task.answer)][:3],
+    final_answer=False,
 ))
 register_generator(GeneratorSpec(
     name="toy.first_char", config_cls=FirstCharConfig, make=FirstCharGenerator, verifiers=("toy.first_char",),
@@ -176,6 +184,12 @@ def score_initial(task: Task, completion: str) -> Score:
 register_verifier(FunctionVerifier(
     "toy.initial", score_initial, initial_gold,
     description="1.0 when the reply's first letter (after spaces and punctuation) is the requested letter, else 0",
+))
+register_probe("toy.initial", AnswerProbe(
+    samples=lambda: [InitialGenerator(InitialConfig()).generate(5, i) for i in range(3)],
+    gold=initial_gold,
+    others=lambda task: [OPENERS[c] + " one day" for c in INITIALS if c not in str(task.answer)][:3],
+    final_answer=False,
 ))
 register_generator(GeneratorSpec(
     name="toy.initial", config_cls=InitialConfig, make=InitialGenerator, verifiers=("toy.initial",),

@@ -1,4 +1,4 @@
-"""Tasks as a Hub-friendly Parquet dataset folder, and back.
+"""Tasks as a Hub-friendly Parquet dataset folder, and back; `read_tasks` reads either format.
 
 The published table flattens a Task into plain columns that the Hub viewer and
 `datasets.load_dataset` show well (nested provenance and difficulty become top-level columns;
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +148,16 @@ def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
     if not files:
         raise FileNotFoundError(f"{dataset_dir}: no data/**/*.parquet files (not an rlvr dataset folder)")
     return [row_task(r) for f in files for r in pq.read_table(f).to_pylist()]
+
+
+def read_tasks(paths: str | Path | Sequence[str | Path]) -> list[Task]:
+    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    tasks: list[Task] = []
+    for p in map(Path, paths):
+        if p.is_dir() or (p.suffix == ".parquet" and p.exists() and "verifier_params" in pq.read_schema(p).names):
+            tasks.extend(tasks_from_dataset(p) if p.is_dir() else [row_task(r) for r in pq.read_table(p).to_pylist()])
+        else:
+            tasks.extend(Task.read_parquet(p))
+    return tasks

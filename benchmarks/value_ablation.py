@@ -1,0 +1,155 @@
+"""Does the value report predict what removing a source does? Leave-one-source-out retraining.
+
+On the planted pool (rlvr/train/planted.py: helpful, poisoned, mastered and impossible sources, the
+bundled SmolLM2-135M), for each seed:
+
+  full      train on all four sources for --steps steps (uniform selector, influence on), then
+            measure the probe pass rate with --samples samples per probe task;
+  -source   the same run without that source's tasks, same total steps, same seed, same probe.
+
+Measured contribution of a source = pass rate(full) - pass rate(without it), with its standard error
+from the per-probe-task pass rates (paired over probe tasks: the same tasks are measured in both
+runs). Predicted contribution = the source's influence in the full run's value.parquet (AdamW
+geometry, a predicted change in probe pass rate) with its bootstrap standard error.
+Prints per source: predicted +- se, measured +- se (mean over seeds), sign agreement on the
+sources whose measured change exceeds two standard errors, and Spearman's rank correlation between
+predicted and measured. Targets (issue 16): signs agree wherever |measured| > 2 se, Spearman >= 0.8.
+
+    python benchmarks/value_ablation.py [--seeds 2] [--steps 16] [--samples 32] [--per-source 8]
+                                        [--out runs/value_ablation]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODEL = ["smollm2-135m-instruct"]  # --model; "tiny" (rlvr.train.tiny, a random model) checks the script quickly
+
+
+def load_policy(name: str, seed: int):
+    """(model, left-padding tokenizer): an embedded model name or path, or "tiny"."""
+    if name == "tiny":
+        from rlvr.train.tiny import make_tiny_model
+
+        return make_tiny_model(seed=seed)
+    import transformers
+
+    from rlvr.models import resolve_model
+
+    path = str(resolve_model(name))
+    return (transformers.AutoModelForCausalLM.from_pretrained(path),
+            transformers.AutoTokenizer.from_pretrained(path, padding_side="left"))
+
+
+def probe_pass_rates(model, tokenizer, probe_tasks, keys, samples: int, seed: int) -> np.ndarray:
+    """Per-probe-task pass rate of `model` from `samples` samples each (the trainer's probe sampler)."""
+    from rlvr.train.probe import Probe
+
+    probe = Probe(probe_tasks, keys, k=samples, max_new_tokens=4, temperature=1.0, seed=seed, batch_size=64)
+    groups = probe.evaluate(model, tokenizer, step=10_000)
+    return np.array([sum(g.rewards) / len(g.rewards) for g in groups])
+
+
+def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
+    """(per-probe-task pass rates after training, source-level values of the run)."""
+    from rlvr.records import Value
+    from rlvr.train.config import TrainConfig
+    from rlvr.train.data import task_keys
+    from rlvr.train.loop import train
+
+    model, tokenizer = load_policy(MODEL[0], seed)
+    cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
+                      probe_every=4, probe_k=4, selector="uniform", save_every=steps, seed=seed, report=False)
+    train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
+    keys = {t.task_id: task_keys(t) for t in probe_tasks}
+    rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+    values = {v.key: v for v in Value.read_parquet(out / "value.parquet") if v.level == "source"}
+    return rates, values
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    from scipy.stats import spearmanr
+
+    if len(x) < 3:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=32, help="samples per probe task (>= 32)")
+    parser.add_argument("--per-source", type=int, default=8)
+    parser.add_argument("--n-probe", type=int, default=12)
+    parser.add_argument("--out", type=Path, default=Path("runs/value_ablation"))
+    parser.add_argument("--model", default=MODEL[0], help="embedded model name or path, or tiny (a quick check)")
+    args = parser.parse_args()
+    MODEL[0] = args.model
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    from rlvr.train.planted import SOURCES, planted_tasks
+
+    measured: dict[str, list[float]] = {s: [] for s in SOURCES}
+    measured_se: dict[str, list[float]] = {s: [] for s in SOURCES}
+    predicted: dict[str, list[float]] = {s: [] for s in SOURCES}
+    predicted_se: dict[str, list[float]] = {s: [] for s in SOURCES}
+    start = time.perf_counter()
+    for seed in range(args.seeds):
+        train_tasks, probe = planted_tasks(n_per_source=args.per_source, n_probe=args.n_probe, seed=seed)
+        full_rates, values = one_run(train_tasks, probe, args.out / f"seed{seed}" / "full", args.steps, seed,
+                                     args.samples)
+        print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        for source in SOURCES:
+            rest = [t for t in train_tasks if t.meta.get("source") != source]
+            rates, _ = one_run(rest, probe, args.out / f"seed{seed}" / f"without-{source}", args.steps, seed,
+                               args.samples)
+            diff = full_rates - rates  # paired over probe tasks
+            measured[source].append(float(diff.mean()))
+            measured_se[source].append(float(diff.std(ddof=1) / math.sqrt(len(diff))))
+            v = values.get(source)
+            predicted[source].append(float(v.influence) if v is not None and v.influence is not None else 0.0)
+            predicted_se[source].append(float(v.influence_se or 0.0) if v is not None else 0.0)
+            print(f"  without {source:<10} probe pass rate {rates.mean():.3f}: measured contribution "
+                  f"{diff.mean():+.4f}; predicted {predicted[source][-1]:+.2e} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+    rows = []
+    for s in SOURCES:
+        m = float(np.mean(measured[s]))
+        # se of a mean over seeds: combine the per-seed paired se's
+        mse = math.sqrt(sum(x * x for x in measured_se[s])) / len(measured_se[s])
+        p = float(np.mean(predicted[s]))
+        pse = math.sqrt(sum(x * x for x in predicted_se[s])) / len(predicted_se[s])
+        rows.append({"source": s, "predicted": p, "predicted_se": pse, "measured": m, "measured_se": mse,
+                     "significant": abs(m) > 2 * mse, "signs_agree": (p > 0) == (m > 0) if p and m else p == m})
+    print()
+    print(f"{'source':<11} {'predicted (influence)':>24} {'measured (full - without)':>28} {'>2 se':>6} {'signs':>6}")
+    for r in rows:
+        print(f"{r['source']:<11} {r['predicted']:>+13.3e} +- {r['predicted_se']:.1e} "
+              f"{r['measured']:>+16.4f} +- {r['measured_se']:.4f} {str(r['significant']):>6} "
+              f"{'agree' if r['signs_agree'] else 'differ':>6}")
+    sig = [r for r in rows if r["significant"]]
+    agree = sum(r["signs_agree"] for r in sig)
+    rho = spearman([r["predicted"] for r in rows], [r["measured"] for r in rows])
+    print(f"\nsigns agree on {agree}/{len(sig)} sources whose measured change exceeds 2 se (target: all)")
+    print(f"Spearman(predicted, measured) over {len(rows)} sources: {rho:.2f} (target >= 0.8)")
+    print(f"{args.seeds} seeds x {1 + len(SOURCES)} runs of {args.steps} steps, {args.samples} samples x "
+          f"{args.n_probe} probe tasks per measurement; {time.perf_counter() - start:.0f} s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ablation.json").write_text(json.dumps({"rows": rows, "spearman": rho, "args": vars(args)},
+                                                       indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
