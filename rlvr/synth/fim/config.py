@@ -40,9 +40,10 @@ class FimConfig:
         "help": "mined distractors must fit the gap's neighbouring sentences worse than the answer by this cosine"})
     shortlist: int = field(default=10, metadata={"help": "lexically closest spans embedded per answer"})
     perturbations: int = field(default=1, metadata={
-        "help": "distractors made by perturbing the answer (number, negation, reorder)"})
+        "help": "most perturbations (number, negation, reorder) of the answer, and of each wrong option, in an "
+                "item; how many an item has is drawn per item (see layout.py)"})
     twin_decoys: bool = field(default=True, metadata={
-        "help": "also perturb mined distractors, so near-identical pairs do not point at the answer"})
+        "help": "also perturb wrong options, so near-identical pairs do not point at the answer"})
     overlap_keep: float = field(default=0.2, metadata={
         "help": "keep an item whose answer shares the most words with the passage with this probability "
                 "(else try another span), so word overlap does not point at the answer"})

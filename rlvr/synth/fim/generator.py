@@ -1,8 +1,9 @@
 """The Golden Goose FIM generator: passages -> masked span + options, as a pure function of (seed, idx).
 
 The constructor does everything that does not depend on the seed, once: read the corpus, cut
-and filter passages, rank each passage's maskable spans, and build the distractor miner over
-the pool of every passage's best spans. `generate(seed, idx)` then walks the passages in an
+and filter passages, rank each passage's maskable spans, index every document's spans as
+same-topic wrong options (siblings.py), and build the miner over the pool of every passage's best
+spans (wrong options from other pages, when a topic has too few). `generate(seed, idx)` then walks the passages in an
 order drawn from `seed`, in chunks (a chunk is one embedding batch, or one batch of LLM prompts
 of fixed size, since LLM sampling seeds are drawn per chunk), and returns the idx-th passage
 that yields an item passing every guard. Each passage's outcome depends only on (seed,
