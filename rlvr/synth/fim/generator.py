@@ -56,7 +56,7 @@ from rlvr.synth.registry import GeneratorSpec, register_generator
 log = logging.getLogger(__name__)
 
 NAME = "fim"
-VERSION = "1"
+VERSION = "2"  # 2: same-topic wrong options, per-item layouts, balanced choice (issue 13)
 EMBED_CHUNK = 32  # most passages per embedding batch
 
 
