@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from rlvr.synth.fim.guards import LENGTH_RATIO
 from rlvr.synth.fim.shortcuts import OptionFeatures, option_features, pick_credit
 
-# feature -> weight of its rank miss; word overlap is the strongest cue (the answer comes from the
-# passage), so it counts double
-FEATURES = {"n_tokens": 1.0, "overlap_share": 2.0, "overlap_count": 2.0, "negations": 1.0, "boundary_fit": 1.0}
+# feature -> weight of its rank miss; word overlap (the answer comes from the passage) and length
+# are the strongest cues, so they count double
+FEATURES = {"n_tokens": 2.0, "overlap_share": 2.0, "overlap_count": 2.0, "negations": 1.0, "boundary_fit": 1.0}
 MAX_FILLINGS = 256  # candidate fillings scored per item
 
 
