@@ -37,10 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from rlvr.curate.runner import curate, format_report, write_outputs
 
     config = config_from_args(CurateConfig, args)
-    inputs = load_inputs(args.inputs, config)
-    result = curate(inputs, config, progress=not args.no_progress)
     decisions = args.decisions or _beside(args.out, ".decisions.parquet")
-    files = write_outputs(inputs, result, args.out, decisions, _beside(args.out, ".quarantine.parquet"))
+    if config.engine != "memory":  # out of core: rlvr.curate.engine
+        from rlvr.curate.runner import curate_files
+
+        result, files = curate_files(args.inputs, config, args.out, decisions,
+                                     _beside(args.out, ".quarantine.parquet"), progress=not args.no_progress)
+    else:
+        inputs = load_inputs(args.inputs, config)
+        result = curate(inputs, config, progress=not args.no_progress)
+        files = write_outputs(inputs, result, args.out, decisions, _beside(args.out, ".quarantine.parquet"))
     print(format_report(result))
     print("wrote " + ", ".join(f"{name}: {path}" for name, path in files.items()))
     return 0
