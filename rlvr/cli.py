@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Errors a user can cause and fix: printed as one line, no traceback (set RLVR_DEBUG=1 for one).
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, RuntimeError, ImportError)
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, KeyError, RuntimeError, ImportError)
 
 
 def _top_help() -> str:

@@ -8,7 +8,7 @@ are stored as canonical JSON strings so the Arrow schema never depends on the da
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -32,6 +32,82 @@ def _loads(text: str | None, default: Any = None) -> Any:
     return json.loads(text)
 
 
+class RecordError(ValueError):
+    """A stored row that cannot become a record; `field` names the column at fault."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"field {field!r}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def _json_field(name: str, text: Any, default: Any = None) -> Any:
+    """A JSON-string column parsed, or a RecordError naming the column."""
+    if text is not None and not isinstance(text, str):
+        raise RecordError(name, f"expected a JSON string, got {type(text).__name__}")
+    try:
+        return _loads(text, default)
+    except json.JSONDecodeError as exc:
+        raise RecordError(name, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+
+
+def _str_field(name: str, value: Any, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        got = "an empty string" if value == "" else type(value).__name__
+        raise RecordError(name, f"expected a non-empty string, got {got}")
+    return value
+
+
+def _messages_field(name: str, value: Any) -> list[Message]:
+    """A chat prompt column: a non-empty list of {role, content} string pairs."""
+    if not isinstance(value, (list, tuple)):
+        raise RecordError(name, f"expected a list of {{role, content}} messages, got {type(value).__name__}")
+    if not value:
+        raise RecordError(name, "empty prompt: expected at least one {role, content} message")
+    messages = []
+    for i, m in enumerate(value):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise RecordError(name, f"message {i} is not a {{role, content}} pair of strings: {str(m)[:80]}")
+        messages.append(Message(m["role"], m["content"]))
+    return messages
+
+
+def _struct_field(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RecordError(name, f"expected a struct, got {type(value).__name__}")
+    return value
+
+
+def row_excerpt(row: Any, limit: int = 300) -> str:
+    """The start of a bad row as JSON, for the quarantine file."""
+    return json.dumps(row, default=str, ensure_ascii=False)[:limit]
+
+
+def read_parquet_table(path: str | Path, what: str = "Parquet") -> pa.Table:
+    """`pq.read_table`, with an error that names the file when it is empty, truncated or not Parquet."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file (expected a {what} file)")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        size = path.stat().st_size if path.is_file() else 0
+        raise ValueError(f"{path}: not a readable {what} file ({size} bytes; {exc}); "
+                         f"is it empty, truncated or another format?") from None
+
+
+def read_parquet_schema(path: str | Path) -> pa.Schema:
+    """`pq.read_schema`, with an error that names the file when it is not readable Parquet."""
+    path = Path(path)
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        size = path.stat().st_size if path.is_file() else 0
+        raise ValueError(f"{path}: not a readable Parquet file ({size} bytes; {exc}); "
+                         f"is it empty, truncated or another format?") from None
+
+
 class Record:
     """Base for records: Arrow and Parquet round-trips built on `to_row`/`from_row`."""
 
@@ -50,36 +126,42 @@ class Record:
         return pa.Table.from_pylist(rows, schema=cls.SCHEMA)
 
     @classmethod
-    def from_arrow(cls: type[R], table: pa.Table) -> list[R]:
+    def from_arrow(cls: type[R], table: pa.Table, source: str = "table",
+                   quarantine: list[Quarantined] | None = None, row_numbers: Sequence[int] | None = None) -> list[R]:
+        """Records from a table. A bad row raises an error naming `source`, its row (1-based, or
+        `row_numbers[i]` when the table is a filtered part of the file) and field; with a
+        `quarantine` list it is appended there instead and the other rows go on."""
         missing = [n for n in cls.SCHEMA.names if n not in table.column_names]
         if missing:
             raise ValueError(
-                f"table is not a {cls.__name__} table: missing columns {missing}; "
+                f"{source}: not a {cls.__name__} table: missing columns {missing}; "
                 f"expected {cls.SCHEMA.names}"
             )
-        return [cls.from_row(row) for row in table.select(cls.SCHEMA.names).to_pylist()]
+        records: list[R] = []
+        for i, row in enumerate(table.select(cls.SCHEMA.names).to_pylist(), start=1):
+            try:
+                records.append(cls.from_row(row))
+            except RecordError as exc:
+                bad = Quarantined(source, i, exc.field, exc.reason, row_excerpt(row))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                bad = Quarantined(source, i, "<row>", f"{type(exc).__name__}: {exc}", row_excerpt(row))
+            else:
+                continue
+            if row_numbers is not None:
+                bad.line = row_numbers[i - 1]
+            if quarantine is None:
+                raise ValueError(f"{bad.file}: row {bad.line}: field {bad.field!r}: {bad.reason}")
+            quarantine.append(bad)
+        return records
 
     @classmethod
     def write_parquet(cls, path: str | Path, records: Iterable[R]) -> Path:
         return write_table(path, cls.to_arrow(records))
 
     @classmethod
-    def read_parquet(cls: type[R], path: str | Path) -> list[R]:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file (expected a {cls.__name__} Parquet file)")
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            hint = (f" ({path.suffix} is not Parquet; rlvr reads {cls.__name__} records from the .parquet files its "
-                    "commands write" + (", or a published dataset folder" if cls.__name__ == "Task" else "") + ")"
-                    if path.suffix.lower() != ".parquet" else "")
-            raise ValueError(f"{path}: not a readable Parquet file{hint}: {exc}") from None
-        missing = [n for n in cls.SCHEMA.names if n not in table.column_names]
-        if missing:
-            raise ValueError(f"{path}: table is not a {cls.__name__} table: missing columns {missing}; "
-                             f"it has {table.column_names[:12]}")
-        return cls.from_arrow(table)
+    def read_parquet(cls: type[R], path: str | Path, quarantine: list[Quarantined] | None = None) -> list[R]:
+        table = read_parquet_table(path, f"{cls.__name__} Parquet")
+        return cls.from_arrow(table, str(path), quarantine)
 
 
 def write_table(path: str | Path, table: pa.Table) -> Path:
@@ -288,17 +370,26 @@ class Task(Record):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Task:
-        v, p, d = row["verifier"], row["provenance"], row["difficulty"] or {}
+        """A Task from its stored row; a malformed value raises RecordError naming its column."""
+        v = _struct_field("verifier", row["verifier"])
+        p = _struct_field("provenance", row["provenance"])
+        d = _struct_field("difficulty", row["difficulty"] or {})
+        meta = _json_field("meta", row["meta"], {})
+        if not isinstance(meta, dict):
+            raise RecordError("meta", f"expected a JSON object, got {type(meta).__name__}")
+        params = _json_field("verifier.params", v.get("params"), {})
+        if not isinstance(params, dict):
+            raise RecordError("verifier.params", f"expected a JSON object, got {type(params).__name__}")
         return cls(
-            task_id=row["task_id"],
-            kind=row["kind"],
-            prompt=[Message(m["role"], m["content"]) for m in row["prompt"]],
-            answer=_loads(row["answer"]),
-            verifier=VerifierSpec(v["name"], _loads(v["params"], {})),
+            task_id=_str_field("task_id", row["task_id"], required=False) or "",
+            kind=_str_field("kind", row["kind"]),
+            prompt=_messages_field("prompt", row["prompt"]),
+            answer=_json_field("answer", row["answer"]),
+            verifier=VerifierSpec(_str_field("verifier.name", v.get("name")), params),
             provenance=Provenance(**p),
             difficulty=Difficulty(d.get("nominal"), d.get("pass_rate"), d.get("evidence") or 0),
-            fingerprint=row["fingerprint"],
-            meta=_loads(row["meta"], {}),
+            fingerprint=_str_field("fingerprint", row["fingerprint"], required=False),
+            meta=meta,
         )
 
 

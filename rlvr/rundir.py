@@ -69,14 +69,16 @@ class StageRecord:
 
 
 class RunDir:
-    """A run directory with its manifest. Opening one removes temp files a killed writer left."""
+    """A run directory with its manifest.
+
+    Taking its lock removes temp files a killed writer left. Only then: a process that merely
+    opens the folder (a reader, or a second run about to be refused) must not delete the temp
+    files of the run that holds the lock.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        removed = clean_temp_files(self.path)
-        if removed:
-            log.info("removed %d temp file(s) left by an interrupted run in %s", removed, self.path)
         self.manifest = self._load()
 
     # -- manifest ------------------------------------------------------------------------
@@ -145,6 +147,12 @@ class RunDir:
             except BlockingIOError:
                 raise RuntimeError(f"{self.path} is in use by another rlvr process; wait for it or use another --out") from None
             try:
+                # Ours now: whatever temp files remain were left by a killed writer, and the
+                # manifest may have changed since we opened the folder.
+                removed = clean_temp_files(self.path)
+                if removed:
+                    log.info("removed %d temp file(s) left by an interrupted run in %s", removed, self.path)
+                self.manifest = self._load()
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)

@@ -36,3 +36,98 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RLVR_CACHE", cache)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+
+
+# ----------------------------------------------------------------------------- resident memory per test
+# Every test process must stay under RLVR_TEST_RSS_LIMIT_MB (default 3072: a fresh 2-core, 8 GB
+# machine runs the suite beside other work). The peak of the test process is sampled while each
+# test runs; the peak of the subprocesses it ran (`rlvr train` in a subprocess, say) comes from the
+# kernel's accounting of waited-for children (ru_maxrss of RUSAGE_CHILDREN, which only grows: a rise
+# during a test is that test's child). RLVR_TEST_RSS_TSV=path writes one row per test.
+
+RSS_LIMIT_MB = float(os.environ.get("RLVR_TEST_RSS_LIMIT_MB", "3072"))
+_RSS_ROWS: list[tuple[str, float, float]] = []
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _maxrss_mb(who: int) -> float:
+    import resource
+
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+class _PeakSampler:
+    """Samples this process's resident set on a thread while a test runs."""
+
+    def __init__(self, interval: float = 0.02):
+        import threading
+
+        self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __enter__(self) -> _PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mb())
+
+
+def _measured(item):
+    """Wrap one phase of a test (setup runs module fixtures such as a training subprocess; call runs
+    the test): record its peaks and fail it when either is over the limit."""
+    import resource
+
+    if not os.path.exists("/proc/self/statm"):
+        return (yield)
+    self_before, children_before = _maxrss_mb(resource.RUSAGE_SELF), _maxrss_mb(resource.RUSAGE_CHILDREN)
+    with _PeakSampler() as sampler:
+        result = yield
+    self_after, children_after = _maxrss_mb(resource.RUSAGE_SELF), _maxrss_mb(resource.RUSAGE_CHILDREN)
+    own = max(sampler.peak, self_after if self_after > self_before else 0.0)
+    child = children_after if children_after > children_before else 0.0
+    _RSS_ROWS.append((item.nodeid, own, child))
+    if max(own, child) > RSS_LIMIT_MB:
+        who = "the test process" if own >= child else "a subprocess it ran"
+        pytest.fail(f"{who} peaked at {max(own, child):.0f} MB resident, over the {RSS_LIMIT_MB:.0f} MB limit "
+                    f"(RLVR_TEST_RSS_LIMIT_MB)", pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _measured(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _measured(item))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RSS_ROWS:
+        return
+    peaks: dict[str, tuple[float, float]] = {}
+    for nodeid, own, child in _RSS_ROWS:  # setup and call of one test: their peaks
+        before = peaks.get(nodeid, (0.0, 0.0))
+        peaks[nodeid] = (max(before[0], own), max(before[1], child))
+    rows = [(nodeid, own, child) for nodeid, (own, child) in peaks.items()]
+    top = sorted(rows, key=lambda r: -max(r[1], r[2]))[:3]
+    terminalreporter.write_line("peak resident memory (MB, test process / subprocess): " + "; ".join(
+        f"{nodeid} {own:.0f}/{child:.0f}" for nodeid, own, child in top))
+    path = os.environ.get("RLVR_TEST_RSS_TSV")
+    if path:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("test\tpeak_rss_mb\tsubprocess_peak_rss_mb\n")
+            fh.writelines(f"{nodeid}\t{own:.1f}\t{child:.1f}\n" for nodeid, own, child in rows)

@@ -52,14 +52,15 @@ def test_verify_on_a_csv_names_the_file_and_what_it_expects(tmp_path, capsys):
     data = tmp_path / "data.csv"
     data.write_text("a,b\n1,2\n")
     err = _error(capsys, ["verify", "--tasks", str(data), "--gold"])
-    assert err.startswith(f"rlvr verify: error: {data}: not a readable Parquet file (.csv is not Parquet")
+    assert err.startswith(f"rlvr verify: error: {data}: not a readable") and "another format" in err
+    assert "Traceback" not in err
     table = tmp_path / "other.parquet"
     import pyarrow as pa
 
     pq_mod = pytest.importorskip("pyarrow.parquet")
     pq_mod.write_table(pa.table({"question": ["x"]}), table)
     err = _error(capsys, ["verify", "--tasks", str(table), "--gold"])
-    assert f"{table}: table is not a Task table: missing columns" in err
+    assert f"{table}: not a Task table: missing columns" in err
 
 
 @pytest.mark.parametrize("argv,flag_help", [

@@ -81,6 +81,28 @@ def test_atomic_write_leaves_old_or_new_and_temp_files_are_cleaned(tmp_path):
     assert target.read_text() == "old" and not stray.exists()
 
 
+def test_a_second_run_on_a_busy_folder_is_refused_and_leaves_the_first_runs_temp_files(tmp_path, capsys):
+    from rlvr.cli import main
+    from rlvr.rundir import RunDir
+
+    spec = tmp_path / "p.yaml"
+    spec.write_text(yaml.safe_dump(pipeline_dict(n_big=3, n_small=2)))
+    run_dir = tmp_path / "run"
+    first = RunDir(run_dir)
+    with first.lock():
+        in_flight = run_dir / "big" / ".tmp-tasks.parquet.123"  # the first run is writing this file
+        in_flight.parent.mkdir(parents=True)
+        in_flight.write_bytes(b"half written")
+        assert main(["run", str(spec), "--out", str(run_dir)]) == 2
+        assert "in use by another rlvr process" in capsys.readouterr().err
+        assert in_flight.read_bytes() == b"half written"
+        RunDir(run_dir)  # merely opening the folder (a reader, a card) deletes nothing either
+        assert in_flight.exists()
+    # The first run was killed before renaming its file: the next run to hold the lock removes it.
+    assert main(["run", str(spec), "--out", str(run_dir)]) == 0
+    assert not in_flight.exists() and not list(run_dir.rglob(".tmp-*"))
+
+
 @pytest.mark.slow
 def test_sigkill_at_any_moment_then_rerun_completes_with_identical_bytes(tmp_path):
     spec = tmp_path / "p.yaml"

@@ -17,6 +17,7 @@ from rlvr.synth.sandbox import (
     DEFAULT_POLICY,
     SandboxError,
     SandboxLimits,
+    isolation_modes,
     run_many,
     run_python,
 )
@@ -99,16 +100,42 @@ def test_environment_is_minimal(monkeypatch):
     assert set(ast.literal_eval(r.stdout)) <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_ALL", "PYTHONHASHSEED", "PYTHONIOENCODING"}
 
 
+def _basic_python() -> str | None:
+    """An interpreter basic mode can run here (rlvr's own, else a system one), or None."""
+    for python in (None, "/usr/bin/python3"):
+        if (python is None or os.access(python, os.X_OK)) and isolation_modes(python)["basic"] is None:
+            return python or sandbox.sandbox_python()
+    return None
+
+
 def test_basic_mode_still_confines_through_the_audit_hook():
-    r = run_python("import socket\nsocket.socket()", policy=None, isolation="basic")
+    python = _basic_python()
+    if python is None:
+        pytest.skip(f"basic mode cannot run here: {isolation_modes()['basic']}")
+    r = run_python("import socket\nsocket.socket()", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "not allowed" in r.detail
     assert r.isolation[0] == "basic"
-    r = run_python("import os\nos.fork()", policy=None, isolation="basic")
+    r = run_python("import os\nos.fork()", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "os.fork" in r.detail
-    r = run_python("open('/etc/hostname_pwned', 'w')", policy=None, isolation="basic")
+    r = run_python("open('/etc/hostname_pwned', 'w')", policy=None, isolation="basic", python=python)
     assert r.status == "error" and "not allowed" in r.detail
-    r = run_python("def f(a): return a * 2", expressions=["f(21)"], isolation="basic")
+    r = run_python("def f(a): return a * 2", expressions=["f(21)"], isolation="basic", python=python)
     assert r.ok and r.values == ("42",)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the caller is not root")
+def test_basic_mode_never_runs_the_program_as_root():
+    python = _basic_python()
+    if python is not None:
+        r = run_python("import os\nprint(os.getuid(), os.getgid(), os.getgroups())", policy=None, isolation="basic",
+                       python=python)
+        uid, gid, groups = r.stdout.split(" ", 2)
+        assert r.ok and int(uid) >= sandbox.UID_BASE and int(gid) >= sandbox.UID_BASE and groups.strip() == "[]"
+    unreadable = isolation_modes()["basic"]
+    if unreadable is not None:  # rlvr's interpreter sits where an unprivileged uid cannot read it
+        assert "will not run the program as root" in unreadable
+        with pytest.raises(SandboxError, match="will not run the program as root"):
+            run_python("print(1)", isolation="basic")
 
 
 def test_runtime_guard_off_requires_kernel_isolation():
@@ -156,6 +183,19 @@ def test_bad_limits_and_arguments_raise():
     ("import operator\noperator.attrgetter('__globals__')", "__globals__"),
     ("s = '{0.__globals__}'", "__globals__"),
     ("import sys\nsys.modules['os']", "modules"),
+    ("x = '__imp' + 'ort__'", "__import__"),
+    ("y = ''.join(['__glo', 'bals__'])", "__globals__"),
+    ("z = '__tropmi__'[::-1]", "__import__"),
+    ("n = chr(95) * 2 + 'subclasses' + chr(95) * 2", "__subclasses__"),
+    ("m = '%s%s' % ('__bui', 'ltins__')", "__builtins__"),
+    ("s = 'sys' + 'tem'", "system"),
+    ("vars(x)['system']", "vars"),
+    ("dir(x)", "dir"),
+    ("locals()['x']", "locals"),
+    ("x.__dict__['system']", "__dict__"),
+    ("g = getattr\ng(x, 'a')", "passed around"),
+    ("import functools\nfunctools.reduce(getattr, ['a'], x)", "passed around"),
+    ("a = '{0.'\n(a + 'x}').format(1)", "constant format string"),
 ])
 def test_policy_bans(code, fragment):
     reason = check_code(code)
@@ -169,6 +209,8 @@ def test_policy_bans(code, fragment):
     "import sys\nsys.setrecursionlimit(5000)",
     "def f(s):\n    return getattr(s, 'upper')()",
     "x = '__init__ is fine as text'",
+    "s = '{:>3}'.format(4) + f'{5:02d}' + 'ab' + 'cd'",
+    "s = 'a' * 10**9",
 ])
 def test_policy_allows_ordinary_programs(code):
     assert check_code(code) is None
@@ -185,3 +227,27 @@ def test_policy_variants():
     custom = BanPolicy(modules=frozenset({"json"}))
     assert custom.check("import json") and custom.check("import random") is None
     assert DEFAULT_POLICY.check("import json") is None
+
+
+def test_program_cannot_reach_the_harness_or_guard_state():
+    """The program runs in a fresh interpreter: no runner or harness module, `__main__` is the
+    program's own module, the frames below it hold empty globals, and no module carries guard
+    tables (the hook's tables live only in its closure)."""
+    code = ("import sys\n"
+            "mods = sorted(sys.modules)\n"
+            "tables = [n for n, m in list(sys.modules.items()) if any(k.startswith('BLOCKED') for k in dir(m))]\n"
+            "main_is_program = sys.modules['__main__'].__dict__ is globals()\n"
+            "below = []\n"
+            "fr = sys._getframe().f_back\n"
+            "while fr is not None:\n"
+            "    below.append(sorted(k for k in fr.f_globals if not k.startswith('__')))\n"
+            "    fr = fr.f_back\n"
+            "def f():\n"
+            "    return (mods, tables, main_is_program, below)")
+    r = run_python(code, expressions=["f()"], policy=None)
+    assert r.ok, r
+    mods, tables, main_is_program, below = ast.literal_eval(r.values[0])
+    assert not {"harness", "runner"} & set(mods) and not any(m.startswith("rlvr") for m in mods)
+    assert "ctypes" not in mods and "_ctypes" not in mods
+    assert tables == [] and main_is_program
+    assert below and all(names == [] for names in below), below

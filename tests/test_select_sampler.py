@@ -237,3 +237,60 @@ def test_resume_continues_the_epoch_where_the_checkpoint_left_it():
     other = sampler()
     other.load_state_dict({**state, "epoch": 7})
     assert list(iter(other)) == epoch0
+
+
+def test_resume_after_read_ahead_repeats_the_uninterrupted_sequence(tmp_path):
+    """The DataLoader has read one chunk ahead when a checkpoint is written. Restored with
+    state_dict(consumed=...), the sampler yields that chunk again (it was never trained on), marks
+    it pending in the restored selector, and then proposes what the uninterrupted run proposed:
+    same tasks, same scores, same order, across an epoch boundary."""
+    import json
+
+    batch, gens, repeats, chunks, n = 4, 2, 2, 5, 40
+    chunk_len = batch * gens * repeats
+
+    def make(store=None):
+        store = store or PassRateStore([f"t{i}" for i in range(n)])
+        selector = make_selector("variance", store, SelectConfig(selector="variance", explore=0.2))
+        return SelectorSampler(selector, num_generations=gens, batch_size=batch, repeat_count=repeats,
+                               chunks_per_epoch=chunks, seed=5)
+
+    def train(sampler, it, n_chunks, trained):
+        """Consume chunks one by one, with accelerate's one-chunk read-ahead, observing each after it."""
+        for _ in range(n_chunks):
+            chunk = list(itertools.islice(it, chunk_len))
+            if not chunk:
+                it = iter(sampler)
+                chunk = list(itertools.islice(it, chunk_len))
+            indices = np.array(chunk[::gens * repeats][:batch] if repeats == 1 else chunk[:batch * gens:gens])
+            scores = [sampler.selector.score_for(i) for i in indices]
+            successes = (indices * 7 + len(trained)) % 3  # any deterministic outcome
+            sampler.selector.observe_counts(indices, successes, np.full(batch, 2), step=len(trained))
+            trained.append((indices.tolist(), scores))
+        return it
+
+    def read_ahead(it):
+        """Wrap an index stream so one extra chunk is always fetched before the current is used."""
+        buffered = []
+        for x in it:
+            buffered.append(x)
+            if len(buffered) == 2 * chunk_len:
+                yield from buffered[:chunk_len]
+                del buffered[:chunk_len]
+        yield from buffered
+
+    straight, trained_straight = make(), []
+    train(straight, read_ahead(iter(straight)), 2 * chunks, trained_straight)
+
+    first, trained = make(), []
+    train(first, read_ahead(iter(first)), 3, trained)
+    state = json.loads(json.dumps(first.state_dict(consumed=3 * chunk_len)))  # as the checkpoint stores it
+    assert state["done"] == 4 and [p["number"] for p in state["pending"]] == [3]
+    first.selector.store.save(tmp_path / "store.parquet")
+
+    resumed = make(PassRateStore.load(tmp_path / "store.parquet"))
+    resumed.load_state_dict(state)
+    train(resumed, read_ahead(iter(resumed)), 2 * chunks - 3, trained)
+    assert trained == trained_straight
+    # Without `consumed` the read-ahead chunk counts as trained: the old behaviour, which skips it.
+    assert first.state_dict()["pending"] == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -27,14 +28,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.io.tasks import read_tasks
-
-    tasks = {t.task_id: t for t in read_tasks(args.tasks)}
+    if args.out is None and not args.gold:
+        raise ValueError("--out is required with --completions")
+    tasks = index_tasks(args.tasks)
     if args.gold:
         return _gold(list(tasks.values()))
-    if args.out is None:
-        raise ValueError("--out is required with --completions")
     return _score_file(tasks, args.completions, args.out)
+
+
+def index_tasks(paths) -> dict:
+    """task_id -> Task over every file. The same task twice is reported and scored once; two
+    different tasks under one task_id are refused (which one would a completion be scored against?)."""
+    from rlvr.io.tasks import read_tasks
+
+    tasks: dict = {}
+    where: dict[str, str] = {}
+    repeats: list[str] = []
+    for path in paths:
+        for row, task in enumerate(read_tasks(path), start=1):
+            here = f"{path}:{row}"
+            if task.task_id not in tasks:
+                tasks[task.task_id], where[task.task_id] = task, here
+            elif task == tasks[task.task_id]:
+                repeats.append(f"{here} repeats {where[task.task_id]}")
+            else:
+                raise ValueError(f"task_id {task.task_id!r} names two different tasks: {where[task.task_id]} and "
+                                 f"{here}; give each task its own id (rlvr computes it from the content)")
+    if repeats:
+        print(f"note: {len(repeats)} duplicate task row(s), each scored once: " + "; ".join(repeats[:5])
+              + (" ..." if len(repeats) > 5 else ""))
+    return tasks
 
 
 def _gold(tasks) -> int:
@@ -77,6 +100,10 @@ def _score_file(tasks, completions: Path, out: Path) -> int:
     print(table({**dict(statuses), "mean reward": f"{mean:.4f}"}, f"scored {sum(statuses.values())} lines -> {out}"))
     for p in problems[:20]:
         print("  " + p)
+    if not rewards:
+        what = f"all {len(problems)} lines are errors" if problems else "the file has no lines"
+        print(f"rlvr verify: nothing could be scored in {completions}: {what}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,12 +19,14 @@ into batches or workers, so every worker of a sharded run picks the same represe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rlvr.records import Decision
 from rlvr.registry import Registry
 
 # The items every step sees: one row per input record, whatever its origin.
@@ -151,3 +153,31 @@ def cluster_from_pairs(n: int, left: np.ndarray, right: np.ndarray) -> tuple[np.
     labels = labels.astype(np.int64)
     sizes = np.bincount(labels, minlength=n)[labels] if n else np.zeros(0, dtype=np.int64)
     return labels, sizes
+
+
+# ----------------------------------------------------------------------------- books (every engine)
+
+DUPLICATE_ID = "duplicate_id"  # reason for a task row repeating an earlier row's id
+
+
+@dataclass
+class StepReport:
+    step: str
+    seen: int
+    kept: int
+    dropped: dict[str, int]
+    seconds: float
+
+
+def decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
+    """Verdicts of one step as Decision rows (the evidence columns become one struct)."""
+    evidence = pa.StructArray.from_arrays(
+        [verdicts.column(c).combine_chunks() for c in ("matched_id", "source", "score", "detail")],
+        fields=list(Decision.SCHEMA.field("evidence").type))
+    return pa.table({
+        "task_id": verdicts.column("id"),
+        "stage": pa.array([stage] * verdicts.num_rows, pa.string()),
+        "keep": verdicts.column("keep"),
+        "reason": verdicts.column("reason"),
+        "evidence": evidence,
+    }, schema=Decision.SCHEMA)

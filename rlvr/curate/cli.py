@@ -33,14 +33,21 @@ def _beside(out: Path, suffix: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from rlvr.curate.config import CurateConfig
-    from rlvr.curate.items import load_inputs
+    from rlvr.curate.items import check_out_path, load_inputs
     from rlvr.curate.runner import curate, format_report, write_outputs
 
     config = config_from_args(CurateConfig, args)
-    inputs = load_inputs(args.inputs, config)
-    result = curate(inputs, config, progress=not args.no_progress)
     decisions = args.decisions or _beside(args.out, ".decisions.parquet")
-    files = write_outputs(inputs, result, args.out, decisions, _beside(args.out, ".quarantine.parquet"))
+    if config.engine != "memory":  # out of core: rlvr.curate.engine
+        from rlvr.curate.runner import curate_files
+
+        result, files = curate_files(args.inputs, config, args.out, decisions,
+                                     _beside(args.out, ".quarantine.parquet"), progress=not args.no_progress)
+    else:
+        inputs = load_inputs(args.inputs, config)
+        check_out_path(inputs, args.out)  # before any work: the suffix must name a format we write
+        result = curate(inputs, config, progress=not args.no_progress)
+        files = write_outputs(inputs, result, args.out, decisions, _beside(args.out, ".quarantine.parquet"))
     print(format_report(result))
     print("wrote " + ", ".join(f"{name}: {path}" for name, path in files.items()))
     return 0

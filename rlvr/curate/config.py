@@ -15,6 +15,19 @@ from typing import ClassVar
 DEFAULT_STEPS = ("exact", "structural", "decontam", "minhash")
 
 
+# Steps the out-of-core engines (rlvr.curate.engine, rlvr.curate.ray_engine) can run.
+OUT_OF_CORE_STEPS = ("exact", "structural", "decontam", "minhash")
+
+
+def check_supported(config) -> None:
+    unsupported = [s for s in config.step_names() if s not in OUT_OF_CORE_STEPS]
+    if unsupported:
+        raise ValueError(f"steps {unsupported} need every item in one process; run them with --engine memory "
+                         f"(the out-of-core engines run {', '.join(OUT_OF_CORE_STEPS)})")
+    if config.lsh_redis:
+        raise ValueError("lsh_redis is a shared index for the in-memory engine; drop it or use --engine memory")
+
+
 def _unit(name: str, value: float, open_low: bool = False) -> None:
     low_ok = value > 0 if open_low else value >= 0
     if not (low_ok and value <= 1):
@@ -37,6 +50,9 @@ class CurateConfig:
     quality_field: str | None = field(default=None, metadata={
         "help": "numeric field ranking duplicates (highest kept); rlvr tasks use meta['quality']"})
     allow_network: bool = field(default=False, metadata={"help": "allow Hugging Face dataset ids as inputs"})
+    max_record_bytes: int = field(default=1_000_000, metadata={
+        "help": "quarantine an input record larger than this many bytes (a task's prompt and answer, a JSONL "
+                "line, a CSV or Parquet row's text) before any work on it; 0: no limit"})
     # -- decontamination
     benchmarks: list[str] = field(default_factory=list, metadata={
         "help": "benchmark test sets: JSONL/Parquet/CSV files, or HF dataset ids with --allow-network"})
@@ -53,6 +69,9 @@ class CurateConfig:
         "help": "fraction of the benchmark item's numbers the task must contain to be a paraphrase"})
     paraphrase_cosine: float = field(default=0.8, metadata={
         "help": "embedding cosine at which a proposed pair is a paraphrase"})
+    paraphrase_structure: float = field(default=1.0, metadata={
+        "help": "for pairs proposed by their numbers (names and objects changed): embedding cosine + skeleton "
+                "overlap at which they are a paraphrase (rlvr.curate.numpath)"})
     # -- near-duplicates
     shingle: str = field(default="word", metadata={"help": "shingles: word or char n-grams", "choices": ("word", "char")})
     shingle_size: int = field(default=5, metadata={"help": "n of the shingle n-grams"})
@@ -61,11 +80,15 @@ class CurateConfig:
     lsh_recall: float = field(default=0.99, metadata={
         "help": "probability that a pair at the threshold becomes an LSH candidate (sets the bands)"})
     minhash_seed: int = field(default=1, metadata={"help": "seed of the MinHash permutations"})
+    max_bucket: int = field(default=256, metadata={
+        "help": "LSH buckets larger than this are not expanded into all pairs: exact copies collapse, then "
+                "a star plus a window of neighbours (rlvr.curate.buckets)"})
     lsh_redis: str | None = field(default=None, metadata={
         "help": "redis://host:port/db: keep the LSH index in Redis, shared by several workers"})
     lsh_basename: str = field(default="rlvr-lsh", metadata={"help": "key prefix of the shared LSH index"})
-    same_numbers: bool = field(default=True, metadata={
-        "help": "near/semantic duplicates must contain the same numbers (a changed number is a new problem)"})
+    same_numbers: bool | None = field(default=None, metadata={
+        "help": "near/semantic duplicates must contain the same numbers (a changed number is a new problem); "
+                "unset: on for rlvr task tables, off for plain text (rlvr.curate.guards)"})
     same_answer: bool = field(default=True, metadata={
         "help": "near/semantic duplicates must have the same reference answer when both have one"})
     # -- semantic
@@ -74,6 +97,13 @@ class CurateConfig:
     embedder: str = field(default="all-minilm-l6-v2", metadata={
         "help": "sentence embedder: the bundled all-minilm-l6-v2, a local folder or a HF id"})
     # -- running
+    engine: str = field(default="memory", metadata={
+        "help": "memory: every item in this process; local: out of core, on disk in --work-dir; ray: Ray Data "
+                "(rlvr.curate.engine, rlvr.curate.ray_engine)", "choices": ("memory", "local", "ray")})
+    ray_address: str | None = field(default=None, metadata={
+        "help": "Ray cluster to join with --engine ray (e.g. ray://head:10001 or auto); default: a local Ray"})
+    work_dir: str | None = field(default=None, metadata={
+        "help": "folder for the out-of-core engines' shards (default: a temporary folder, removed after)"})
     batch_size: int = field(default=4096, metadata={"help": "items per Arrow record batch"})
     seed: int = field(default=0, metadata={"help": "seed (k-means)"})
 
@@ -81,7 +111,8 @@ class CurateConfig:
         {"steps": ["exact", "fuzzy"]}, {"steps": ["decontam"]}, {"steps": ["exact", "exact"]},
         {"ngram": 0}, {"coverage": 0.0}, {"threshold": 1.5}, {"num_perm": 1}, {"shingle": "line"},
         {"lsh_recall": 0}, {"semantic_eps": 1.0}, {"batch_size": 0}, {"lsh_redis": "localhost:6379"},
-        {"paraphrase_cosine": 2.0},
+        {"paraphrase_cosine": 2.0}, {"max_record_bytes": -1}, {"max_bucket": 1}, {"engine": "spark"},
+        {"engine": "local", "steps": ["exact", "semantic"]},
     )
 
     def __post_init__(self) -> None:
@@ -112,10 +143,22 @@ class CurateConfig:
             _unit(name, getattr(self, name), open_low=True)
         for name in ("paraphrase_lexical", "paraphrase_numbers", "paraphrase_cosine"):
             _unit(name, getattr(self, name))
+        if not 0 <= self.paraphrase_structure <= 2:
+            raise ValueError(f"paraphrase_structure must be in [0, 2] (cosine + overlap), got {self.paraphrase_structure}")
         if not 0 < self.semantic_eps < 1:
             raise ValueError(f"semantic_eps must be in (0, 1), got {self.semantic_eps}")
         if self.semantic_clusters < 0:
             raise ValueError(f"semantic_clusters must be >= 0 (0 picks a number), got {self.semantic_clusters}")
+        if self.max_record_bytes < 0:
+            raise ValueError(f"max_record_bytes must be >= 0 (0: no limit), got {self.max_record_bytes}")
+        if self.engine not in ("memory", "local", "ray"):
+            raise ValueError(f"engine must be memory, local or ray, got {self.engine!r}")
+        if self.ray_address and self.engine != "ray":
+            raise ValueError("ray_address is only used with engine: ray")
+        if self.engine != "memory":
+            check_supported(self)
+        if self.max_bucket < 2:
+            raise ValueError(f"max_bucket must be at least 2, got {self.max_bucket}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lsh_redis and not self.lsh_redis.startswith(("redis://", "rediss://", "unix://")):

@@ -16,7 +16,10 @@ Two checks, each recorded with the benchmark, the item id and the score:
    the quantities; a number-changed variant is a different problem). Proposed pairs are then
    confirmed by the cosine of sentence embeddings (`paraphrase_cosine`, bundled MiniLM, cached
    by content hash). A paraphrase that shares almost no rare words or numbers with its source
-   is missed; the benchmarks report the measured recall.
+   is missed; the benchmarks report the measured recall. A second retrieval (rlvr.curate.numpath)
+   proposes pairs by their numbers instead, for paraphrases that change every name and object:
+   the same specific numbers in the same order, confirmed when embedding cosine plus the overlap
+   of the texts' skeletons (rare words masked) reaches `paraphrase_structure`.
 
 Benchmarks are files (JSONL/Parquet/CSV, question in `benchmark_field`) or, with
 allow_network, Hugging Face dataset ids; each file's name (its stem) names the benchmark.
@@ -33,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from rlvr.curate.base import VERDICT_SCHEMA
+from rlvr.curate.numpath import NumberIndex
 from rlvr.curate.postings import Postings, expand
 from rlvr.curate.text import Ragged, TokenBatch, fmix64, ngram_hashes, tokenize_batch, unique_per_doc
 from rlvr.models.embed import EmbeddingCache
@@ -252,6 +256,7 @@ class DecontamStep:
         tokens = tokenize_batch(self.bench.texts)
         self.ngrams = NgramIndex(tokens, config.ngram)
         self.lexical = LexicalIndex(tokens) if config.paraphrase else None
+        self.numbers = NumberIndex(tokens) if config.paraphrase else None
         self._cache = cache
         log.info("decontam: %d benchmark items from %s", len(self.bench), sorted(set(self.bench.names)))
 
@@ -269,17 +274,20 @@ class DecontamStep:
         para = np.full(len(texts), np.nan)
         para_item = np.full(len(texts), -1, dtype=np.int64)
         lexical = np.full(len(texts), np.nan)
+        skeleton = np.full(len(texts), np.nan)
         if self.lexical is not None:
-            d, it, dice, _ = self.lexical.candidates(tokens, cfg.paraphrase_lexical, cfg.paraphrase_numbers)
-            todo = cov[d] < cfg.coverage  # already caught by n-grams: no need to pay for embeddings
-            d, it, dice = d[todo], it[todo], dice[todo]
+            d, it, dice, skel = self._paraphrase_candidates(tokens, cov)
             if len(d):
                 cos = self._pair_cosines(texts, d, it)
-                best, best_pair = _best_per_doc(d, np.arange(len(d)), cos, len(texts))
+                # The pair that clears its own test by the widest margin speaks for the document.
+                margin = np.maximum(np.where(np.isnan(dice), -np.inf, cos - cfg.paraphrase_cosine),
+                                    np.where(np.isnan(skel), -np.inf, cos + skel - cfg.paraphrase_structure))
+                best, best_pair = _best_per_doc(d, np.arange(len(d)), margin, len(texts))
                 has = best_pair >= 0
-                para[has] = best[has]
+                para[has] = cos[best_pair[has]]
                 para_item[has] = it[best_pair[has]]
                 lexical[has] = dice[best_pair[has]]
+                skeleton[has] = skel[best_pair[has]]
         return pa.record_batch({
             "id": batch.column("id"),
             "ngram_score": pa.array(cov, pa.float64()),
@@ -287,7 +295,25 @@ class DecontamStep:
             "para_score": pa.array(para, pa.float64(), mask=np.isnan(para)),
             "para_item": pa.array(para_item, pa.int64()),
             "para_lexical": pa.array(lexical, pa.float64(), mask=np.isnan(lexical)),
+            "para_skeleton": pa.array(skeleton, pa.float64(), mask=np.isnan(skeleton)),
         })
+
+    def _paraphrase_candidates(self, tokens: TokenBatch, cov: np.ndarray
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs from both retrievals, once each: (doc, item, lexical Dice or NaN, skeleton Dice or NaN)."""
+        cfg = self.config
+        d, it, dice, _ = self.lexical.candidates(tokens, cfg.paraphrase_lexical, cfg.paraphrase_numbers)
+        nd, nit, skel = self.numbers.candidates(tokens)
+        n_items = len(self.bench)
+        codes = np.concatenate([d * n_items + it, nd * n_items + nit])
+        pair, inverse = np.unique(codes, return_inverse=True)
+        dice_all = np.full(len(pair), np.nan)
+        skel_all = np.full(len(pair), np.nan)
+        dice_all[inverse[:len(d)]] = dice
+        skel_all[inverse[len(d):]] = skel
+        docs, items = pair // n_items, pair % n_items
+        todo = cov[docs] < cfg.coverage  # already caught by n-grams: no need to pay for embeddings
+        return docs[todo], items[todo], dice_all[todo], skel_all[todo]
 
     def _pair_cosines(self, texts: list[str], docs: np.ndarray, items: np.ndarray) -> np.ndarray:
         udocs, dpos = np.unique(docs, return_inverse=True)
@@ -307,15 +333,23 @@ class DecontamStep:
         para_item = scores.column("para_item").to_numpy()
         lexical = scores.column("para_lexical").to_numpy(zero_copy_only=False)
         by_ngram = cov >= cfg.coverage
-        by_para = ~by_ngram & (np.nan_to_num(para, nan=-1.0) >= cfg.paraphrase_cosine)
+        skeleton = scores.column("para_skeleton").to_numpy(zero_copy_only=False) \
+            if "para_skeleton" in scores.column_names else np.full(n, np.nan)
+        cos = np.nan_to_num(para, nan=-1.0)
+        by_lexical = ~np.isnan(lexical) & (cos >= cfg.paraphrase_cosine)
+        by_numbers = ~np.isnan(skeleton) & (cos + np.nan_to_num(skeleton, nan=0.0) >= cfg.paraphrase_structure)
+        by_para = ~by_ngram & (by_lexical | by_numbers)
         reason = np.where(by_ngram, NGRAM, np.where(by_para, PARAPHRASE, CLEAN))
         # Evidence: the benchmark item behind the decision; for clean items the closest one seen.
         item = np.where(by_para, para_item, np.where(cov_item >= 0, cov_item, para_item))
         score = np.where(by_para, para, cov)
         details = [""] * n
         for k in np.flatnonzero(by_para | (cov > 0) | ~np.isnan(para)).tolist():  # the rest has nothing to say
-            if by_para[k]:
+            if by_para[k] and by_lexical[k]:
                 details[k] = f"paraphrase: embedding cosine {para[k]:.3f}, lexical overlap {lexical[k]:.2f}"
+            elif by_para[k]:
+                details[k] = (f"paraphrase with other names: same numbers, embedding cosine {para[k]:.3f} + "
+                              f"skeleton overlap {skeleton[k]:.2f}")
             elif not math.isnan(para[k]) and not by_ngram[k]:
                 details[k] = f"{cfg.ngram}-gram coverage {cov[k]:.2f}; closest paraphrase cosine {para[k]:.3f}"
             else:

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rlvr.curate.base import ITEM_SCHEMA
 from rlvr.hashing import canonical_json
-from rlvr.records import Document, Quarantined, Task, write_table
+from rlvr.records import Document, Quarantined, Task, read_parquet_schema, write_table
 
 
 def task_text(task: Task) -> str:
@@ -54,7 +53,7 @@ def is_task_table(path: str | Path) -> bool:
     path = Path(path)
     if path.suffix.lower() != ".parquet" or not path.is_file():
         return False
-    names = set(pq.read_schema(path).names)
+    names = set(read_parquet_schema(path).names)
     return set(Task.SCHEMA.names) <= names
 
 
@@ -109,15 +108,20 @@ def load_inputs(paths: list[str | Path], config) -> Inputs:
     if task_paths:
         from rlvr.io.tasks import read_tasks
 
-        tasks = read_tasks(task_paths)
-        return Inputs(items_from_tasks(tasks), tasks=tasks)
+        quarantined: list[Quarantined] = []
+        tasks = read_tasks(task_paths, quarantine=quarantined, max_record_bytes=config.max_record_bytes)
+        if not tasks:
+            raise ValueError(f"no usable task in {', '.join(map(str, task_paths))}: all {len(quarantined)} rows are "
+                             f"bad, e.g. {quarantined[0] if quarantined else 'the tables are empty'}")
+        return Inputs(items_from_tasks(tasks), tasks=tasks, quarantined=quarantined)
     from rlvr.io.readers import ReadOptions, read_documents
 
     # Only insist on the id field when the user named a non-default one: with the default, a
     # dataset without "id" falls back to the readers' own choice (doc_id, else file:line).
     id_field = None if config.id_field == "id" else config.id_field
     res = read_documents([str(p) for p in paths], ReadOptions(text_field=config.text_field, id_field=id_field,
-                                                              allow_network=config.allow_network))
+                                                              allow_network=config.allow_network,
+                                                              max_record_bytes=config.max_record_bytes))
     items = items_from_documents(res.documents, config.answer_field, config.quality_field)
     return Inputs(items, documents=res.documents, quarantined=res.quarantined, id_field=config.id_field,
                   text_field=config.text_field)
@@ -133,20 +137,60 @@ def document_row(doc: Document, id_field: str, text_field: str) -> dict[str, Any
     return row
 
 
+TASK_OUT_SUFFIXES = (".parquet",)
+DOCUMENT_OUT_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv")
+
+
+def check_out_path(inputs: Inputs, path: str | Path) -> None:
+    """Refuse an output whose suffix names a format we would not write (before any work is done)."""
+    suffix = Path(path).suffix.lower()
+    if inputs.tasks is not None and suffix not in TASK_OUT_SUFFIXES:
+        raise ValueError(f"--out {path}: task tables are written as Parquet; name the output *.parquet "
+                         f"(got {suffix or 'no suffix'})")
+    if inputs.tasks is None and suffix not in DOCUMENT_OUT_SUFFIXES:
+        raise ValueError(f"--out {path}: cannot write {suffix or 'a file without suffix'}; "
+                         f"use one of {', '.join(DOCUMENT_OUT_SUFFIXES)}")
+
+
 def write_kept(inputs: Inputs, kept_rows: list[int], path: str | Path) -> Path:
-    """Write the kept records in their own form; `.jsonl` writes JSON lines for non-task inputs."""
+    """Write the kept records in their own form, in the format the suffix names: Task Parquet for
+    task inputs; Parquet, JSON lines (.jsonl/.json) or CSV (.csv/.tsv) rows for other datasets."""
     path = Path(path)
+    check_out_path(inputs, path)
     if inputs.tasks is not None:
         return Task.write_parquet(path, [inputs.tasks[i] for i in kept_rows])
     rows = [document_row(inputs.documents[i], inputs.id_field, inputs.text_field) for i in kept_rows]
-    if path.suffix.lower() in (".jsonl", ".json"):
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
         from rlvr.io.atomic import atomic_write_text
 
         atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         return path
+    if suffix in (".csv", ".tsv"):
+        return _write_csv(path, rows, inputs.id_field, inputs.text_field, "\t" if suffix == ".tsv" else ",")
     try:
         table = pa.Table.from_pylist(rows) if rows else pa.table({inputs.id_field: pa.array([], pa.string())})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValueError(f"{path}: the kept rows do not fit one Parquet schema ({exc}); write JSON lines instead "
                          f"(--out ending in .jsonl)") from None
     return write_table(path, table)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], id_field: str, text_field: str, delimiter: str) -> Path:
+    """Rows as CSV: id and text first, then every other field; nested values as JSON."""
+    import csv
+    import io
+
+    from rlvr.io.atomic import atomic_write_text
+
+    names = [id_field, text_field]
+    for r in rows:
+        names += [k for k in r if k not in names]
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=names, delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                         for k, v in r.items()})
+    atomic_write_text(path, buf.getvalue())
+    return path

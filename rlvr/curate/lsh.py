@@ -47,40 +47,25 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def band_candidates(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray | None = None
+def band_candidates(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray | None = None,
+                    max_bucket: int | None = None, sighash: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (i < j): documents whose signatures agree on all rows of some band.
 
-    Within a band, documents are sorted by key and every pair inside a run of equal keys is
-    emitted, one run offset at a time (so a run of m documents costs m - 1 vector steps).
+    Buckets of up to `max_bucket` documents give every pair (what datasketch's MinHashLSH gives);
+    larger ones are reduced as rlvr.curate.buckets explains (exact copies collapsed by `sighash`,
+    then a star plus a window). `max_bucket=None` never reduces.
     """
+    from rlvr.curate.buckets import bucket_pairs, signature_hash
+
     docs = np.flatnonzero(valid) if valid is not None else np.arange(len(sigs))
     if len(docs) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     keys = band_keys(sigs[docs], bands, rows)
-    codes: list[np.ndarray] = []
-    n = len(sigs)
-    for b in range(bands):
-        order = np.argsort(keys[:, b], kind="stable")
-        k = keys[order, b]
-        d = docs[order]
-        same_as_next = k[1:] == k[:-1]
-        if not same_as_next.any():
-            continue
-        # run_end[i]: index one past the last document sharing document i's key.
-        breaks = np.flatnonzero(~same_as_next) + 1
-        run_end = np.repeat(np.append(breaks, len(k)), np.diff(np.concatenate([[0], breaks, [len(k)]])))
-        offset = 1
-        live = np.flatnonzero(run_end - np.arange(len(k)) > 1)
-        while len(live):
-            a, c = d[live], d[live + offset]
-            codes.append(np.minimum(a, c) * n + np.maximum(a, c))
-            offset += 1
-            live = live[live + offset < run_end[live]]
-    if not codes:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pairs = np.unique(np.concatenate(codes))
-    return pairs // n, pairs % n
+    if sighash is None:
+        sighash = signature_hash(sigs)
+    limit = len(docs) if max_bucket is None else max_bucket
+    return bucket_pairs(keys.ravel(), np.repeat(docs, bands), np.repeat(sighash[docs], bands), limit)
 
 
 def _pack(quality: float, numbers: int, answer: int, shingles: np.ndarray) -> bytes:

@@ -16,9 +16,10 @@ datasketch's `MinHashLSH(params=(bands, rows))` would; with `lsh_redis` the inde
 workers (rlvr.curate.lsh).
 
 Guards make text similarity safe for verifiable tasks: a pair is only a duplicate when both
-items contain the same multiset of numbers (`same_numbers`) and, when both have reference
-answers, the same normalised answer (`same_answer`). Templated procedural prompts ("how many
-legs do 13 crabs and 7 flies have") differ in exactly those places.
+items contain the same multiset of numbers (`same_numbers`; by default only for rlvr tasks,
+not plain text, see rlvr.curate.guards) and, when both have reference answers, the same
+normalised answer (`same_answer`). Templated procedural prompts ("how many legs do 13 crabs
+and 7 flies have") differ in exactly those places.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import logging
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rlvr.curate.base import (
     VERDICT_SCHEMA,
@@ -36,6 +38,7 @@ from rlvr.curate.base import (
     quality_array,
     rank_order,
 )
+from rlvr.curate.guards import numbers_guard, pair_guards
 from rlvr.curate.text import (
     Ragged,
     byte_batch,
@@ -203,6 +206,7 @@ class MinHashStep:
             "quality": batch.column("quality"),
             "numbers": pa.array(numsig, pa.uint64()),
             "answer_key": pa.array(answer_keys(batch.column("answer").to_pylist()), pa.uint64()),
+            "task": pc.not_equal(pc.fill_null(batch.column("kind"), ""), ""),
             "signature": pa.FixedSizeListArray.from_arrays(pa.array(sigs.ravel()), self.config.num_perm),
             "shingles": _list_column(shingles),
         })
@@ -220,9 +224,11 @@ class MinHashStep:
             source = f"minhash (shared index {index.basename})"
         else:
             has_shingles = np.array([len(s) > 0 for s in items.shingles], dtype=bool)
-            left, right = band_candidates(items.sigs, self.bands, self.rows, has_shingles)
+            left, right = band_candidates(items.sigs, self.bands, self.rows, has_shingles,
+                                          max_bucket=self.config.max_bucket)
             source = "minhash"
-        left, right, sims = self._confirm(items, left, right)
+        left, right, sims, guard = self._confirm(items, left, right)
+        source = f"{source}; {guard}"
         # Kept for inspection (tests, benchmarks): every confirmed near-duplicate pair and its Jaccard.
         self.confirmed_pairs = [(items.ids[a], items.ids[b]) for a, b in zip(left.tolist(), right.tolist())]
         self.confirmed_similarity = sims
@@ -240,20 +246,16 @@ class MinHashStep:
         return verdicts.slice(0, local)
 
     def _confirm(self, items: _Items, left: np.ndarray, right: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         """Keep candidate pairs that pass the guards and reach the Jaccard threshold."""
         cfg = self.config
-        ok = np.ones(len(left), dtype=bool)
-        if cfg.same_numbers:
-            ok &= items.numbers[left] == items.numbers[right]
-        if cfg.same_answer:
-            a, b = items.answers[left], items.answers[right]
-            ok &= (a == 0) | (b == 0) | (a == b)
+        guarded, guard = numbers_guard(cfg.same_numbers, items.task)
+        ok = pair_guards(cfg, left, right, items.numbers, items.answers, guarded)
         left, right = left[ok], right[ok]
         sims = jaccard_pairs(items.shingles, left, right)
         hit = sims >= cfg.threshold if len(sims) else np.zeros(0, bool)
         log.info("minhash: %d candidate pairs passed the guards, %d confirmed", len(left), int(hit.sum()))
-        return left[hit], right[hit], sims[hit]
+        return left[hit], right[hit], sims[hit], guard
 
     @staticmethod
     def _detail(i: int, rep: int, size: int, items: _Items) -> str:
@@ -266,8 +268,10 @@ class MinHashStep:
 class _Items:
     """Columns of the scored table as numpy arrays; external items (from a shared index) appended."""
 
-    def __init__(self, ids, quality, numbers, answers, sigs, shingles: list[np.ndarray], n_local: int):
+    def __init__(self, ids, quality, numbers, answers, sigs, shingles: list[np.ndarray], n_local: int,
+                 task: np.ndarray | None = None):
         self.ids, self.quality, self.numbers, self.answers = ids, quality, numbers, answers
+        self.task = np.ones(len(ids), dtype=bool) if task is None else task
         self.sigs, self.shingles, self.n_local = sigs, shingles, n_local
 
     @classmethod
@@ -283,6 +287,7 @@ class _Items:
             sigs=sigs,
             shingles=[ragged[i] for i in range(len(ragged))],
             n_local=scores.num_rows,
+            task=scores.column("task").to_numpy(zero_copy_only=False) if "task" in scores.column_names else None,
         )
 
     def append_external(self, ids: list[str], quality: np.ndarray, numbers: np.ndarray, answers: np.ndarray,
@@ -292,3 +297,5 @@ class _Items:
         self.numbers = np.concatenate([self.numbers, numbers])
         self.answers = np.concatenate([self.answers, answers])
         self.shingles = self.shingles + shingles
+        # Items from other runs carry no kind: they take the guard of this run's items.
+        self.task = np.concatenate([self.task, np.full(len(ids), bool(self.task[:self.n_local].all()))])

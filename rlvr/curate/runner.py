@@ -21,16 +21,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlvr.curate.base import STEPS, Step
+from rlvr.curate.base import DUPLICATE_ID, STEPS, Step, StepReport
+from rlvr.curate.base import decision_table as _decision_table
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
 from rlvr.records import Decision, Quarantined, Task, write_table
 from rlvr.rundir import StageResult, StageType
 
 log = logging.getLogger(__name__)
-
-DUPLICATE_ID = "duplicate_id"
-
 
 def build_steps(config: CurateConfig, cache=None) -> list[Step]:
     """The configured steps; heavy ones (indexes, models) are built only when asked for."""
@@ -40,15 +38,6 @@ def build_steps(config: CurateConfig, cache=None) -> list[Step]:
 
         cache = EmbeddingCache(config.embedder)  # one model load for both steps; loaded on first need
     return [cls.from_config(config, cache) for cls in classes]
-
-
-@dataclass
-class StepReport:
-    step: str
-    seen: int
-    kept: int
-    dropped: dict[str, int]
-    seconds: float
 
 
 @dataclass
@@ -70,19 +59,6 @@ class CurateResult:
     def counts(self) -> dict[str, Any]:
         return {"in": self.n_in, "kept": len(self.kept_rows), "dropped": self.dropped,
                 "quarantined": len(self.quarantined)}
-
-
-def _decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
-    evidence = pa.StructArray.from_arrays(
-        [verdicts.column(c).combine_chunks() for c in ("matched_id", "source", "score", "detail")],
-        fields=list(Decision.SCHEMA.field("evidence").type))
-    return pa.table({
-        "task_id": verdicts.column("id"),
-        "stage": pa.array([stage] * verdicts.num_rows, pa.string()),
-        "keep": verdicts.column("keep"),
-        "reason": verdicts.column("reason"),
-        "evidence": evidence,
-    }, schema=Decision.SCHEMA)
 
 
 def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
@@ -216,10 +192,47 @@ def write_outputs(inputs: Inputs, result: CurateResult, kept_path: Path, decisio
     return files
 
 
+def make_engine(config, progress: bool = False):
+    """The engine `config.engine` names (local or ray; the in-memory runner is rlvr.curate.runner)."""
+    if config.engine == "local":
+        from rlvr.curate.engine import LocalEngine
+
+        return LocalEngine(config, config.work_dir, progress=progress)
+    if config.engine == "ray":
+        from rlvr.curate.ray_engine import RayEngine
+
+        return RayEngine(config, config.work_dir, address=config.ray_address, progress=progress)
+    raise ValueError(f"engine {config.engine!r} is not an out-of-core engine; valid: local, ray")
+
+
+def curate_files(paths: list, config: CurateConfig, kept_path: Path, decisions_path: Path,
+                 quarantine_path: Path | None, progress: bool = False):
+    """Curate input files with the out-of-core engine `config.engine` names (local or ray) and write
+    the kept records, the decisions and the quarantine; returns (EngineResult, files)."""
+    from rlvr.curate.stream import ItemSource
+
+    source = ItemSource(list(paths), config)
+    engine = make_engine(config, progress=progress)
+    try:
+        result = engine.run(source, build_steps(config))
+        files = {"tasks" if source.is_tasks else "kept": source.write_kept(result.keep, kept_path),
+                 "decisions": result.write_decisions(decisions_path)}
+        if quarantine_path is not None and result.quarantined:
+            files["quarantine"] = Quarantined.write_parquet(quarantine_path, result.quarantined)
+    finally:
+        engine.close()
+    return result, files
+
+
 # ----------------------------------------------------------------------------- pipeline stage
 
 
 def run_stage(config: CurateConfig, inputs: list[Path], out_dir: Path) -> StageResult:
+    if config.engine != "memory":  # `engine: local` or `engine: ray` in the stage's settings
+        result, files = curate_files(list(inputs), config, out_dir / "tasks.parquet", out_dir / "decisions.parquet",
+                                     out_dir / "quarantine.parquet")
+        return StageResult(files=files, counts=result.counts, tasks=files.get("tasks"),
+                           summary=format_report(result))
     loaded = load_inputs(list(inputs), config)
     result = curate(loaded, config, progress=True)
     files = write_outputs(loaded, result, out_dir / "tasks.parquet", out_dir / "decisions.parquet",

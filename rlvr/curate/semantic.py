@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rlvr.curate.base import (
     VERDICT_SCHEMA,
@@ -28,6 +29,7 @@ from rlvr.curate.base import (
     quality_array,
     rank_order,
 )
+from rlvr.curate.guards import numbers_guard, pair_guards
 from rlvr.curate.minhash import answer_keys
 from rlvr.curate.text import number_signature, tokenize_batch
 from rlvr.models.embed import EmbeddingCache
@@ -103,6 +105,7 @@ class SemanticStep:
             "quality": batch.column("quality"),
             "numbers": pa.array(number_signature(tokenize_batch(texts)), pa.uint64()),
             "answer_key": pa.array(answer_keys(batch.column("answer").to_pylist()), pa.uint64()),
+            "task": pc.not_equal(pc.fill_null(batch.column("kind"), ""), ""),
             "embedding": pa.FixedSizeListArray.from_arrays(pa.array(emb.ravel(), pa.float32()), dim),
         })
 
@@ -118,11 +121,8 @@ class SemanticStep:
         left, right, sims = similar_pairs(emb, labels, 1.0 - cfg.semantic_eps)
         numbers = scores.column("numbers").to_numpy()
         answers = scores.column("answer_key").to_numpy()
-        ok = np.ones(len(left), dtype=bool)
-        if cfg.same_numbers:
-            ok &= numbers[left] == numbers[right]
-        if cfg.same_answer:
-            ok &= (answers[left] == 0) | (answers[right] == 0) | (answers[left] == answers[right])
+        guarded, guard = numbers_guard(cfg.same_numbers, scores.column("task").to_numpy(zero_copy_only=False))
+        ok = pair_guards(cfg, left, right, numbers, answers, guarded)
         log.info("semantic: %d pairs at cosine >= %.3f, %d pass the guards", len(left), 1 - cfg.semantic_eps,
                  int(ok.sum()))
         groups, sizes = cluster_from_pairs(n, left[ok], right[ok])
@@ -131,5 +131,5 @@ class SemanticStep:
         detail = [f"cosine {c:.3f} to kept item; k-means cluster {lab}" if r != i
                   else (f"kept over {s - 1} semantic duplicate(s)" if s > 1 else "")
                   for i, (r, c, lab, s) in enumerate(zip(rep, to_rep, labels, sizes))]
-        return group_verdicts(ids, rep, sizes, self.reason, f"embeddings {cfg.embedder}", score=to_rep,
+        return group_verdicts(ids, rep, sizes, self.reason, f"embeddings {cfg.embedder}; {guard}", score=to_rep,
                               detail=detail)

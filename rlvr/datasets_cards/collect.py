@@ -240,6 +240,7 @@ def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
     tasks = Task.read_parquet(tasks_path)
     if not tasks:
         raise ValueError(f"{tasks_path}: no tasks to publish")
+    _refuse_duplicates(tasks, tasks_path)
     values: list[Value] = []
     for _, path in _stage_files(run, "train", "value.parquet"):
         values = Value.read_parquet(path)
@@ -284,6 +285,21 @@ def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
         estimate_settings=estimate[-1].config if estimate else {}, pass_rate_origin=pass_rate_origin,
         rollouts=dict(rollouts),
     )
+
+
+def _refuse_duplicates(tasks: list[Task], path: Path) -> None:
+    """A published dataset lists each task once: a repeated task_id is refused, with its rows."""
+    first: dict[str, int] = {}
+    repeats: list[str] = []
+    for row, t in enumerate(tasks, start=1):
+        if t.task_id in first:
+            repeats.append(f"{t.task_id} (rows {first[t.task_id]} and {row})")
+        else:
+            first[t.task_id] = row
+    if repeats:
+        raise ValueError(f"{path}: {len(repeats)} task_id(s) appear more than once, so they would be published twice: "
+                         f"{', '.join(repeats[:5])}{' ...' if len(repeats) > 5 else ''}; drop the copies first "
+                         f"(rlvr curate --steps exact does) or pass another table with --tasks")
 
 
 def observed_pass_rates(run: RunDir) -> dict[str, tuple[float, int]]:

@@ -42,6 +42,7 @@ class ReadOptions:
     license: str = ""
     allow_network: bool = False  # only then may a hub dataset id be downloaded
     split: str | None = None  # for datasets with several splits; default: all of them
+    max_record_bytes: int = 0  # quarantine a record (JSONL line, row text) larger than this; 0: no limit
 
 
 @dataclass
@@ -81,6 +82,10 @@ class _Collector:
         self.result.quarantined.append(Quarantined(self.file, line, fld, reason, raw_text[:RAW_LIMIT]))
         self.bad += 1
 
+    def too_large(self, size: int) -> str:
+        return (f"record too large: {size} bytes > max_record_bytes={self.opts.max_record_bytes} "
+                f"(raise --max-record-bytes, or 0 for no limit)")
+
     def add(self, line: int | None, row: Any) -> None:
         opts = self.opts
         if not isinstance(row, dict):
@@ -96,6 +101,10 @@ class _Collector:
             return
         if not text.strip():
             self.quarantine(line, opts.text_field, "empty text", row)
+            return
+        if opts.max_record_bytes and len(text) > opts.max_record_bytes \
+                and len(text.encode("utf-8")) > opts.max_record_bytes:
+            self.quarantine(line, opts.text_field, self.too_large(len(text.encode("utf-8"))), text[:RAW_LIMIT])
             return
         doc_id = self._doc_id(line, row)
         if doc_id is None:
@@ -171,6 +180,10 @@ def _read_jsonl(path: Path, col: _Collector) -> None:
                 continue
             if not line.strip():
                 continue
+            if col.opts.max_record_bytes and len(raw) > col.opts.max_record_bytes:
+                # Checked before parsing: a 30 MB line is not worth decoding to throw away.
+                col.quarantine(lineno, "<line>", col.too_large(len(raw)), line[:RAW_LIMIT])
+                continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -210,13 +223,21 @@ def _read_csv(path: Path, col: _Collector) -> None:
                 col.quarantine(lineno, "<line>", f"invalid UTF-8 at byte {exc.start}", raw.decode("utf-8", "replace"))
                 good_lines.append("\n")  # keep line numbers aligned
         text = "".join(good_lines)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    if not reader.fieldnames:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
         raise InputError(f"{path}: empty CSV (no header row)")
-    for row in reader:
-        if not any(v for v in row.values() if v):
+    last_line = reader.line_num
+    for values in reader:
+        # A quoted field may span lines: the record starts on the line after the previous one
+        # ended, and that first line is the one to report.
+        first_line, last_line = last_line + 1, reader.line_num
+        if not any(values):
             continue  # blank line (or a line replaced after a UTF-8 error)
-        col.add(reader.line_num, {k: v for k, v in row.items() if k is not None})
+        row = dict(zip(header, values))
+        for name in header[len(values):]:
+            row[name] = None  # a short row, as csv.DictReader fills it
+        col.add(first_line, row)
 
 
 def _read_text_folder(path: Path, opts: ReadOptions, result: ReadResult) -> None:

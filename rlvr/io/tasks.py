@@ -3,7 +3,8 @@
 The published table flattens a Task into plain columns that the Hub viewer and
 `datasets.load_dataset` show well (nested provenance and difficulty become top-level columns;
 free-form parts stay JSON strings). `tasks_from_dataset` reverses it exactly, so a published
-dataset can be re-scored with `rlvr verify` or fed back into curate and train.
+dataset can be re-scored with `rlvr verify` or fed back into curate and train. A bad row in either
+format is named by file, row and field (or quarantined, when the caller passes a list for it).
 
 Layout: one config per task kind when there are several (`data/<config>/<split>-00000-of-00001.parquet`),
 else a single `default` config (`data/<split>-00000-of-00001.parquet`).
@@ -11,18 +12,30 @@ else a single `default` config (`data/<split>-00000-of-00001.parquet`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rlvr.hashing import canonical_json
-from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec, write_table
+from rlvr.records import (
+    Difficulty,
+    Provenance,
+    Quarantined,
+    Record,
+    RecordError,
+    Task,
+    VerifierSpec,
+    _json_field,
+    _messages_field,
+    _str_field,
+    read_parquet_table,
+    write_table,
+)
 
 PUBLISHED_SCHEMA = pa.schema(
     [
@@ -94,21 +107,37 @@ def task_row(task: Task) -> dict:
 
 
 def row_task(row: dict) -> Task:
+    """A Task from a published row; a malformed value raises RecordError naming its column."""
+    params = _json_field("verifier_params", row["verifier_params"], {})
+    meta = _json_field("meta", row["meta"], {})
+    for name, value in (("verifier_params", params), ("meta", meta)):
+        if not isinstance(value, dict):
+            raise RecordError(name, f"expected a JSON object, got {type(value).__name__}")
     return Task(
-        task_id=row["task_id"],
-        kind=row["kind"],
-        prompt=[Message(m["role"], m["content"]) for m in row["prompt"]],
-        answer=json.loads(row["answer"]),
-        verifier=VerifierSpec(row["verifier"], json.loads(row["verifier_params"] or "{}")),
+        task_id=_str_field("task_id", row["task_id"], required=False) or "",
+        kind=_str_field("kind", row["kind"]),
+        prompt=_messages_field("prompt", row["prompt"]),
+        answer=_json_field("answer", row["answer"]),
+        verifier=VerifierSpec(_str_field("verifier", row["verifier"]), params),
         provenance=Provenance(
             generator=row["generator"], version=row["generator_version"] or "",
             config_fingerprint=row["config_fingerprint"] or "", seed=row["seed"], index=row["index"],
             doc_id=row["doc_id"], parent_task_id=row["parent_task_id"],
         ),
         difficulty=Difficulty(row["difficulty"], row["pass_rate"], row["pass_rate_evidence"] or 0),
-        fingerprint=row["fingerprint"],
-        meta=json.loads(row["meta"] or "{}"),
+        fingerprint=_str_field("fingerprint", row["fingerprint"], required=False),
+        meta=meta,
     )
+
+
+class PublishedTask(Record):
+    """Published rows read back as Tasks through Record.from_arrow (errors name file, row, field)."""
+
+    SCHEMA = PUBLISHED_SCHEMA
+
+    @classmethod
+    def from_row(cls, row: dict) -> Task:  # type: ignore[override]
+        return row_task(row)
 
 
 def config_name(kind: str) -> str:
@@ -142,22 +171,80 @@ def write_dataset(tasks_by_split: dict[str, list[Task]], out: Path) -> list[Spli
     return files
 
 
-def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
-    """Every task in a folder written by `write_dataset` (all configs and splits)."""
+def dataset_files(dataset_dir: str | Path) -> list[Path]:
+    """The Parquet shards of a folder written by `write_dataset` (all configs and splits)."""
     files = sorted(Path(dataset_dir).glob("data/**/*.parquet"))
     if not files:
         raise FileNotFoundError(f"{dataset_dir}: no data/**/*.parquet files (not an rlvr dataset folder)")
-    return [row_task(r) for f in files for r in pq.read_table(f).to_pylist()]
+    return files
 
 
-def read_tasks(paths: str | Path | Sequence[str | Path]) -> list[Task]:
-    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards."""
+def tasks_from_dataset(dataset_dir: str | Path) -> list[Task]:
+    """Every task in a folder written by `write_dataset` (all configs and splits)."""
+    return read_tasks(dataset_dir)
+
+
+def read_tasks(paths: str | Path | Sequence[str | Path], quarantine: list[Quarantined] | None = None,
+               max_record_bytes: int = 0) -> list[Task]:
+    """Read tasks, in order, from Task Parquet files or published rlvr dataset folders/shards.
+
+    A bad row raises an error naming its file, row and field; with a `quarantine` list it goes
+    there and the other rows are read. `max_record_bytes` (0: no limit) quarantines rows whose
+    prompt and answer text exceed it, before any of it is parsed.
+    """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     tasks: list[Task] = []
     for p in map(Path, paths):
-        if p.is_dir() or (p.suffix == ".parquet" and p.exists() and "verifier_params" in pq.read_schema(p).names):
-            tasks.extend(tasks_from_dataset(p) if p.is_dir() else [row_task(r) for r in pq.read_table(p).to_pylist()])
+        if p.is_dir():
+            files = dataset_files(p)
         else:
-            tasks.extend(Task.read_parquet(p))
+            files = [p]
+        for f in files:
+            tasks.extend(_read_task_file(f, quarantine, max_record_bytes))
     return tasks
+
+
+def _read_task_file(path: Path, quarantine: list[Quarantined] | None, max_record_bytes: int) -> list[Task]:
+    table = read_parquet_table(path, "task Parquet")
+    row_numbers = None
+    if max_record_bytes:
+        table, row_numbers = _drop_oversized(table, str(path), quarantine, max_record_bytes)
+    if "verifier_params" in table.column_names:  # a published dataset shard
+        return PublishedTask.from_arrow(table, str(path), quarantine, row_numbers)
+    return Task.from_arrow(table, str(path), quarantine, row_numbers)
+
+
+def _text_bytes(column: pa.ChunkedArray) -> Any:
+    """Per row, the UTF-8 bytes of a string column, or of a chat column's message contents."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sizes = np.zeros(len(column), dtype=np.int64)
+    if pa.types.is_list(column.type) and pa.types.is_struct(column.type.value_type) \
+            and column.type.value_type.get_field_index("content") >= 0:
+        contents = pc.list_flatten(column).field("content")
+        per_message = pc.binary_length(contents).fill_null(0).to_numpy(zero_copy_only=False)
+        np.add.at(sizes, pc.list_parent_indices(column).to_numpy(zero_copy_only=False), per_message)
+    return sizes
+
+
+def _drop_oversized(table: pa.Table, source: str, quarantine: list[Quarantined] | None,
+                    limit: int) -> tuple[pa.Table, list[int] | None]:
+    """Rows whose prompt and answer text together exceed `limit` bytes, quarantined (or an error);
+    returns the other rows and their 1-based row numbers in the file."""
+    sizes = sum(_text_bytes(table.column(c)) for c in ("prompt", "answer") if c in table.column_names)
+    over = sizes > limit if len(table) else None
+    if over is None or not over.any():
+        return table, None
+    for row in over.nonzero()[0].tolist():
+        bad = Quarantined(source, row + 1, "prompt", f"record too large: {int(sizes[row])} bytes of prompt and answer "
+                          f"> max_record_bytes={limit} (raise --max-record-bytes, or 0 for no limit)",
+                          str(table.column("task_id")[row].as_py()))
+        if quarantine is None:
+            raise ValueError(f"{bad.file}: row {bad.line}: field {bad.field!r}: {bad.reason}")
+        quarantine.append(bad)
+    return table.filter(pa.array(~over)), [i + 1 for i in (~over).nonzero()[0].tolist()]

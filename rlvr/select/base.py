@@ -52,11 +52,12 @@ BAND_ORDERS = ("evidence", "uniform", "probability")
 class SelectConfig:
     """Settings of the pass-rate store and of every built-in selector (CLI flags / YAML / `with:`)."""
 
-    # Default: InSight (form "signal"), at least as good as every other selector wherever measured:
-    # `rlvr select simulate` (5 seeds) needs 0.58x uniform's rollouts against variance's 0.60x in the
-    # default world and 0.58x against 0.90x with a 10k-task pool, ties it with --difficulty-sd 2;
-    # 30-step CPU training runs (benchmarks/train_overhead.py, seeds 0-2): zero-variance groups
-    # 0.45x uniform's against variance's 0.46x.
+    # Default: InSight as the paper describes it (weighted MI), chosen by worst case over the world
+    # suite (`rlvr select simulate --worlds`, 5 seeds, 7 worlds; README's select section): worst
+    # 1.00x uniform's rollouts (the noisy world, where luck-only tasks fool every selector), tied
+    # within two standard errors with dapo (0.995x), and the lower mean over the suite (0.74x vs
+    # 0.76x). variance (worst 1.30x) and band (1.62x) chase luck-only tasks; insight_signal has the
+    # best mean (0.71x) but a worse worst case (1.02x).
     selector: str = field(default="insight", metadata={"help": "selector name (see `rlvr select list`) or pkg.mod:Class"})
     sampling: str = field(default="top", metadata={"help": "top (top-B scores) or proportional (sample by score)",
                                                    "choices": SAMPLING_MODES})
@@ -301,6 +302,11 @@ class Selector:
             log.log(level, "%s: %d proposed task(s) were never reported back within %d proposals; no longer pending",
                     self.name, len(stale), self.config.max_pending_age)
             self.expired += len(stale)
+
+    def restore_pending(self, proposal: Proposal) -> None:
+        """Mark a proposal made before a checkpoint, and not yet observed, as pending again (on resume)."""
+        for i, score in zip(np.asarray(proposal.indices).tolist(), np.asarray(proposal.scores).tolist()):
+            self._pending[int(i)] = (float(score), int(proposal.number))
 
     def score_for(self, index: int) -> float | None:
         """The score a pending (proposed, not yet observed) task was proposed with."""

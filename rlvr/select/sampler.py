@@ -43,11 +43,14 @@ Use it from your own trainer subclass:
 
 On resume, rebuild the store with `PassRateStore.load(checkpoint / STATE_FILE, task_ids=...)`.
 When the Trainer skips the batches it already trained on, those skipped chunks are proposed but
-never observed; they expire from the pending set after `max_pending_age` proposals.
+never observed; they expire from the pending set after `max_pending_age` proposals. rlvr's own
+trainer skips nothing: it saves `state_dict(consumed=...)` with each checkpoint and loads it back,
+so the resumed run proposes exactly what the uninterrupted one did (see SelectorSampler).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -70,11 +73,13 @@ class SelectorSampler:
     A duck-typed `torch.utils.data.Sampler` (iterable with `__len__` and `set_epoch`), so this
     module does not import torch.
 
-    Resumable: `state_dict()` (epoch, chunks done, the selector's proposal count and the random
-    state) saved with a checkpoint and `load_state_dict()` on resume continue the interrupted
-    epoch with the saved random state instead of replaying it from its start; an uninterrupted run
-    proposes exactly the same. The chunk the DataLoader had read ahead before the checkpoint is
-    not re-proposed (it was never trained on and its groups never reached a ledger).
+    Resumable: `state_dict(consumed)` (epoch, chunks done, the selector's proposal count, the
+    random state, and the chunks proposed but not yet trained on) saved with a checkpoint and
+    `load_state_dict()` on resume continue the interrupted epoch exactly as an uninterrupted run
+    would. The DataLoader reads ahead, so when a checkpoint is written the sampler has already
+    proposed the next step's chunk, from the beliefs of that earlier moment; `consumed` (indices the
+    trainer has trained on since the start) says which chunks those are, and the resumed sampler
+    yields them again verbatim before proposing anything new.
     """
 
     def __init__(self, selector: Selector, *, num_generations: int, batch_size: int, repeat_count: int = 1,
@@ -103,6 +108,8 @@ class SelectorSampler:
         self.max_history = max_history
         self._rng: np.random.Generator | None = None  # the current epoch's generator
         self._done = 0  # chunks of the current epoch proposed so far
+        self._chunks: list[Proposal | None] = []  # the current epoch's proposals, in order
+        self._iter_epoch = 0  # the epoch the current iteration belongs to
         self._restore: dict[str, Any] | None = None  # a loaded state, applied when iteration starts
 
     @classmethod
@@ -133,33 +140,68 @@ class SelectorSampler:
     def __len__(self) -> int:
         return self.chunks_per_epoch * self.batch_size * self.num_generations * self.repeat_count
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "done": self._done, "proposals": self.selector.proposals,
-                "rng": self._rng.bit_generator.state if self._rng is not None else None}
+    @property
+    def chunk_length(self) -> int:
+        """Indices one proposal contributes to the stream."""
+        return self.batch_size * self.num_generations * self.repeat_count
+
+    def state_dict(self, consumed: int | None = None) -> dict[str, Any]:
+        """The state to resume from. `consumed`: stream indices trained on since the start of training
+        (all epochs); without it, chunks already proposed count as trained (the read-ahead is lost)."""
+        state = {"epoch": self.epoch, "done": self._done, "proposals": self.selector.proposals,
+                 "rng": self._rng.bit_generator.state if self._rng is not None else None,
+                 "pending": [], "skip": 0}
+        if consumed is None or self._rng is None:
+            return state
+        position = consumed - self._iter_epoch * len(self)
+        if position >= len(self):  # the whole epoch was trained on: the next starts afresh
+            return {**state, "epoch": self._iter_epoch + 1, "done": 0, "rng": None}
+        first, skip = divmod(max(position, 0), self.chunk_length)
+        pending = [{"number": p.number, "indices": p.indices.tolist(), "scores": p.scores.tolist(),
+                    "reasons": list(p.reasons)} for p in self._chunks[first:] if p is not None]
+        return {**state, "epoch": self._iter_epoch, "pending": pending, "skip": skip}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._restore = state
         self.selector.proposals = int(state.get("proposals", 0))
 
+    def _stream(self, chunk: list[int]) -> Iterator[int]:
+        for _ in range(self.repeat_count):
+            for index in chunk:
+                for _ in range(self.num_generations):
+                    yield index
+
     def __iter__(self) -> Iterator[int]:
         state, self._restore = self._restore, None
         rng = np.random.default_rng([self.seed, self.epoch])
-        done = 0
+        done, pending, skip = 0, [], 0
         if state and state.get("rng") and int(state["epoch"]) == self.epoch:
             rng.bit_generator.state = state["rng"]
             done = int(state["done"])
-        self._rng, self._done = rng, done
+            skip = int(state.get("skip") or 0)
+            pending = [Proposal(int(p["number"]), self.selector.name, np.asarray(p["indices"], dtype=np.int64),
+                                np.asarray(p["scores"], dtype=np.float64), list(p["reasons"]))
+                       for p in state.get("pending") or []]
+        self._rng, self._done, self._iter_epoch = rng, done, self.epoch
+        # Proposals made before the checkpoint but not (fully) trained on: yielded as they were
+        # and pending again in the selector, exactly as in the run that was interrupted.
+        self._chunks = [None] * (done - len(pending)) + list(pending)
+        for proposal in pending:
+            self.selector.restore_pending(proposal)
+        for i, proposal in enumerate(pending):
+            stream = self._stream(proposal.indices.tolist())
+            if i == 0 and skip:
+                stream = itertools.islice(stream, skip, None)
+            yield from stream
         for number in range(done, self.chunks_per_epoch):
             proposal = self.selector.propose(self.batch_size, rng)  # lazily: beliefs as of now
             self._record(proposal)
             self._done = number + 1
-            chunk = proposal.indices.tolist()
-            for _ in range(self.repeat_count):
-                for index in chunk:
-                    for _ in range(self.num_generations):
-                        yield index
+            self._chunks.append(proposal)
+            yield from self._stream(proposal.indices.tolist())
         self.epoch += 1
         self._done = 0
+        self._rng = None  # the next epoch draws from its own generator
 
 
 def tasks_dataset(tasks: Sequence[Task], store: PassRateStore | None = None):

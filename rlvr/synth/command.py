@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from rlvr.cliutil import add_out
 from rlvr.config import add_config_args, config_with_passthrough
 from rlvr.registry import import_path
+from rlvr.synth.shard import add_shard_args, make_sharded
 
 
 @dataclass(frozen=True)
 class TaskCommand:
     config: str  # "module:ConfigClass", the stage config
-    make_tasks: str  # "module:function(config, progress=True) -> list[Task]"
+    make_tasks: str  # "module:function(config, progress=True, indices=None) -> list[Task]"
     passthrough: str  # the config's mapping field that collects the unknown --config items
     list_lines: str  # "module:function() -> list[str]", printed by --list
     list_help: str
@@ -32,6 +33,7 @@ class TaskCommand:
     def configure(self, parser: argparse.ArgumentParser) -> None:
         add_config_args(parser, import_path(self.config), skip=(self.passthrough,))
         add_out(parser, unless="--list")
+        add_shard_args(parser)
         parser.add_argument("--list", action="store_true", help=self.list_help)
         parser.epilog = self.epilog
 
@@ -45,7 +47,7 @@ class TaskCommand:
             raise ValueError("--out is required (unless --list): the Parquet file to write the tasks to")
         config = config_with_passthrough(import_path(self.config), args, self.passthrough)
         start = time.perf_counter()
-        tasks = import_path(self.make_tasks)(config, progress=True)
+        tasks = make_sharded(import_path(self.make_tasks), config, args)  # all, --shard I/N or --ray-tasks N
         seconds = time.perf_counter() - start
         Task.write_parquet(args.out, tasks)
         label = f" ({getattr(config, self.label)})" if self.label else ""

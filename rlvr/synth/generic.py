@@ -40,12 +40,14 @@ def resolve(name: str) -> GeneratorSpec:
     return get_generator(name)
 
 
-def make_tasks(config: GeneratorStageConfig, progress: bool = False) -> list[Task]:
+def make_tasks(config: GeneratorStageConfig, progress: bool = False, indices: range | None = None) -> list[Task]:
+    """Items `indices` (default: all of range(n); rlvr.synth.shard makes index ranges)."""
     from tqdm.auto import tqdm
 
     spec = resolve(config.generator)
     gen = spec.make(config_from_mapping(spec.config_cls, config.settings, where=f"{spec.name} settings"))
-    return [gen.generate(config.seed, i) for i in tqdm(range(config.n), desc=spec.name, disable=not progress)]
+    indices = range(config.n) if indices is None else indices
+    return [gen.generate(config.seed, i) for i in tqdm(indices, desc=spec.name, disable=not progress)]
 
 
 def run_stage(config: GeneratorStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:

@@ -374,11 +374,13 @@ class GymStageConfig(GymConfig):
             raise ValueError(f"n must be at least 1, got {self.n}")
 
 
-def make_tasks(config: GymStageConfig, progress: bool = False) -> list[Task]:
+def make_tasks(config: GymStageConfig, progress: bool = False, indices: range | None = None) -> list[Task]:
+    """Items `indices` (default: all of range(n); rlvr.synth.shard makes index ranges)."""
     from tqdm.auto import tqdm
 
     gen = GymGenerator(GymConfig(config.name, config.dataset_config))
-    return [gen.generate(config.seed, i) for i in tqdm(range(config.n), desc=gen.name, disable=not progress)]
+    indices = range(config.n) if indices is None else indices
+    return [gen.generate(config.seed, i) for i in tqdm(indices, desc=gen.name, disable=not progress)]
 
 
 def run_stage(config: GymStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:

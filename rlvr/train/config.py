@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 SCALE_REWARDS = ("group", "batch", "none")
 DEVICES = ("cpu", "cuda")
+OPTIMIZERS = ("adamw", "adafactor")
 VLLM_MODES = ("auto", "colocate", "server")
 ADVANTAGES = ("grpo", "trr++")
 
@@ -49,6 +50,7 @@ RLVR_OWNED_GRPO_FIELDS: dict[str, str] = {
     "gradient_checkpointing": "nothing (rlvr's influence hooks need it off)",
     "logging_steps": "nothing", "report_to": "nothing", "disable_tqdm": "nothing",
     "dataloader_num_workers": "nothing", "log_completions": "save_completions",
+    "optim": "optimizer (adamw or adafactor: the memory planner counts its state)",
 }
 
 
@@ -73,6 +75,13 @@ class TrainConfig:
     tokens_per_micro_batch: int = field(default=8192, metadata={
         "help": "auto micro-batching: most (prompt + completion) tokens in one forward/backward slice; "
                 "activations of a 135M model take roughly 1 MB per token on CPU"})
+    optimizer: str = field(default="adamw", metadata={
+        "help": "adamw (two fp32 moments: 8 bytes per trained weight) or adafactor (factored second moment, no "
+                "first: a few bytes per row and column), which lets a full fine-tune fit a smaller machine",
+        "choices": OPTIMIZERS})
+    memory_gb: float = field(default=0.0, metadata={
+        "help": "CPU: resident memory the run may use, which sizes the micro-batches (0: what is available now, "
+                "at most 4 GB); a run that cannot fit is refused before it starts"})
     max_prompt_tokens: int = field(default=1024, metadata={
         "help": "tasks whose chat prompt is longer (in policy tokens) are left out of training and the probe "
                 "set, and counted as too_long"})
@@ -177,6 +186,8 @@ class TrainConfig:
         need(self.epsilon > 0 and self.epsilon_high >= self.epsilon,
              f"need 0 < epsilon <= epsilon_high, got {self.epsilon}, {self.epsilon_high}")
         need(0.0 <= self.probe_fraction < 1.0, f"probe_fraction must be in [0, 1), got {self.probe_fraction}")
+        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        need(self.memory_gb >= 0, f"memory_gb must be >= 0 (0: what is available, at most 4 GB), got {self.memory_gb}")
         need(self.save_completions >= 0, "save_completions must be >= 0 (characters kept per completion)")
         need(0.0 < self.vllm_gpu_memory_utilization <= 1.0, "vllm_gpu_memory_utilization must be in (0, 1]")
         groups_total = self.prompts_per_step * self.num_generations
@@ -272,6 +283,8 @@ class TrainConfig:
             "dataloader_num_workers": 0,
             "log_completions": False,
         }
+        if self.optimizer == "adafactor":  # fixed learning rate, as for AdamW (no relative steps)
+            kw["optim"] = "adafactor"
         if self.device == "cpu":
             kw.update(use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False)
         else:

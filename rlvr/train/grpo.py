@@ -73,6 +73,9 @@ class RlvrGRPOTrainer(GRPOTrainer):
         if self.run.sampler_state:
             sampler.load_state_dict(self.run.sampler_state)
         self.run.sampler = sampler
+        # each accumulation step reads one dataloader batch (a generation batch per process)
+        self.run.indices_per_step = (self.args.gradient_accumulation_steps * self.args.per_device_train_batch_size
+                                     * self.args.steps_per_generation * self.accelerator.num_processes)
         return sampler
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
@@ -151,6 +154,7 @@ class RlvrCallback(TrainerCallback):
         self.trainer: Any = None
         self._t0 = 0.0
         self._bar: Any = None
+        self._restore_rng = False
 
     def on_train_begin(self, args, state, control, **kwargs):
         from tqdm.auto import tqdm
@@ -163,13 +167,18 @@ class RlvrCallback(TrainerCallback):
                 # afresh for the influence objective without recording them (the ledger has that step)
                 self._probe(kwargs, state.global_step, record=False)
             # TRL's data-skip path restores the RNG only at an epoch boundary; rlvr never skips
-            # data (the sampler resumes itself), so restore it here.
-            self.trainer._load_rng_state(self.resume_from)
+            # data (the sampler resumes itself), so restore it at the first step: not here,
+            # because creating the epoch's DataLoader iterator draws a seed from torch's RNG
+            # afterwards, which the uninterrupted run drew long before its checkpoint.
+            self._restore_rng = True
         elif self.run.probe is not None and state.global_step == 0:
             self._probe(kwargs, 0)
         return control
 
     def on_step_begin(self, args, state, control, **kwargs):
+        if self._restore_rng:
+            self.trainer._load_rng_state(self.resume_from)
+            self._restore_rng = False
         self._t0 = time.perf_counter()
         return control
 

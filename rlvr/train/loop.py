@@ -38,8 +38,9 @@ from rlvr.train.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-# Settings that may change between a run and its resumption without invalidating the checkpoints.
-RESUMABLE_CHANGES = ("steps", "report", "keep_checkpoints", "save_completions")
+# Settings that may change between a run and its resumption without invalidating the checkpoints
+# (the memory settings only size the micro-batches, and the resolved micro_batches stays in the fingerprint).
+RESUMABLE_CHANGES = ("steps", "report", "keep_checkpoints", "save_completions", "memory_gb", "tokens_per_micro_batch")
 
 
 @dataclass
@@ -220,6 +221,8 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
         too_long, longest = too_long + probe_too_long, max(longest, probe_longest)
     left_out = left_out_by_source(given, {t.task_id for t in [*tasks, *(probe_tasks or [])]}, docs,
                                   f"prompt longer than max_prompt_tokens={config.max_prompt_tokens}")
+    if config.device == "cpu":
+        config = _fit_memory(config, model, longest)
     config = dataclasses.replace(config, micro_batches=config.auto_micro_batches(longest))
     train_tasks, probe_tasks, task_counts = split_tasks(config, tasks, probe_tasks, docs)
     task_counts.update(too_long=too_long, micro_batches=config.micro_batches)
@@ -251,6 +254,36 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
         result.summary += (f"\n{sum(left_out['by_source'].values())} task(s) left out ({left_out['reason']}): "
                            + ", ".join(f"{s} {n}" for s, n in left_out["by_source"].items()))
     return result
+
+
+def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int) -> TrainConfig:
+    """On CPU: micro-batches sized to the memory the run may use, or a refusal before anything starts."""
+    from rlvr.train.memory import count_parameters, cpu_budget, plan_memory
+
+    if model is not None:
+        model_config = model.config
+    else:
+        from transformers import AutoConfig
+
+        from rlvr.models import resolve_model
+
+        model_config = AutoConfig.from_pretrained(resolve_model(config.model))
+    n_params = count_parameters(model_config)
+    trainable = n_params // 100 if config.lora else n_params  # LoRA adapters: about 1% of the weights
+    row = longest_prompt + config.max_completion_length
+    plan = plan_memory(model_config, row_tokens=row, generation_rows=config.prompts_per_step * config.num_generations,
+                       budget=cpu_budget(config.memory_gb), trainable=trainable,
+                       optimizer=config.optimizer)
+    if config.micro_batches:
+        per_slice = config.prompts_per_step * config.num_generations // config.world_size() // config.micro_batches
+        if per_slice * row > plan.tokens_per_micro_batch:
+            raise ValueError(f"micro_batches={config.micro_batches} puts {per_slice} rows of {row} tokens in a slice, "
+                             f"but only {plan.tokens_per_micro_batch // row} fit ({plan.describe()}); "
+                             f"raise micro_batches or set it to 0 (automatic)")
+        return config
+    tokens = min(config.tokens_per_micro_batch, plan.tokens_per_micro_batch)
+    log.info("memory plan: %s -> at most %d tokens per micro-batch", plan.describe(), tokens)
+    return dataclasses.replace(config, tokens_per_micro_batch=tokens)
 
 
 def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, rewards: Any, dataset: Any,

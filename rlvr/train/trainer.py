@@ -63,6 +63,7 @@ class RunState:
     sampler_state: dict[str, Any] | None = None
     keep_checkpoints: int = 2
     sampler: SelectorSampler | None = None
+    indices_per_step: int = 0  # sampler indices one optimizer step trains on (all processes)
     last_completions: tuple[list, list] | None = None
     gen_keys: list[tuple[int, str]] = field(default_factory=list)  # row -> (step, task_id), this generation
     pending_influence: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
@@ -184,7 +185,8 @@ def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
         "step": step,
         "ledger_parts": [p.name for p in run.ledger.part_files()],
         "ledger_rows": run.ledger.rows_written,
-        "sampler": _jsonable(run.sampler.state_dict()) if run.sampler is not None else None,
+        "sampler": _jsonable(run.sampler.state_dict(consumed=step * run.indices_per_step or None))
+        if run.sampler is not None else None,
         "costs": run.costs(),
         "step_seconds": [round(s, 4) for s in run.step_seconds],
         "probe_losses": run.probe_losses,

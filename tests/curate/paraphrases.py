@@ -351,3 +351,313 @@ def held_out_paraphrases() -> list[tuple[str, str, str]]:
     """(benchmark file stem, item id, paraphrase) for the held-out set."""
     return ([("gsm8k_test", k, v) for k, v in HELD_OUT_GSM8K.items()]
             + [("math500_test", k, v) for k, v in HELD_OUT_MATH500.items()])
+
+
+# Names and objects changed, numbers kept: the hardest paraphrases for a lexical check, because
+# the rare words it retrieves by (names, objects) are exactly what changed. Written by hand for
+# issue 17 (by the AI engineer who also changed the detector), reading each GSM8K item and
+# retelling it with other people and things, the same quantities and the same answer. Not
+# produced by a program, and not written from the detector's rules.
+RENAMED_GSM8K: dict[str, str] = {
+    "gsm8k-test-0100": (
+        "Four guests came to see Priya one afternoon. The first guest knocked 20 times before Priya answered "
+        "the door, and the second knocked 1/4 times more than the first. The third guest knocked 10 times more "
+        "than the fourth, and the fourth knocked 60 times. How many knocks were there altogether?"
+    ),
+    "gsm8k-test-0101": (
+        "Tomas must get through 4 pages of his biology book, 20 pages of his economics book, 7 pages of his art "
+        "book and 8 pages of his music book. He managed 15 pages on Monday. With 4 more days left to finish, "
+        "how many pages a day must he average?"
+    ),
+    "gsm8k-test-0103": (
+        "A sandstorm sweeps in from the desert over a town. The storm needs 10 minutes for every 3 miles of the "
+        "town, which measures 42 miles from the desert edge to the far side. How many minutes until the whole "
+        "town is covered?"
+    ),
+    "gsm8k-test-0104": (
+        "Leon is assembling a 1000-part model railway kit. He fits a quarter of the parts, and then his dad fits "
+        "a third of the parts that remain. How many parts still need fitting?"
+    ),
+    "gsm8k-test-0106": (
+        "Fatima owns 3 crates, each measuring 5 inches by 6 inches by 4 inches on the outside, with walls 1 "
+        "inch thick. What is the combined space inside the 3 crates?"
+    ),
+    "gsm8k-test-0108": (
+        "Greta is knitting scarves for a charity fair and plans to make twice as many as last year. By the end "
+        "she has knitted 15 more than she intended. She then ruins 5 of them with spilled coffee and ends up "
+        "with 110 scarves. How many scarves did Greta knit last year?"
+    ),
+    "gsm8k-test-0109": (
+        "A charging point in town sells electricity at $3.00 per unit, and a rewards card pays back $.20 for "
+        "each unit bought there. A driver buys 10 units. What does the charge come to after the reward?"
+    ),
+    "gsm8k-test-0110": (
+        "Ines and Karl hold a contest to see who can eat more licorice laces. By mistake Ines's pile is two laces "
+        "wide and 24 laces long, while Karl's is 3 laces wide and 14 laces long. If each of them eats the whole "
+        "pile, what is the average number eaten?"
+    ),
+    "gsm8k-test-0111": (
+        "While paddling on the river, Marco's canoe started leaking. It took in two liters of water for every "
+        "ten feet he paddled toward the bank. Paddling twenty feet took him sixteen seconds, and the bank was "
+        "64 seconds away. How much water was in the canoe when Marco got to the bank?"
+    ),
+    "gsm8k-test-0112": (
+        "A lab has one microscope shared by the 4 researchers who use the lab in turns. Every researcher runs 2 "
+        "sessions a day and uses the microscope in each one. If its lens is wiped 3 times per session, how many "
+        "times is the lens wiped per day?"
+    ),
+    "gsm8k-test-0113": (
+        "Each day Noor sows 2 tomato seeds in her allotment. After 15 days, how many seedlings does she have if "
+        "5 of the seeds never sprouted?"
+    ),
+    "gsm8k-test-0114": (
+        "Diego's tablet can store 6 times more songs than Hannah's tablet. The most songs Hannah's tablet can "
+        "store is 50 times the number of singers in Diego's video of the choir at the festival. Diego's tablet "
+        "can store 1800 songs. How many singers appear in Diego's video of the choir?"
+    ),
+    "gsm8k-test-0115": (
+        "Oksana saw the price of tiles rise 50% in the months after she bought hers, so she decides to sell her "
+        "leftovers: ten 2 x 4 x 10 slabs that cost her $10 each and five 4 x 4 x 10 slabs she paid $16 each for. "
+        "What profit does she make if she sells every one?"
+    ),
+    "gsm8k-test-0116": (
+        "Ravi makes tea with spoons of honey and mugs of milk in the ratio 7:13. Altogether he used 120 spoons "
+        "of honey and mugs of milk. How many spoons of honey went in?"
+    ),
+    "gsm8k-test-0117": (
+        "Aisha buys 2 jackets for each of her 3 kids, and every jacket costs $60. What does she pay in total?"
+    ),
+    "gsm8k-test-0118": (
+        "At the harbour of Port Bellamy an inspector counted 2 crates of imported motorbikes with 5 motorbikes "
+        "in each. More crates arrived the following day, and then the harbour held 30 motorbikes in total. If "
+        "every crate holds 5 motorbikes, how many crates came in on the second day?"
+    ),
+    "gsm8k-test-0119": (
+        "Bruno's pay was 30 percent more than Selma's. Four years on, he was earning 40% more than he had four "
+        "years before. Both salaries rose over the same period, and Bruno's pay four years ago was $40000. "
+        "What was their combined pay four years later?"
+    ),
+    "gsm8k-test-0120": (
+        "Hiroshi fills 2 sketchbooks a week with drawings, and each sketchbook has 30 pages. How many pages does "
+        "he use in a month?"
+    ),
+    "gsm8k-test-0121": (
+        "Ngozi and Pavel were asked to bring snacks. Ngozi brought 5 muffins and 8 bananas; Pavel brought twice "
+        "as many muffins and half as many bananas as Ngozi. How many snacks do they have altogether?"
+    ),
+    "gsm8k-test-0122": (
+        "On Monday Rafael studied for 8 hours. On each of the next two days he studied 2 hours less because he "
+        "had shifts at work, and on the rest of the week's days he studied 1 hour more than on those two days. "
+        "How many hours did he study over the whole week?"
+    ),
+    "gsm8k-test-0123": (
+        "Yusuf cycles at 10 miles per hour for 3 hours and after that at 5 miles per hour. How many miles does "
+        "he cover in 7 hours?"
+    ),
+    "gsm8k-test-0124": (
+        "Ottilie is helping out at her uncle's shop. There is a stack of 60 parcels that need labels and another "
+        "stack of parcels already labelled. She labels one-third of the parcels needing labels, and now the "
+        "labelled stack holds 30 parcels. How many were in the labelled stack when she started?"
+    ),
+    "gsm8k-test-0125": (
+        "Kwame was getting ready for a barbecue where he meant to grill kebabs. Finding he had no skewers, he "
+        "bought a new pack, and later his sister gave him a pack of 5 more. While cooking he used three skewers "
+        "to test the meat, and when he laid out the food he had 12 skewers in total. How many skewers were in "
+        "the pack Kwame bought?"
+    ),
+    "gsm8k-test-0126": (
+        "Beatriz needed veggie burgers and bean burgers for a picnic. She bought 38 veggie burgers and 6 more "
+        "bean burgers than veggie burgers. How many burgers did she buy altogether?"
+    ),
+    "gsm8k-test-0127": (
+        "After joining a new club, Tariq collected 20 more stamps than Mei, who collected 50 stamps. How many "
+        "stamps do Mei and Tariq have between them?"
+    ),
+    "gsm8k-test-0129": (
+        "A clinic treats 500 patients a day, each for 24 minutes on average. The nurses bill the clinic $150 an "
+        "hour and the clinic bills its patients $200 an hour. What profit does the clinic make on these visits?"
+    ),
+    "gsm8k-test-0130": (
+        "Gunnar takes on 60 temporary staff to dress as pirates at his theme park. A third of the pirates resign "
+        "after being soaked on the water ride, and then 10 of those remaining resign after being pecked by the "
+        "parrot. How many pirates are left?"
+    ),
+    "gsm8k-test-0131": (
+        "Svetlana spent $500 in May, and in June she spent $60 less. What did she spend over the two months?"
+    ),
+    "gsm8k-test-0132": (
+        "Lena and Bogdan visited a fair. Lena went on the ferris wheel 2 times and Bogdan 4 times; afterwards "
+        "each of them went on the bumper cars 2 times. Every ride cost 6 tokens. How many tokens did they spend "
+        "that day?"
+    ),
+    "gsm8k-test-0133": (
+        "Ayla swam 4 laps on Monday and 6 times as many laps on Tuesday. From Monday through Wednesday she swam "
+        "41 laps in all. How many laps did she swim on Wednesday?"
+    ),
+    "gsm8k-test-0134": (
+        "Idris has his dog groomed 4 times a month, and each visit costs $15. What does he pay in a year?"
+    ),
+    "gsm8k-test-0135": (
+        "Chen's cousin Dario owns 5 fewer than 3 times as many board games as Chen. Chen had 20 board games but "
+        "gave 5 away just before they compared. How many board games does Dario own?"
+    ),
+    "gsm8k-test-0136": (
+        "Only 27 dragons remain on the planet. One third of them live in the Welsh mountains, and two thirds of "
+        "the Welsh dragons are female. How many female Welsh dragons are there?"
+    ),
+    "gsm8k-test-0137": (
+        "Zara orders 2 pizzas at $7.50 each, 2 portions of fries at $1.50 each and 2 brownies at $1.00 each for "
+        "delivery. A 20% delivery charge is added at checkout and she adds a $5.00 tip. What does her order "
+        "cost in total?"
+    ),
+    "gsm8k-test-0138": (
+        "Yesterday Aleksander sat an exam of 75 problems, working at 5 problems an hour. Today he sat another "
+        "exam of 100 problems at the same speed. He had 8 hours for the first exam and 6 hours for the second. "
+        "How many problems did he leave unfinished?"
+    ),
+    "gsm8k-test-0139": (
+        "A jar holds 22 more than four times as many green marbles as red marbles. There are 12 red marbles. "
+        "How many green marbles are in the jar?"
+    ),
+    "gsm8k-test-0140": (
+        "A bike shop has 20 bikes for hire: 12 are electric, 4 are tandems and the others are mountain bikes. "
+        "What percentage of the bikes are mountain bikes?"
+    ),
+    "gsm8k-test-0141": (
+        "An ant colony has 700 ants. There are twice as many soldier ants as larvae and twice as many larvae as "
+        "queens. How many soldier ants are there?"
+    ),
+    "gsm8k-test-0142": (
+        "Mateo spends 2 hours a day on his phone. A side job would pay him $10 an hour. How much would he earn "
+        "in a week if he worked during his phone time instead?"
+    ),
+    "gsm8k-test-0145": (
+        "Amara farms 10 acres of mangoes, with 100 mangoes on each acre, and she can pick her mangoes every 3 "
+        "months. How many mangoes can she pick in a year?"
+    ),
+}
+
+# Same-style look-alikes: new questions with new numbers on the scenes of the items above (a
+# bell, a reading list, a storm, a kit...). They are different problems with different answers, so
+# a decontamination check must keep them. Also written by hand.
+LOOK_ALIKES: list[str] = [
+    "Three visitors rang Omar's bell. The first rang 9 times, the second rang twice as often as the first, and "
+    "the third rang 5 times fewer than the second. How many rings were there in all?",
+    "Tomas has 12 pages of chemistry and 18 pages of geography to read, and he wants to finish in 6 days. How "
+    "many pages should he read each day?",
+    "A storm front moves across a valley at 4 miles every 15 minutes. The valley is 28 miles wide. How long, in "
+    "minutes, does the front take to cross it?",
+    "Leon's model kit has 640 parts. He fits half of them on Saturday and 96 more on Sunday. How many parts are "
+    "left?",
+    "A crate measures 8 inches by 9 inches by 7 inches. What is its volume in cubic inches?",
+    "Greta knitted 36 scarves this year, which is 4 fewer than three times last year's number. How many did she "
+    "knit last year?",
+    "Electricity costs $0.35 per unit at a charging point. A driver buys 42 units and pays with a $20 note. How "
+    "much change does she get?",
+    "Ines ate 17 licorice laces and Karl ate 9 more than Ines. How many laces did they eat together?",
+    "Marco's canoe takes in 3 liters of water every minute. He bails out 1 liter a minute. After 25 minutes, "
+    "how much water is in the canoe?",
+    "A lab books its microscope for 45-minute sessions. How many full sessions fit into a 9-hour day?",
+    "Noor plants 7 rows of beans with 13 plants in each row. How many bean plants does she have?",
+    "Diego's tablet holds 2400 songs and is 35% full. How many more songs can it take?",
+    "Oksana bought 14 tiles at $9 each and sold them for $12 each. What was her profit?",
+    "Ravi mixes 3 spoons of honey into every 8 mugs of milk. How many spoons does he need for 56 mugs?",
+    "Aisha buys 4 scarves at $13 each and a coat for $85. What does she spend?",
+    "A harbour receives 17 crates with 11 motorbikes in each. How many motorbikes arrive?",
+    "Bruno earns $52000 a year and gets a 6% raise. What is his new salary?",
+    "Hiroshi draws 3 pictures a day for 19 days. How many pictures does he draw?",
+    "Ngozi brings 14 muffins and shares them equally among 7 friends and herself. How many muffins does each "
+    "person get?",
+    "Rafael studies 3 hours on weekdays and 5 hours on each weekend day. How many hours does he study in 2 "
+    "weeks?",
+    "Yusuf cycles 84 miles in 6 hours. What is his average speed in miles per hour?",
+    "Ottilie labels 45 parcels an hour. How many hours does she need for 315 parcels?",
+    "Kwame grills 9 kebabs on each of 11 skewer racks. How many kebabs does he grill?",
+    "Beatriz buys 23 veggie burgers at $2 each and 17 bean burgers at $3 each. What does she pay?",
+    "Tariq has 73 stamps and gives 28 to Mei. How many does he keep?",
+    "A clinic sees 36 patients a day for 25 days. How many patients is that?",
+    "Gunnar's theme park hires 84 pirates and 3 out of every 7 of them quit. How many stay?",
+    "Svetlana saves $45 a week for 13 weeks. How much does she save?",
+    "Each ride at a fair costs 7 tokens. Lena has 100 tokens. How many rides can she take, and how many tokens "
+    "are left over?",
+    "Ayla swims 35 laps on Monday and 18 fewer on Tuesday. How many laps does she swim on the two days?",
+    "Idris pays $27 for each grooming visit and goes 9 times a year. What does he pay?",
+    "Chen owns 16 board games and Dario owns 7 more than twice that. How many does Dario own?",
+    "There are 96 dragons, and 3/8 of them breathe fire. How many dragons breathe fire?",
+    "Zara buys 3 pizzas at $11.25 each and leaves a 15% tip on the total. What does she pay altogether?",
+    "Aleksander answers 14 problems an hour for 9 hours. How many problems does he answer?",
+    "A jar holds 58 green marbles and 19 red marbles. How many more green marbles than red are there?",
+    "A bike shop rents 33 bikes on Saturday and 47 on Sunday at $18 per bike. What does it take in?",
+    "An ant colony of 980 ants has one soldier for every 6 workers. How many soldiers are there?",
+    "Mateo works 13 hours at $11 an hour. How much does he earn?",
+    "Amara picks 275 mangoes and packs them in boxes of 25. How many boxes does she fill?",
+]
+
+
+def renamed_paraphrases() -> list[tuple[str, str, str]]:
+    """(benchmark file stem, item id, paraphrase with names and objects changed)."""
+    return [("gsm8k_test", k, v) for k, v in RENAMED_GSM8K.items()]
+
+
+# Held out for the number-set retrieval: written after its constants (rlvr.curate.numpath) and
+# the default paraphrase_structure were fixed, never used to choose them; same rules as above.
+HELD_OUT_RENAMED_GSM8K: dict[str, str] = {
+    "gsm8k-test-0150": (
+        "Ruth and Omar race home after practice. Ruth lives further away, so she may ride her scooter: her "
+        "home is 3 miles from the gym and she scoots at 440 feet per minute. Omar lives 2 miles from the gym "
+        "and rollerblades at 264 feet per minute. How long does the winner wait at home before the loser "
+        "arrives?"
+    ),
+    "gsm8k-test-0152": (
+        "Ingrid buys ten bags of sweets with six sweets in every bag, and each sweet costs $0.10. She pays with "
+        "a $10 note. How much change does she get?"
+    ),
+    "gsm8k-test-0154": (
+        "On Mondays, Wednesdays and Fridays the apprentice Lucia has three 1-hour workshops a day, and on "
+        "Tuesdays and Thursdays two 2-hour workshops a day. Her training term lasts 16 weeks. How many hours "
+        "of workshops does she attend in the term?"
+    ),
+    "gsm8k-test-0155": (
+        "Every day Mei-Ling cuts 300 ribbons, 120 cords and 60 ropes. Each ribbon is 4 inches long, each cord 6 "
+        "inches long and each rope two feet long. Laid end to end, how many feet do they measure?"
+    ),
+    "gsm8k-test-0156": (
+        "A stable manager buys all the carrots for the horses from a nearby grower every 2 months. The ponies "
+        "need 200 carrots, the shire horses 400 carrots and the donkeys 100 carrots each month. How many carrots "
+        "must he buy to cover 2 months?"
+    ),
+    "gsm8k-test-0158": (
+        "Soren went shopping for art supplies. He bought 4 brushes at $1.5 each, 2 sketch pads at $4 each and an "
+        "easel for $20. What did he spend altogether?"
+    ),
+    "gsm8k-test-0160": (
+        "The water in a reservoir is 17 feet deep on Monday. By Tuesday it has risen by 7 feet, and on Wednesday "
+        "the depth is two thirds of Tuesday's. How deep is the reservoir on Wednesday?"
+    ),
+    "gsm8k-test-0161": (
+        "Maren and Teodor went rock-pooling. Maren found 10 crabs, 6 shrimps and 3 limpets. Teodor found 5 fewer "
+        "crabs, 3 fewer shrimps and 2 more limpets than Maren. How many creatures did they find between them?"
+    ),
+    "gsm8k-test-0163": (
+        "A shelf holds 5 toy trains, 3 puppets and a kite. The kite cost as much as 3 puppets, and one toy train "
+        "cost $4. If a puppet costs $5, what are all the toys on the shelf worth?"
+    ),
+    "gsm8k-test-0164": (
+        "Bashir is deciding whether to file his own paperwork or pay a bookkeeper. Doing it himself would cost him "
+        "3 hours of tutoring, at $35/hour in lost earnings, while the bookkeeper charges $90. How much better off "
+        "is he if he pays the bookkeeper?"
+    ),
+    "gsm8k-test-0165": (
+        "For his 30th birthday Anselm's relatives club together €1500 for a new bicycle and gear, hoping some is "
+        "left for a jacket. At the shop he picks a bike for €1090, a helmet for €157, lights worth €74 and a lock "
+        "for €102. How much is left for the jacket?"
+    ),
+    "gsm8k-test-0171": (
+        "Walking through the aquarium, Nadia counts 80 octopuses with 8 arms each, 90 starfish with 6 arms each, "
+        "and 3 rare sea stars with 10 arms each. How many arms does she count in total?"
+    ),
+}
+
+
+def held_out_renamed() -> list[tuple[str, str, str]]:
+    return [("gsm8k_test", k, v) for k, v in HELD_OUT_RENAMED_GSM8K.items()]

@@ -128,3 +128,42 @@ def test_benchmark_files_in_any_format_with_a_chosen_field(tmp_path, bench_files
 def test_hub_ids_need_network_permission():
     with pytest.raises(ValueError, match="allow-network"):
         load_benchmarks(["openai/gsm8k"], allow_network=False)
+
+
+def test_copies_with_spaces_inside_numbers_and_case_changes_are_all_caught(bench_files):
+    """An edit that types a space inside numbers ('0. 2', '40, 000', '$4. 00') and changes case."""
+    import re
+
+    rows = [r for r in read_benchmark(bench_files[0]) if re.search(r"\d[.,]\d", r["question"])][:60]
+    assert len(rows) >= 40
+    edited = []
+    for k, row in enumerate(rows):
+        text = re.sub(r"(\d)([.,])(\d)", r"\1\2 \3", row["question"])
+        edited.append(task(text.upper() if k % 2 else text.lower(), row["answer"]))
+    decisions, _ = _decide(edited, CurateConfig(steps=["decontam"], benchmarks=bench_files[:1], paraphrase=False))
+    assert all(decisions[t.task_id]["reason"] == "contaminated_ngram" for t in edited)
+
+
+def test_paraphrases_with_other_names_and_objects_are_caught_and_look_alikes_kept(bench_files):
+    """Hand-written retellings with every name and object changed (numbers kept) are proposed by their
+    numbers (rlvr.curate.numpath); same-style look-alikes with new numbers must stay."""
+    from paraphrases import LOOK_ALIKES, RENAMED_GSM8K
+
+    renamed = [task(text, None) for text in RENAMED_GSM8K.values()]
+    looks = [task(text, None) for text in LOOK_ALIKES]
+    decisions, _ = _decide(renamed + looks, CurateConfig(steps=["decontam"], benchmarks=bench_files))
+    caught = [t for t, key in zip(renamed, RENAMED_GSM8K) if decisions[t.task_id]["reason"] != "clean"
+              and decisions[t.task_id]["evidence"]["matched_id"] == key]
+    assert len(caught) >= 0.7 * len(renamed)
+    assert all(decisions[t.task_id]["keep"] for t in looks)
+    assert any("other names" in decisions[t.task_id]["evidence"]["detail"] for t in caught)
+
+
+@pytest.mark.slow
+def test_gsm8k_is_not_flagged_against_other_word_problem_sets(bench_files):
+    """GSM8K test questions against MATH-500 and MMLU-STEM: at most 0.1% flagged."""
+    rows = read_benchmark(bench_files[0])
+    tasks = [task(r["question"], r["answer"]) for r in rows]
+    others = [str(shared_file("benchmarks", "math500_test.jsonl")), str(shared_file("benchmarks", "mmlu_stem_test.jsonl"))]
+    decisions, _ = _decide(tasks, CurateConfig(steps=["decontam"], benchmarks=others))
+    assert sum(not d["keep"] for d in decisions.values()) <= 0.001 * len(tasks)

@@ -83,3 +83,13 @@ def test_number_signature_is_an_order_free_multiset():
     assert sig[0] == sig[1] != sig[2]
     assert sig[3] == 0
     assert sig[4] != sig[0]
+
+
+def test_a_space_typed_inside_a_number_is_closed():
+    assert numbers("It costs $4. 00 for 40, 000 people, or 0. 2 each") == ["4.00", "40000", "0.2"]
+    assert normalize("IT COSTS $4. 00") == normalize("it costs $4.00")
+    assert numbers("Take 3, 4 and 5. Then 1, 2345") == ["3", "4", "5", "1", "2345"]  # lists stay lists
+    texts = ["It costs $4. 00 for 40, 000 people", "Über 40, 000 Leute zahlen 0. 2"]
+    batch = tokenize_batch(texts)
+    for i, t in enumerate(texts):
+        assert batch.hashes[batch.offsets[i]:batch.offsets[i + 1]].tolist() == tokenize_batch([t]).hashes.tolist()

@@ -40,9 +40,13 @@ class FimConfig:
         "help": "mined distractors must fit the gap's neighbouring sentences worse than the answer by this cosine"})
     shortlist: int = field(default=10, metadata={"help": "lexically closest spans embedded per answer"})
     perturbations: int = field(default=1, metadata={
-        "help": "distractors made by perturbing the answer (number, negation, reorder)"})
+        "help": "most perturbations (number, negation, reorder) of the answer, and of each wrong option, in an "
+                "item; how many an item has is drawn per item (see layout.py)"})
     twin_decoys: bool = field(default=True, metadata={
-        "help": "also perturb mined distractors, so near-identical pairs do not point at the answer"})
+        "help": "also perturb wrong options, so near-identical pairs do not point at the answer"})
+    overlap_keep: float = field(default=0.2, metadata={
+        "help": "keep an item whose answer shares the most words with the passage with this probability "
+                "(else try another span), so word overlap does not point at the answer"})
     embedder: str = field(default=DEFAULT_EMBEDDER, metadata={"help": "sentence embedder (name, folder or hub id)"})
     backend: str = field(default="transformers:smollm2-135m-instruct", metadata={
         "help": "llm mode: transformers:MODEL, openai:MODEL@URL or vllm:MODEL"})
@@ -55,7 +59,7 @@ class FimConfig:
     BAD_EXAMPLES: ClassVar[tuple[dict, ...]] = (
         {"options": 1}, {"options": 21}, {"mode": "gpt"}, {"corpus": []}, {"cosine_min": 0.9, "cosine_max": 0.5},
         {"span_max_fraction": 0.0}, {"min_words": 200, "max_words": 100}, {"span_min_tokens": 50, "span_max_tokens": 10},
-        {"perturbations": -1}, {"llm_retries": -1}, {"pool_per_passage": 0}, {"max_documents": 0},
+        {"perturbations": -1}, {"overlap_keep": 1.5}, {"llm_retries": -1}, {"pool_per_passage": 0}, {"max_documents": 0},
     )
 
     def __post_init__(self) -> None:
@@ -85,6 +89,8 @@ class FimConfig:
         for name in ("perturbations", "llm_retries"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if not 0.0 <= self.overlap_keep <= 1.0:
+            raise ValueError(f"overlap_keep must be in [0, 1], got {self.overlap_keep}")
         if self.llm_temperature < 0:
             raise ValueError(f"llm_temperature must be >= 0, got {self.llm_temperature}")
 

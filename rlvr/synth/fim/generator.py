@@ -1,8 +1,9 @@
 """The Golden Goose FIM generator: passages -> masked span + options, as a pure function of (seed, idx).
 
 The constructor does everything that does not depend on the seed, once: read the corpus, cut
-and filter passages, rank each passage's maskable spans, and build the distractor miner over
-the pool of every passage's best spans. `generate(seed, idx)` then walks the passages in an
+and filter passages, rank each passage's maskable spans, index every document's spans as
+same-topic wrong options (siblings.py), and build the miner over the pool of every passage's best
+spans (wrong options from other pages, when a topic has too few). `generate(seed, idx)` then walks the passages in an
 order drawn from `seed`, in chunks (a chunk is one embedding batch, or one batch of LLM prompts
 of fixed size, since LLM sampling seeds are drawn per chunk), and returns the idx-th passage
 that yields an item passing every guard. Each passage's outcome depends only on (seed,
@@ -35,9 +36,18 @@ from rlvr.synth.fim.guards import (
     clean_distractors,
     masked_text,
 )
+from rlvr.synth.fim.layout import (
+    Filling,
+    choose,
+    draw_layout,
+    group_fillings,
+    overlap_top_credit,
+    place_answer,
+)
 from rlvr.synth.fim.llm import build_prompt, parse_proposal
 from rlvr.synth.fim.passages import extract_passages
-from rlvr.synth.fim.perturb import Perturbation, perturbations
+from rlvr.synth.fim.perturb import Perturbation, WordFrequencies, perturbations
+from rlvr.synth.fim.siblings import SiblingPool, SiblingSpan
 from rlvr.synth.fim.spans import Candidate, candidates, top_candidates
 from rlvr.synth.fim.task import VERIFIER, FimItem, Option, build_task
 from rlvr.synth.fim.text import blocks, local_context, tokens
@@ -46,7 +56,7 @@ from rlvr.synth.registry import GeneratorSpec, register_generator
 log = logging.getLogger(__name__)
 
 NAME = "fim"
-VERSION = "1"
+VERSION = "2"  # 2: same-topic wrong options, per-item layouts, balanced choice (issue 13)
 EMBED_CHUNK = 32  # most passages per embedding batch
 
 
@@ -87,6 +97,9 @@ class FimGenerator:
                            config.pool_per_passage)
             for p in self.passages
         ]
+        self.frequencies = WordFrequencies(p.text for p in self.passages)
+        self.siblings = SiblingPool(corpus.documents, min_tokens=config.span_min_tokens,
+                                    max_tokens=config.span_max_tokens, max_units=config.span_max_units)
         self._backend = backend
         self.miner = self._build_miner(embeddings) if config.mode == "embedded" else None
         self._scans: dict[int, _Scan] = {}
@@ -190,7 +203,9 @@ class FimGenerator:
             order = self._span_order(pi, self._rng(seed, pi))
             if order:
                 c = order[0]
-                texts += self.miner.texts_for(self.passages[pi].text[c.start:c.end], **self._mine_kwargs(pi, c))
+                kw = self._mine_kwargs(pi, c)
+                texts += [self.passages[pi].text[c.start:c.end], kw["context"]]
+                texts += [s.text for s in self._siblings(pi, c)]
         self.miner.cache.prefetch(texts)
         return [self._embedded_passage(seed, pi, details) for pi in chunk]
 
@@ -209,6 +224,9 @@ class FimGenerator:
         return reason
 
     def _embedded_item(self, pi: int, c: Candidate, rng: random.Random, details: Counter) -> FimItem | str:
+        """Options of one span: the answer and its perturbations, wrong spans of the same document
+        (then page, then, short of those, mined from other pages) and their perturbations, laid
+        out and chosen as `layout` describes."""
         cfg, p = self.config, self.passages[pi]
         reason = check_span(p.text, c.start, c.end, self.limits)
         if reason:
@@ -216,64 +234,90 @@ class FimGenerator:
         answer = p.text[c.start:c.end]
         masked = masked_text(p.text, c.start, c.end)
         code = c.kind == "code"
-        need = cfg.options - 1
-        perts = perturbations(answer, p.text[:c.start] + " " + p.text[c.end:], rng, code)
-        n_pert = min(cfg.perturbations, len(perts), need)
-        mined, rejected = self.miner.mine(answer, need - n_pert, rng, exclude={answer}, **self._mine_kwargs(pi, c))
-        for why, k in rejected.items():
-            details[f"distractor_rejected:{why}"] += k
-        keep, bad = clean_distractors(answer, masked, [m.text for m in mined])
-        for why, k in bad.items():
-            details[f"distractor_rejected:{why}"] += k
-        mined_opts = [Option(mined[i].text, mined[i].origin) for i in keep]
-        distractors = self._assemble(perts, n_pert, mined_opts, need, rng, code)
+        perts = perturbations(answer, p.text[:c.start] + " " + p.text[c.end:], rng, code,
+                              freq=self.frequencies)[:cfg.perturbations]
+        # Groups no larger than the answer's own can be: if the answer could not have a twin while
+        # others do, "pick an option without a twin" would find it.
+        sizes = draw_layout(cfg.options, 1 + len(perts), rng)
+        sizes, g = place_answer(sizes, len(perts), rng)
+        answer_opts = [_perturbation_option(x, None) for x in perts[:sizes[g] - 1]]
+        groups = sizes[:g] + sizes[g + 1:]
+        if not cfg.twin_decoys:
+            groups = [1] * sum(groups)
+        originals = self._originals(pi, c, answer, masked, len(groups), rng, details)
+        twins = [self._twin_options(o, rng, code) if cfg.twin_decoys else [] for o in originals]
+        picks = group_fillings(groups, [len(t) for t in twins], rng)
+        while not picks and any(z > 1 for z in groups):  # too few originals with twins: fewer pairs
+            groups = sorted(groups, reverse=True)
+            groups = groups[1:] + [1] * groups[0]
+            picks = group_fillings(groups, [len(t) for t in twins], rng)
+        fillings = []
+        for pick in picks:
+            opts = answer_opts + [originals[o] for o in pick]
+            opts += [t for o, z in zip(pick, groups) for t in twins[o][:z - 1]]
+            fillings.append(Filling(tuple(o.text for o in opts), tuple(opts)))
+        chosen = choose(masked, answer, fillings, rng)
+        if chosen is None:
+            return "too_few_distractors" if not fillings else "length_giveaway"
+        # The answer comes from the passage and so shares more of its words than any other span
+        # usually does, whatever the choice; an item where it tops word overlap is kept only with
+        # probability `overlap_keep` (by how much it tops it: a tie counts in part), so that "pick the
+        # option most like the passage" is right about as often as chance.
+        top = overlap_top_credit(masked, [answer, *chosen.texts])
+        if top and rng.random() >= 1.0 - (1.0 - cfg.overlap_keep) * top:
+            return "overlap_giveaway"
+        distractors = list(chosen.payload)
         keep, bad = clean_distractors(answer, masked, [d.text for d in distractors])
         distractors = [distractors[i] for i in keep]
         for why, k in bad.items():
             details[f"distractor_rejected:{why}"] += k
-        if len(distractors) < need:
+        if len(distractors) < cfg.options - 1:
             return "too_few_distractors"
         reason = check_item(p.text, c.start, c.end, [d.text for d in distractors], cfg.options, self.limits)
         if reason:
             return reason
         return FimItem(p, c.start, c.end, distractors, "embedded",
-                       {"kind": c.kind, "units": c.n_units, "tokens": c.n_tokens, "salience": c.salience})
+                       {"kind": c.kind, "units": c.n_units, "tokens": c.n_tokens, "salience": c.salience,
+                        "layout": sorted([sizes[g], *groups], reverse=True), "answer_group": sizes[g]})
 
-    def _assemble(self, perts: list[Perturbation], n_pert: int, mined: list[Option], need: int,
-                  rng: random.Random, code: bool) -> list[Option]:
-        """The distractors: `n_pert` perturbations of the answer, mined spans, and as many twins
-        (perturbations of mined spans) as the answer has perturbations, so the answer is not the only
-        option with a near-identical sibling. Short of options, top up with further mined spans, then
-        further perturbations of the answer, then further perturbations of mined spans."""
-        answer_opts = [_perturbation_option(x, None) for x in perts[:n_pert]]
-        room = need - n_pert
-        n_twins = min(n_pert, room // 2, len(mined)) if self.config.twin_decoys else 0
-        chosen = mined[:room - n_twins]
-        out = answer_opts + chosen + self._twins(chosen[:n_twins], answer_opts, rng, code)
-        out += mined[len(chosen):][:max(need - len(out), 0)]
-        out += [_perturbation_option(x, None) for x in perts[n_pert:]][:max(need - len(out), 0)]
-        twinned = {id(o.base) for o in out if o.base is not None}
-        for base in chosen:
-            if len(out) >= need:
-                break
-            for x in perturbations(base.text, "", rng, code):
-                if len(out) < need and (id(base) not in twinned or x.kind not in {
-                        o.origin["kind"].split(":")[-1] for o in out if o.base is base}):
-                    out.append(_perturbation_option(x, base))
-                    twinned.add(id(base))
-        return out
+    def _siblings(self, pi: int, c: Candidate) -> list[SiblingSpan]:
+        p = self.passages[pi]
+        answer = p.text[c.start:c.end]
+        return self.siblings.for_answer(p, answer, c.kind, c.n_tokens, c.has_math,
+                                        masked_text(p.text, c.start, c.end),
+                                        max(self.config.shortlist + 4, 2 * (self.config.options - 1)))
 
-    def _twins(self, bases: list[Option], answer_opts: list[Option], rng: random.Random, code: bool) -> list[Option]:
-        """A perturbation of each mined option, of the kind used on the answer when possible, so the
-        answer is not the only option with a near-identical sibling."""
-        out = []
-        for base, mirror in zip(bases, answer_opts):
-            options = perturbations(base.text, "", rng, code)
-            if not options:
-                continue
-            same = [x for x in options if x.kind == mirror.origin["kind"].split(":", 1)[1]]
-            out.append(_perturbation_option((same or options)[0], base))
-        return out
+    def _originals(self, pi: int, c: Candidate, answer: str, masked: str, n_groups: int, rng: random.Random,
+                   details: Counter) -> list[Option]:
+        """Wrong spans for the distractor groups: same-topic spans that pass the embedding checks,
+        topped up with spans mined from other pages when fewer than n_groups + 2 are left."""
+        kw = self._mine_kwargs(pi, c)
+        sibs = self._siblings(pi, c)
+        kept, rejected = self.miner.screen(answer, kw["context"], [s.text for s in sibs])
+        for why, k in rejected.items():
+            details[f"distractor_rejected:{why}"] += k
+        out = [Option(sibs[i].text, {"kind": "mined", "scope": sibs[i].scope, "doc_id": sibs[i].doc_id,
+                                     "doc_start": sibs[i].doc_start, "cosine": cos}) for i, cos in kept]
+        if len(out) < n_groups + 2:
+            mined, rejected = self.miner.mine(answer, n_groups + 2 - len(out), rng,
+                                              exclude={answer, *(o.text for o in out)}, **kw)
+            for why, k in rejected.items():
+                details[f"distractor_rejected:{why}"] += k
+            out += [Option(m.text, {**m.origin, "scope": "corpus"}) for m in mined]
+        keep, bad = clean_distractors(answer, masked, [o.text for o in out])
+        for why, k in bad.items():
+            details[f"distractor_rejected:{why}"] += k
+        return [out[i] for i in keep]
+
+    def _twin_options(self, base: Option, rng: random.Random, code: bool) -> list[Option]:
+        """Perturbations of a wrong option, pinned down by its own document's text around it."""
+        doc = self.siblings.docs.get(base.origin.get("doc_id", ""))
+        context = ""
+        if doc is not None and "doc_start" in base.origin:
+            s = base.origin["doc_start"]
+            context = doc.text[max(s - 800, 0):s] + " " + doc.text[s + len(base.text):s + len(base.text) + 800]
+        return [_perturbation_option(x, base) for x in perturbations(base.text, context, rng, code,
+                                                                     freq=self.frequencies)]
 
     # ------------------------------------------------------------------------- LLM mode
     def backend(self) -> Any:
@@ -320,7 +364,8 @@ class FimGenerator:
         distractors = [Option(proposal.distractors[i], {"kind": "llm"}) for i in keep][:need]
         if len(distractors) < need:  # top up with perturbations of the answer
             rng = self._rng(seed, pi)
-            extra = perturbations(answer, p.text[:start] + " " + p.text[end:], rng, _in_code(p.text, start))
+            extra = perturbations(answer, p.text[:start] + " " + p.text[end:], rng, _in_code(p.text, start),
+                                  freq=self.frequencies)
             cand = distractors + [_perturbation_option(x, None) for x in extra]
             keep, _ = clean_distractors(answer, masked, [d.text for d in cand])
             distractors = [cand[i] for i in keep][:need]

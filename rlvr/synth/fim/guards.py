@@ -4,7 +4,9 @@
 - the span's length is within bounds, in tokens and as a fraction of the passage;
 - the answer does not leak: neither it nor any of its longer sentences occurs in the masked text;
 - the options are distinct after normalisation and no distractor equals the answer;
-- the answer is not identifiable by length alone: its length is not the unique extreme.
+- the answer is not identifiable by length alone: it is longer than every other option (or
+  shorter) by at most LENGTH_RATIO. A stricter rule (never the unique extreme) is a cue of its
+  own: with 4 options "pick one of the two middle lengths" would then be right half the time.
 
 Tests call `check_item` on every produced task, so the guards are enforced and checked by the
 same code; the item builders also filter distractors with `clean_distractors` first so that one
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from rlvr.synth.fim.text import normalize, tokens, units
 
 MASK = "[MASK]"
+LENGTH_RATIO = 1.25
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def check_options(answer: str, distractors: list[str]) -> str | None:
         return "options_not_distinct"
     n = len(tokens(answer))
     others = [len(tokens(d)) for d in distractors]
-    if others and (n > max(others) or n < min(others)):
+    if others and (n > LENGTH_RATIO * max(others) or n * LENGTH_RATIO < min(others)):
         return "length_giveaway"
     return None
 

@@ -58,6 +58,9 @@ def shared_embeddings(model: str) -> Embeddings:
     return Embeddings(EmbeddingCache(model))
 
 
+SAME_TOPIC_FLOOR = 0.0  # lowest cosine to the answer for a span of the answer's own document or page
+
+
 @dataclass(frozen=True)
 class PoolSpan:
     """A span of some passage that may serve as another item's distractor."""
@@ -113,6 +116,33 @@ class Miner:
     def texts_for(self, text: str, context: str, **kw: Any) -> list[str]:
         """The texts `mine` will embed for this answer (for batch prefetching)."""
         return [text, context] + [self.pool[i].text for i in self.shortlist(text, **kw)]
+
+    def screen(self, text: str, context: str, texts: list[str], floor: float = SAME_TOPIC_FLOOR
+               ) -> tuple[list[tuple[int, float]], dict[str, int]]:
+        """Same-topic candidates (siblings.SiblingPool) put through the embedding checks of mined
+        ones: (index, cosine) of each text whose cosine to the answer lies between `floor` and
+        `cosine_max` and that fits the gap's local context less well than the answer by
+        `context_margin`, and counts of the rest by reason. The floor is lower than `cosine_min`:
+        a span of the same section is on topic by where it comes from, and most of them sit below
+        the band mined spans need."""
+        rejected: Counter = Counter()
+        if not texts:
+            return [], {}
+        vecs = self.cache.embed([text, context, *texts])
+        cos = np.round(vecs[2:] @ vecs[0], 4)
+        fit = np.round(vecs[2:] @ vecs[1], 4)
+        answer_fit = round(float(vecs[0] @ vecs[1]), 4)
+        kept = []
+        for i, (c, f) in enumerate(zip(cos, fit)):
+            if c < floor:
+                rejected["below_cosine_band"] += 1
+            elif c > self.cosine_max:
+                rejected["above_cosine_band"] += 1
+            elif f > answer_fit - self.context_margin:
+                rejected["fits_context_as_well"] += 1
+            else:
+                kept.append((i, float(c)))
+        return kept, dict(rejected)
 
     def mine(self, text: str, need: int, rng: random.Random, exclude: set[str], context: str, **kw: Any
              ) -> tuple[list[Mined], dict[str, int]]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rlvr.synth.fim.text import normalize, units
@@ -123,7 +125,11 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
         # decimal or an argument (lr = 0.1, exp(-0.1 * t), Linear(8), num_epochs=5) is a tunable
         # constant, even when the same digits happen to occur elsewhere in the code.
         return offset and "." not in m.group(0)
-    if _in_context(span, m, context, _inside(m.start(), math)):
+    # An exponent of a variable (x^2) is a step; a power of a number (10^9 K) is a stated value,
+    # its base and its exponent (that "10" recurs in "10^{33}" pins nothing down).
+    head = span[max(m.start() - 3, 0):m.start()].rstrip("{")
+    power_of_number = (head.endswith("^") and head[:-1][-1:].isdigit()) or span[m.end():m.end() + 1] == "^"
+    if not power_of_number and _in_context(span, m, context, _inside(m.start(), math)):
         return True
     formula = next(((a, b) for a, b in math if a <= m.start() < b), None)
     if formula is None:
@@ -131,7 +137,8 @@ def _anchored(span: str, m: re.Match, context: str, code: bool, math: list, rela
     # In math: an exponent or an offset next to a variable (x^2, j-1, 1 - Q), or a number in a formula
     # whose other numbers let a reader check it ("2^3 = 8"); a lone stated value ("n = 52") is a fact.
     body = span[formula[0]:formula[1]]
-    return offset or span[max(m.start() - 2, 0):m.start()].rstrip("{").endswith("^") or (
+    exponent = head.endswith("^") and not power_of_number
+    return (offset and not power_of_number) or exponent or (
         relation and len(_NUM.findall(body)) >= 2)
 
 
@@ -147,14 +154,128 @@ def perturb_number(span: str, context: str, rng: random.Random, code: bool) -> P
     m = rng.choice(choices)
     new = _new_number(m.group(0), context_numbers + _NUM.findall(span), rng)
     text = span[:m.start()] + new + span[m.end():]
+    if span[:m.start()].endswith("^") and len(new) > 1:  # x^2 -> x^{10}, not x^10 (which reads x^1 0)
+        text = span[:m.start()] + "{" + new + "}" + span[m.end():]
     return Perturbation(text, "number", f"{m.group(0)} -> {new}")
 
 
-def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int, str]]:
+def _comment_or_string(span: str) -> list[tuple[int, int]]:
+    """(start, end) of comments and string literals in code: a flip there changes no logic."""
+    out = []
+    for m in re.finditer(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|(?:#|//).*$", span, re.M):
+        out.append(m.span())
+    return out
+
+
+# Flips that break grammar or keep the meaning: the word in these surroundings is an idiom, not
+# a polarity ("right now", "once more", "more or less", "in parallel", "as soon as possible").
+_IDIOM_BEFORE = {
+    "more": r"(?:once|any|what's|no|the)\s+$", "less": r"(?:no|the)\s+$",
+    "right": r"(?:all|just)\s+$", "above": r"(?:the|as|see)\s+$", "below": r"(?:as|see)\s+$",
+    "possible": r"(?:as|if|whenever|wherever|where|when)\s+$", "impossible": r"(?:as|if)\s+$",
+    "parallel": r"\bin\s+$", "always": r"(?:not|almost|nearly|than)\s+$", "never": r"(?:almost|nearly)\s+$",
+    "true": r"\b(?:comes?|came|hold|holds|held|rings?)\s+$", "after": r"^$",
+}
+_IDIOM_AFTER = {
+    "right": r"^\s+(?:now|away|after|before|here|there|to\b|of\b)", "more": r"^\s+(?:or|and)\s+(?:less|more)\b",
+    "less": r"^\s+(?:or|and)\s+(?:less|more)\b", "after": r"^\s+all\b", "before": r"^\s+all\b",
+    "left": r"^\s+(?:out|over|behind|alone|us|them|it|to\b|with\b)",
+}
+# "left"/"right" are directions only next to a thing that has sides.
+_SIDE_NOUN = re.compile(r"^[\s-]+(?:child|children|son|sons|subtree|subtrees|side|sides|half|halves|part|end|ends|"
+                        r"endpoint|endpoints|border|boundary|bound|shift|shifts|rotation|rotations|neighbou?rs?|"
+                        r"hand|column|columns|edge|edges|pointer|pointers|bracket|brackets|parenthes[ie]s|segment|"
+                        r"segments|operand|subarray|subarrays|part|parts|most|turn|corner|branch|tail)\b", re.I)
+_SIDE_BEFORE = re.compile(r"\b(?:to|on|from|at)\s+the\s+$", re.I)
+_DEGREE = r"\b(?:about|almost|exactly|roughly|nearly|approximately|just|much|very|precisely|essentially|basically)"
+_FUNCTION_WORD = (r"(?:for|as|in|on|at|to|of|with|by|from|and|or|but|if|when|is|are|was|were|be|that|which|"
+                  r"this|these|it|its|we|they|all|each|every|no|not)\b")
+_VOWEL_SOUND = re.compile(r"^(?:[aeio]|u(?!ni|se|su)|hour|honest)", re.I)
+
+
+def _article_fixed(span: str, start: int, end: int, rep: str) -> tuple[int, int, str]:
+    """Extend a flip over a preceding "a"/"an" so the article agrees with the new word."""
+    m = re.search(r"\b(a|an|A|An)\s+$", span[:start])
+    if not m:
+        return start, end, rep
+    want = "an" if _VOWEL_SOUND.match(rep) else "a"
+    article = want if m.group(1).islower() else want.capitalize()
+    return m.start(), end, article + span[m.end(1):start] + rep
+
+
+def grammatical_flip(span: str, start: int, end: int, rep: str) -> tuple[int, int, str] | None:
+    """The edit (start, end, replacement) that flips span[start:end] to `rep` and keeps the sentence
+    grammatical, or None when no such edit is known (an idiom, a word that is not a polarity here,
+    or a flip that would repeat a word already next to it: "increase or decrease")."""
+    word = span[start:end]
+    low, new = word.lower(), rep.lower()
+    before, after = span[:start], span[end:]
+    rep = rep[0].upper() + rep[1:] if word[0].isupper() else rep
+    if re.search(_IDIOM_BEFORE.get(low, r"(?!)"), before, re.I) or re.search(_IDIOM_AFTER.get(low, r"(?!)"), after,
+                                                                             re.I):
+        return None
+    near = " ".join(re.findall(r"[A-Za-z']+", before)[-4:] + re.findall(r"[A-Za-z']+", after)[:4]).lower()
+    if re.search(rf"\b{re.escape(new)}\b", near):
+        return None  # "increase or decrease", "larger and smaller": the flip repeats a neighbour
+    if low in ("left", "right") and not (_SIDE_NOUN.match(after) or (
+            _SIDE_BEFORE.search(before) and re.match(r"^(?:\s*[,.;:)]|\s+(?:of|and|or)\b|\s*$)", after))):
+        return None  # "to the right." and "the left child" are directions; "the right order" is not
+    if low in ("do", "does") and new.endswith("not"):
+        return None  # "does the job" -> "does not the job": only a following verb would allow "not"
+    if low in ("adds", "subtracts") and re.match(r"^(?:\s+\S+){0,5}\s+to\b", after):
+        return None  # "adds x to y" -> "subtracts x to y"
+    if low in ("multiply", "divide") and not re.match(r"^(?:\s+\S+){0,4}\s+by\b", after):
+        return None  # only "multiply ... by" <-> "divide ... by" reads in both directions
+    if low == "same":
+        m = re.search(r"\b(the|The)\s+$", before)
+        if not m or re.match(r"^(?:\s+\S+){0,3}\s+as\b", after) or not re.match(r"^\s+[A-Za-z]", after):
+            return None  # "the same as" has no "different" twin that reads
+        if re.search(_DEGREE + r"\s+$", before[:m.start()]) or re.match(r"^\s+" + _FUNCTION_WORD, after):
+            return None  # "about the same speed", "the same for all": "a different" needs a plain noun
+        return m.start(), end, ("a" if m.group(1) == "the" else "A") + " different"
+    if low == "different":
+        m = re.search(r"\b(a|A)\s+$", before)
+        if re.match(r"^\s+from\b", after):
+            return (m.start() if m else start), end + len(re.match(r"^\s+from", after).group(0)), \
+                ("the" if not m or m.group(1) == "a" else "The") + " same as"
+        if not m:
+            return None  # "different methods" -> "same methods"
+        return m.start(), end, ("the" if m.group(1) == "a" else "The") + " same"
+    if low in ("independent", "dependent") and re.match(r"^\s+(?:of|on|upon)\b", after):
+        prep = re.match(r"^\s+(?:of|on|upon)\b", after).group(0)
+        return _article_fixed(span, start, end + len(prep), rep + (" of" if new == "independent" else " on"))
+    if low == "lower" and new in ("higher", "upper"):
+        bound = re.match(r"^[\s-]+(?:bound|bounds|limit|limits|triangular|half|case|envelope|left|right|part)\b",
+                         after, re.I)
+        if (new == "upper") != bool(bound):
+            return None  # "lower bound" <-> "upper bound", "lower cost" <-> "higher cost"
+    return _article_fixed(span, start, end, rep)
+
+
+class WordFrequencies:
+    """How often each flip word occurs in a corpus. A flip to a word much rarer than the one it
+    replaces (is -> is not, can -> cannot, linear -> nonlinear) marks the perturbed option by its
+    words alone: a model that never reads the passage learns that "not" means "wrong". Only flips
+    whose new word is at least `min_ratio` as common as the old one are made when frequencies are
+    given, so the words of perturbed options look like the words of real ones."""
+
+    def __init__(self, texts: Iterable[str], min_ratio: float = 0.5):
+        words = sorted({w for pair in _WORD_PAIRS for w in pair}, key=len, reverse=True)
+        pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+        self.counts = Counter(m.group(1).lower() for t in texts for m in pattern.finditer(t))
+        self.min_ratio = min_ratio
+
+    def plausible(self, old: str, new: str) -> bool:
+        return self.counts[new.lower()] + 1 >= self.min_ratio * (self.counts[old.lower()] + 1)
+
+
+def _flip_sites(span: str, code: bool, context: str = "", freq: WordFrequencies | None = None
+                ) -> list[tuple[int, int, str]]:
     """(start, end, replacement) for every place one polarity flip could be made."""
     sites: list[tuple[int, int, str]] = []
     if code:
         constants = _constant_lines(span)
+        quiet = _comment_or_string(span)
         pairs = _CODE_PAIRS + [(b, a) for a, b in _CODE_PAIRS]
         for a, b in pairs:
             for m in re.finditer(re.escape(a), span):
@@ -164,7 +285,7 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
                 flag = _KEYWORD_FLAG.search(span[:m.start()]) if a in ("True", "False") else None
                 if flag and not re.search(rf"\b{re.escape(flag.group(1))}\s*=\s*{b}\b", context):
                     continue
-                if not _inside(m.start(), constants):
+                if not _inside(m.start(), constants) and not _inside(m.start(), quiet):
                     sites.append((m.start(), m.end(), b))
         return sites
     math = _math_mask(span)
@@ -173,15 +294,20 @@ def _flip_sites(span: str, code: bool, context: str = "") -> list[tuple[int, int
             if _inside(m.start(), math) and not (a.strip() in "+-" and _NOISE_TERM.match(span[m.end():])):
                 sites.append((m.start(), m.end(), b))
     for a, b in _WORD_PAIRS + [(b, a) for a, b in _WORD_PAIRS]:
+        if freq is not None and not freq.plausible(a, b):
+            continue
         for m in re.finditer(r"\b" + re.escape(a) + r"\b(?!['\u2019-])", span, re.I):
-            if not _inside(m.start(), math):
-                rep = b[0].upper() + b[1:] if m.group(0)[0].isupper() else b
-                sites.append((m.start(), m.end(), rep))
+            if _inside(m.start(), math):
+                continue
+            site = grammatical_flip(span, m.start(), m.end(), b)
+            if site is not None:
+                sites.append(site)
     return sites
 
 
-def perturb_negation(span: str, rng: random.Random, code: bool, context: str = "") -> Perturbation | None:
-    sites = _flip_sites(span, code, context)
+def perturb_negation(span: str, rng: random.Random, code: bool, context: str = "",
+                     freq: WordFrequencies | None = None) -> Perturbation | None:
+    sites = _flip_sites(span, code, context, freq)
     # Longer matches first at a position ("is not" before "is"); drop sites nested in another.
     sites.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     clean, last_end = [], -1
@@ -227,8 +353,9 @@ def perturb_reorder(span: str, code: bool) -> Perturbation | None:
 
 
 def perturbations(span: str, context: str, rng: random.Random, code: bool,
-                  kinds: tuple[str, ...] = KINDS) -> list[Perturbation]:
-    """At most one perturbation per kind, in a seeded order; each differs from the span."""
+                  kinds: tuple[str, ...] = KINDS, freq: WordFrequencies | None = None) -> list[Perturbation]:
+    """At most one perturbation per kind, in a seeded order; each differs from the span. With
+    `freq`, word flips are limited to those whose new word is not rare (WordFrequencies)."""
     out: list[Perturbation] = []
     seen = {normalize(span)}
     order = list(kinds)
@@ -237,7 +364,7 @@ def perturbations(span: str, context: str, rng: random.Random, code: bool,
         if kind == "number":
             p = perturb_number(span, context, rng, code)
         elif kind == "negation":
-            p = perturb_negation(span, rng, code, context)
+            p = perturb_negation(span, rng, code, context, freq)
         else:
             p = perturb_reorder(span, code)
         if p is not None and normalize(p.text) not in seen:

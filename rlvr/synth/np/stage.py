@@ -137,10 +137,12 @@ class NPStageConfig:
         return self.generator(name, self.item_difficulty(i)).generate(self.seed, i // len(self.problems))
 
 
-def make_tasks(config: NPStageConfig, progress: bool = False) -> list[Task]:
+def make_tasks(config: NPStageConfig, progress: bool = False, indices: range | None = None) -> list[Task]:
+    """Items `indices` (default: all of range(n); rlvr.synth.shard makes index ranges)."""
     from tqdm.auto import tqdm
 
-    return [config.item(i) for i in tqdm(range(config.n), desc="np tasks", unit="task", disable=not progress)]
+    indices = range(config.n) if indices is None else indices
+    return [config.item(i) for i in tqdm(indices, desc="np tasks", unit="task", disable=not progress)]
 
 
 def summarize(tasks: list[Task]) -> str:

@@ -8,55 +8,67 @@ Every code-executing generator and verifier in rlvr goes through this module. La
 order a program meets them:
 
 1. Static check (policy.py): Absolute Zero's banned imports plus a hardening list (os, socket,
-   ctypes, eval/exec/__import__/open, `__subclasses__`-style attribute walks). A hit is status
+   ctypes, eval/exec/__import__/open, `__subclasses__`-style walks, vars/dir/locals/__dict__),
+   matched after constant string expressions are folded ('__imp' + 'ort__'). A hit is status
    "banned" and nothing runs.
-2. Audit hook (harness.py, PEP 578), on unless `runtime_guard=False`: refuses process creation,
-   signals, sockets, ctypes and native-code imports, writes outside the work dir, and reads or
-   listings outside the work dir and the standard library. Python code cannot remove it.
-3. Kernel, in namespace mode (rlvr running as root on Linux, which is the case in our CI and
-   containers; runner.py has the process tree):
-   - new network namespace: only a loopback interface that is down, so no connection to the
-     host, the LAN or the internet is possible, at any level;
-   - new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
-     (`/tmp`, the only writable place, noexec, `disk_mb` in total), read-only nosuid binds of the
-     Python standard library, of /lib* and /usr/lib* (shared libraries) and of /etc/ld.so.cache,
-     and /dev/null, /dev/zero, /dev/urandom, /dev/random. Everything else on the host, including
-     world-readable files such as /etc/passwd, /proc, /home or the rlvr checkout, does not exist
-     inside. There is no /bin or /usr/bin, so no shell; the few helper executables that live
-     under /usr/lib can run, under the same uid and limits;
-   - new pid namespace whose init kills everything when the program ends, so a fork bomb, a
-     daemon or a `setsid` child cannot outlive the run, and no host process is visible or
-     signalable;
-   - a fresh uid per run (2,000,000 + the runner's pid) with no capabilities and no_new_privs,
-     which gives RLIMIT_NPROC (a per-user count) a meaning: it caps this run's processes and
-     threads only;
-   - rlimits: CPU seconds, address space (memory_mb), file size, processes, open files, no core.
-4. Parent: wall-clock timeout, stdout/stderr/result size caps; on either it kills the whole
-   session with SIGKILL, and sweeps /proc for any process still owned by the run's uid.
+2. A fresh interpreter (harness.py): the program runs in a new `python -s -S -B` process, exec'd
+   after the confinement below, so nothing of rlvr or of the runner exists where it runs. The
+   runner reports setup errors and how the program ended on a control pipe the program does not
+   hold; the program's values come back on a pipe of their own, tagged with a per-run nonce.
+3. seccomp (harness.py, x86_64 and aarch64): no execve, no sockets, no ptrace or process_vm_*,
+   no namespaces, mounts, bpf, io_uring. fork stays allowed; RLIMIT_NPROC bounds it.
+4. Audit hook (harness.py, PEP 578), on unless `runtime_guard=False`: refuses process creation,
+   signals, sockets, ctypes and native-code imports, gc walks, writes outside the work dir, reads
+   or listings outside the work dir and the standard library, and more than a fixed number of
+   new files. Its tables are closed over and it calls no rebindable Python function. Python code
+   cannot remove it; native code can step around it, which is why layers 3 and 5 exist.
+5. Kernel, by isolation mode (runner.py has the process trees):
+   - `namespaces` (rlvr running as root, unshare allowed): new network namespace (loopback down),
+     new mount namespace and chroot into a private tmpfs root that holds only the empty work dir
+     (`/tmp`, noexec, `disk_mb` in total) and read-only nosuid binds of the interpreter, its
+     standard library, /lib* and /usr/lib*, /etc/ld.so.cache and /dev/null, zero, urandom,
+     random; new pid namespace whose init kills everything when the program ends; a fresh uid
+     per run (2,000,000 + the runner's pid) with no capabilities and no_new_privs.
+   - `bwrap` (bubblewrap on PATH; no root needed): the same private root, network, pid, ipc and
+     uts namespaces (and a user namespace without root), a `disk_mb` tmpfs /tmp,
+     --die-with-parent and --new-session. As root, the harness drops to the per-run uid.
+   - `basic` (no namespaces): a host temp dir as work dir. As root the program runs under the
+     per-run uid, and when that uid cannot read the interpreter the run is refused (point
+     RLVR_SANDBOX_PYTHON or `python=` at a world-readable Python); model code never runs as root.
+   - every mode: rlimits (CPU seconds, address space, file size, processes, open files, no core).
+   `auto` takes namespaces, then bwrap, then basic.
+6. Parent: wall-clock timeout, stdout/stderr/values size caps; on either it kills the whole
+   session with SIGKILL, and sweeps /proc for any process still owned by the run's uid. "ok"
+   needs exactly one value per expression.
 
 What it does NOT isolate:
 - It is not a boundary against a determined attacker with a kernel exploit: the program shares
-  the host kernel (no seccomp filter, no VM). Treat it as protection against buggy, greedy and
-  reward-hacking programs.
-- CPU and memory are limited per process, not per run (no cgroup): a fork bomb in namespace mode
-  gets at most `max_processes` processes, each with its own limits, until the wall-clock timeout.
+  the host kernel (no VM). Treat it as protection against buggy, greedy and reward-hacking
+  programs.
+- The program's own process is the program's: it can make that process report any values and
+  any "ok"/"error" outcome, as it could by returning them. What it cannot forge is decided
+  outside it: timeouts, CPU and memory kills, signals, setup errors, the layer list and the
+  value count.
+- CPU and memory are limited per process, not per run (no cgroup): a fork bomb gets at most
+  `max_processes` processes, each with its own limits, until the wall-clock timeout.
 - Timing and host load are observable (clock, CPU count, /dev/urandom).
-
-Basic mode (rlvr not root, or unshare refused): layers 1, 2 and 4, the rlimits, a new session and
-a host temp dir removed afterwards, but no namespaces: sockets are blocked only by the audit hook,
-world-readable files are readable by native code, a `setsid` child of the program is killed only
-by the parent's uid sweep when the program runs under its own uid, and when rlvr runs as a normal
-user RLIMIT_NPROC counts all of that user's processes (the program can then start none).
-`result.isolation` lists the layers that were active for a run.
+- Basic mode has no namespaces: world-readable host files are unreadable only through the audit
+  hook (native code could read them), a `setsid` child is killed only by the parent's uid sweep
+  (as root) and when rlvr runs as a normal user the program keeps that user's uid and
+  RLIMIT_NPROC counts all of the user's processes.
+`result.isolation` lists the layers that were active for a run; `isolation_modes()` says which
+modes run on this machine.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import logging
 import marshal
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -74,14 +86,14 @@ from rlvr.synth.sandbox.policy import AZR_BANNED_MODULES, DEFAULT_POLICY, BanPol
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "SandboxError", "SandboxLimits",
-           "SandboxResult", "STATUSES", "check_code", "run_many", "run_python"]
+__all__ = ["AZR_BANNED_MODULES", "BanPolicy", "DEFAULT_POLICY", "ISOLATION_MODES", "SandboxError", "SandboxLimits",
+           "SandboxResult", "STATUSES", "check_code", "isolation_modes", "run_many", "run_python", "sandbox_python"]
 
 STATUSES = ("ok", "error", "timeout", "memory", "banned", "output_limit")
-ISOLATION_MODES = ("auto", "namespaces", "basic")
+ISOLATION_MODES = ("auto", "namespaces", "bwrap", "basic")
+_LABELS = {"namespaces": "mount+net+pid namespaces", "bwrap": "bwrap", "basic": "basic"}
 RUNNER = Path(__file__).with_name("runner.py")
 UID_BASE = 2_000_000
-CPU_LIMIT_EXIT, SETUP_ERROR_EXIT = 250, 251  # must match runner.py
 
 
 class SandboxError(RuntimeError):
@@ -144,13 +156,15 @@ def run_python(
     hash_seed: int = 0,
     isolation: str = "auto",
     runtime_guard: bool = True,
+    python: str | None = None,
 ) -> SandboxResult:
     """Run `code` as a module, then evaluate each of `expressions` in its namespace.
 
     `policy=None` skips the static check and `runtime_guard=False` the audit hook; both exist to
     test the kernel layers, and `runtime_guard=False` is refused unless namespace mode is active.
     `hash_seed` is the child's PYTHONHASHSEED (run twice with different seeds to catch programs
-    whose output depends on set or dict-of-str iteration order).
+    whose output depends on set or dict-of-str iteration order). `python` is the interpreter that
+    runs the program (see sandbox_python).
     """
     limits = limits or SandboxLimits()
     overrides = {k: v for k, v in (("timeout_s", timeout_s), ("memory_mb", memory_mb)) if v is not None}
@@ -168,7 +182,9 @@ def run_python(
             reason = policy.check(text)
             if reason:
                 return SandboxResult("banned", detail=reason)
-    return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard).execute()
+    python = sandbox_python(python)
+    return _Run(code, list(expressions), limits, hash_seed, isolation, runtime_guard,
+                bwrap=_bwrap_for(isolation, python), python=python).execute()
 
 
 def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **common: Any) -> list[SandboxResult]:
@@ -182,22 +198,75 @@ def run_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, **commo
 _warned_basic = False
 
 
+def sandbox_python(python: str | None = None) -> str:
+    """The interpreter that runs sandboxed programs: `python`, else $RLVR_SANDBOX_PYTHON, else rlvr's own.
+
+    The programs need only the standard library, so any CPython >= 3.10 serves. Basic mode as
+    root drops to an unprivileged uid, which must be able to read the interpreter: point this at
+    a system Python (e.g. /usr/bin/python3) when rlvr's own lives under a private home."""
+    python = python or os.environ.get("RLVR_SANDBOX_PYTHON") or sys.executable
+    if not os.path.isabs(python) or not os.access(python, os.X_OK):
+        raise SandboxError(f"sandbox interpreter {python!r} (python= or $RLVR_SANDBOX_PYTHON) is not an absolute "
+                           "path to an executable")
+    return python
+
+
+@functools.cache
+def _mode_probe(mode: str, python: str) -> str | None:
+    """None when `mode` can run here, else why not (one real run, cached per process)."""
+    bwrap = shutil.which("bwrap") if mode == "bwrap" else None
+    if mode == "bwrap" and bwrap is None:
+        return "bubblewrap (bwrap) is not on PATH (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        result = _Run("def f():\n    return 1", ["f()"], SandboxLimits(timeout_s=20), 0, mode, True,
+                      bwrap=bwrap, python=python).execute()
+    except SandboxError as exc:
+        return str(exc)
+    if result.status != "ok" or result.values != ("1",) or result.isolation[:1] != (_LABELS[mode],):
+        return f"a trial run ended {result.status}: {result.detail} {result.stderr[-300:]}".strip()
+    return None
+
+
+def isolation_modes(python: str | None = None) -> dict[str, str | None]:
+    """Each explicit isolation mode mapped to None when it runs here, or to the reason it cannot."""
+    python = sandbox_python(python)
+    return {mode: _mode_probe(mode, python) for mode in ISOLATION_MODES if mode != "auto"}
+
+
+def _bwrap_for(isolation: str, python: str) -> str | None:
+    """The bwrap path to hand the runner: when asked for, or when auto may fall back to it."""
+    if isolation not in ("bwrap", "auto"):
+        return None
+    if isolation == "auto" and os.geteuid() == 0 and _mode_probe("namespaces", python) is None:
+        return None  # the runner takes namespaces first
+    reason = _mode_probe("bwrap", python)
+    if reason is None:
+        return shutil.which("bwrap")
+    if isolation == "bwrap":
+        raise SandboxError(f"isolation='bwrap' is unavailable: {reason}")
+    return None
+
+
 class _Run:
     """One launch of runner.py, its output collection, and the cleanup after it."""
 
     def __init__(self, code: str, expressions: list[str], limits: SandboxLimits, hash_seed: int,
-                 isolation: str, runtime_guard: bool):
+                 isolation: str, runtime_guard: bool, bwrap: str | None = None, python: str | None = None):
         self.code, self.expressions, self.limits = code, expressions, limits
         self.hash_seed, self.isolation, self.runtime_guard = hash_seed, isolation, runtime_guard
-        self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
+        self.bwrap, self.python = bwrap, python or sys.executable
+        self.nonce = secrets.token_hex(8)
+        self.buffers = {"stdout": bytearray(), "stderr": bytearray(), "values": bytearray(), "control": bytearray()}
         self.caps = {"stdout": limits.max_output_bytes, "stderr": limits.max_output_bytes,
-                     "result": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536}
+                     "values": (len(expressions) + 1) * (4 * limits.max_value_chars + 1024) + 65536,
+                     "control": 1 << 16}
 
-    def _job(self, workdir: str, result_fd: int, uid: int) -> bytes:
+    def _job(self, workdir: str, control_fd: int, values_fd: int, uid: int) -> bytes:
         lim = self.limits
         job = {
-            "code": self.code, "expressions": self.expressions, "result_fd": result_fd, "workdir": workdir,
-            "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
+            "code": self.code, "expressions": self.expressions, "control_fd": control_fd, "values_fd": values_fd,
+            "workdir": workdir, "uid": uid, "isolation": self.isolation, "runtime_guard": self.runtime_guard,
+            "bwrap": self.bwrap, "hash_seed": self.hash_seed, "nonce": self.nonce,
             "limits": {"cpu_s": lim.cpu_seconds, "memory_bytes": lim.memory_mb << 20,
                        "file_bytes": lim.file_size_mb << 20, "nproc": lim.max_processes,
                        "disk_mb": lim.disk_mb, "max_value_chars": lim.max_value_chars},
@@ -206,55 +275,61 @@ class _Run:
 
     def execute(self) -> SandboxResult:
         workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-        read_fd, write_fd = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "PYTHONHASHSEED": str(self.hash_seed), "PYTHONIOENCODING": "utf-8:backslashreplace"}
+        control_read, control_write = os.pipe()
+        values_read, values_write = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         start = time.monotonic()
+        python = self.python
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True, env=env, cwd=workdir,
+                [python, "-s", "-S", "-B", str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(control_write, values_write), start_new_session=True, env=env,
+                cwd=workdir,
             )
         except OSError as exc:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (control_read, control_write, values_read, values_write):
+                os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
-            raise SandboxError(f"could not start the sandbox interpreter {sys.executable}: {exc}") from None
-        os.close(write_fd)
+            raise SandboxError(f"could not start the sandbox interpreter {python}: {exc}") from None
+        os.close(control_write)
+        os.close(values_write)
         uid = UID_BASE + proc.pid
         clean = False
         try:
             try:
-                proc.stdin.write(self._job(workdir, write_fd, uid))  # type: ignore[union-attr]
+                proc.stdin.write(self._job(workdir, control_write, values_write, uid))  # type: ignore[union-attr]
                 proc.stdin.close()  # type: ignore[union-attr]
             except BrokenPipeError:
                 pass  # the runner died at once; its exit status tells why
-            killed = self._collect(proc, read_fd, start + self.limits.timeout_s)
+            killed = self._collect(proc, {"control": control_read, "values": values_read},
+                                   start + self.limits.timeout_s)
             if killed:
                 _kill_session(proc.pid)
             proc.wait()
             duration = time.monotonic() - start
             # In namespace mode the pid namespace already took every process of a finished run with
             # it; a sweep by uid is needed after a kill, or in basic mode, where setsid escapes killpg.
-            clean = not killed and self._frames()[0][:1] != ("basic",)
+            clean = not killed and self._control()[0][:1] != ("basic",)
         finally:
             _kill_session(proc.pid)
             if not clean:
                 _kill_uid(uid)
             for stream in (proc.stdout, proc.stderr):
                 stream.close()  # type: ignore[union-attr]
-            os.close(read_fd)
+            os.close(control_read)
+            os.close(values_read)
             shutil.rmtree(workdir, ignore_errors=True)
             if os.path.exists(workdir):
                 log.warning("sandbox work dir %s could not be removed", workdir)
         return self._result(killed, proc.returncode, duration)
 
-    def _collect(self, proc: subprocess.Popen, result_fd: int, deadline: float) -> str | None:
-        """Read the three pipes until EOF; 'timeout' or 'output_limit' when the run must be killed."""
+    def _collect(self, proc: subprocess.Popen, pipes: dict[str, int], deadline: float) -> str | None:
+        """Read the four pipes until EOF; 'timeout' or 'output_limit' when the run must be killed."""
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ, "stdout")  # type: ignore[arg-type]
         sel.register(proc.stderr, selectors.EVENT_READ, "stderr")  # type: ignore[arg-type]
-        sel.register(result_fd, selectors.EVENT_READ, "result")
+        for name, fd in pipes.items():
+            sel.register(fd, selectors.EVENT_READ, name)
         exited_at: float | None = None
         try:
             while sel.get_map():
@@ -278,52 +353,93 @@ class _Run:
         finally:
             sel.close()
 
-    def _frames(self) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None]:
+    def _control(self) -> tuple[tuple[str, ...], str | None, dict[str, Any] | None]:
+        """What the runner reported: active layers, a setup error, and how the program ended.
+        Only the runner holds this pipe; the program cannot write to it."""
         isolation: tuple[str, ...] = ()
-        result, runner_error = None, None
-        for line in bytes(self.buffers["result"]).splitlines():
-            try:
-                frame = ast.literal_eval(line.decode("utf-8", "replace"))
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue  # not a frame of ours (the program may write to this pipe too)
-            if not isinstance(frame, dict):
-                continue
-            if "isolation" in frame and not isolation:  # the runner writes it first
+        runner_error, end = None, None
+        for frame in _frames(self.buffers["control"]):
+            if "isolation" in frame and not isolation:
                 isolation = tuple(str(x) for x in frame["isolation"])
-            if isinstance(frame.get("result"), dict):
-                result = frame["result"]
-            if "runner_error" in frame:
+            if "runner_error" in frame and runner_error is None:
                 runner_error = str(frame["runner_error"])
-        return isolation, result, runner_error
+            if isinstance(frame.get("exit"), dict) and end is None:
+                end = frame["exit"]
+        return isolation, runner_error, end
+
+    def _layers(self) -> tuple[str, ...]:
+        """Layers the harness added before the program ran (its first line on the values pipe)."""
+        frames = _frames(self.buffers["values"], self.nonce)
+        if frames and isinstance(frames[0].get("layers"), list):
+            return tuple(str(x) for x in frames[0]["layers"])
+        return ()
+
+    def _reported(self) -> tuple[list[str], dict[str, Any] | None]:
+        """The values and the outcome the program's process wrote to the values pipe; up to its
+        first result line (the harness writes that last and exits)."""
+        values: list[str] = []
+        for i, frame in enumerate(_frames(self.buffers["values"], self.nonce)):
+            if i == 0 and "layers" in frame:
+                continue
+            if "value" in frame:
+                values.append(str(frame["value"]))
+            elif isinstance(frame.get("result"), dict):
+                return values, frame["result"]
+        return values, None
 
     def _result(self, killed: str | None, code: int | None, duration: float) -> SandboxResult:
-        isolation, frame, runner_error = self._frames()
-        text = {k: bytes(v[: self.caps.get(k, len(v))]).decode("utf-8", "replace") for k, v in self.buffers.items()}
-        common = {"stdout": text["stdout"], "stderr": text["stderr"], "returncode": code,
+        isolation, runner_error, end = self._control()
+        isolation += self._layers()
+        text = {k: bytes(self.buffers[k][: self.caps[k]]).decode("utf-8", "replace") for k in ("stdout", "stderr")}
+        end = end or {}
+        returncode = end.get("code") if end else code
+        common = {"stdout": text["stdout"], "stderr": text["stderr"], "returncode": returncode,
                   "duration_s": round(duration, 4), "isolation": isolation}
         _warn_if_basic(isolation)
         if killed == "timeout":
             return SandboxResult("timeout", detail=f"wall-clock limit of {self.limits.timeout_s}s", **common)
         if killed == "output_limit":
             return SandboxResult("output_limit", detail="output exceeded the size limit", **common)
-        if code == SETUP_ERROR_EXIT and runner_error:
+        if runner_error:
             raise SandboxError(f"sandbox setup failed: {runner_error}")
-        if code == CPU_LIMIT_EXIT:
+        if not end:
+            return SandboxResult("error", detail=f"the sandbox runner ended (exit code {code}) without reporting "
+                                                 "how the program ended", **common)
+        if end.get("cpu_limit"):
             return SandboxResult("timeout", detail=f"CPU limit of {self.limits.cpu_seconds}s", **common)
-        if code is not None and code > 128 and code - 128 < signal.NSIG:
-            sig = signal.Signals(code - 128) if code - 128 in signal.valid_signals() else code - 128
-            name = getattr(sig, "name", str(sig))
+        sig = end.get("signal")
+        if isinstance(sig, int):
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
             if sig == signal.SIGXFSZ:
                 return SandboxResult("output_limit", detail=f"file size limit ({self.limits.file_size_mb} MB)", **common)
             hint = " (C stack overflow or memory limit)" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
             return SandboxResult("error", detail=f"killed by {name}{hint}", **common)
-        if code is not None and code < 0:
-            return SandboxResult("error", detail=f"sandbox runner killed by signal {-code}", **common)
-        if frame is None:
-            return SandboxResult("error", detail=f"exited with code {code} before reporting a result", **common)
-        status = frame.get("status") if frame.get("status") in STATUSES else "error"
-        values = tuple(str(v) for v in frame.get("values") or ())
-        return SandboxResult(status, values=values, detail=str(frame.get("detail") or ""), **common)
+        values, reported = self._reported()
+        if reported is None or end.get("code") != 0:
+            return SandboxResult("error", detail=f"exited with code {end.get('code')} before reporting a result",
+                                 **common)
+        status = reported.get("status") if reported.get("status") in STATUSES else "error"
+        detail = str(reported.get("detail") or "")
+        if status == "ok" and len(values) != len(self.expressions):
+            status, detail = "error", (f"the program reported {len(values)} values for {len(self.expressions)} "
+                                       "expressions")
+        return SandboxResult(status, values=tuple(values), detail=detail, **common)
+
+
+def _frames(buffer: bytearray, nonce: str = "") -> list[dict[str, Any]]:
+    frames = []
+    prefix = nonce.encode()
+    for line in bytes(buffer).splitlines():
+        if not line.startswith(prefix):
+            continue
+        line = line[len(prefix):]
+        try:
+            frame = ast.literal_eval(line.decode("utf-8", "replace"))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(frame, dict):
+            frames.append(frame)
+    return frames
 
 
 def _warn_if_basic(isolation: tuple[str, ...]) -> None:
