@@ -90,10 +90,15 @@ def test_prompt_stored_as_a_string_is_named(tmp_path, capsys):
     assert "field 'prompt'" in err and str(path) in err and "Traceback" not in err
 
 
-def test_curate_quarantines_bad_rows_and_keeps_the_rest(tmp_path, capsys):
+ENGINES = ["memory", "local"]  # the out-of-core engine reads its inputs by its own path: same rules
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_curate_quarantines_bad_rows_and_keeps_the_rest(tmp_path, capsys, engine):
     path = _one_bad_row_table(tmp_path)
     out = tmp_path / "clean.parquet"
-    assert main(["curate", "--in", str(path), "--out", str(out), "--steps", "exact", "--no-progress"]) == 0
+    assert main(["curate", "--in", str(path), "--out", str(out), "--steps", "exact", "--no-progress",
+                 "--engine", engine]) == 0
     printed = capsys.readouterr().out
     assert "in 6 = kept 4 + dropped 0 + quarantined 2" in printed
     assert len(Task.read_parquet(out)) == 4
@@ -102,21 +107,24 @@ def test_curate_quarantines_bad_rows_and_keeps_the_rest(tmp_path, capsys):
     assert all(q.file == str(path) and q.reason and q.raw for q in quarantined)
 
 
-def test_record_size_limit_quarantines_before_the_work(tmp_path, capsys):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_record_size_limit_quarantines_before_the_work(tmp_path, capsys, engine):
     # A task table: one prompt of 2 MB against the default 1 MB limit.
     tasks = _tasks()
     tasks[1] = Task(kind="test.echo", prompt=[Message("user", "x " * 1_000_000)], answer="1",
                     verifier=VerifierSpec("final_answer"), provenance=Provenance("test"))
     path = Task.write_parquet(tmp_path / "big.parquet", tasks)
     out = tmp_path / "kept.parquet"
-    assert main(["curate", "--in", str(path), "--out", str(out), "--steps", "exact,minhash", "--no-progress"]) == 0
+    assert main(["curate", "--in", str(path), "--out", str(out), "--steps", "exact,minhash", "--no-progress",
+                 "--engine", engine]) == 0
     assert "in 6 = kept 5 + dropped 0 + quarantined 1" in capsys.readouterr().out
     [q] = Quarantined.read_parquet(tmp_path / "kept.quarantine.parquet")
     assert (q.line, q.field) == (2, "prompt") and "record too large: 2000003 bytes of prompt and answer > max_record_bytes=1000000" in q.reason
     # The limit is a setting; 0 turns it off.
     assert main(["curate", "--in", str(path), "--out", str(out), "--steps", "exact", "--max-record-bytes", "0",
-                 "--no-progress"]) == 0
+                 "--no-progress", "--engine", engine]) == 0
     assert len(Task.read_parquet(out)) == 6
+    capsys.readouterr()
 
     # A JSONL dataset: the long line is quarantined by its size, unparsed; the others are kept.
     lines = [json.dumps({"id": f"q{i}", "text": f"What is {i} plus {i}?"}) for i in range(5)]
@@ -126,6 +134,12 @@ def test_record_size_limit_quarantines_before_the_work(tmp_path, capsys):
     res = read_documents(src, ReadOptions(max_record_bytes=1_000_000))
     assert [d.doc_id for d in res.documents] == ["q0", "q1", "q2", "q3", "q4"]
     [q] = res.quarantined
+    assert (q.line, q.field) == (3, "<line>") and q.reason.startswith("record too large")
+    kept = tmp_path / "kept.jsonl"
+    assert main(["curate", "--in", str(src), "--out", str(kept), "--steps", "exact", "--no-progress",
+                 "--engine", engine]) == 0
+    assert "in 6 = kept 5 + dropped 0 + quarantined 1" in capsys.readouterr().out
+    [q] = Quarantined.read_parquet(tmp_path / "kept.quarantine.parquet")
     assert (q.line, q.field) == (3, "<line>") and q.reason.startswith("record too large")
 
 

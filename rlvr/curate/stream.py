@@ -62,27 +62,46 @@ class ItemSource:
         """Item batches over all inputs; the first pass also collects quarantined rows and counts rows."""
         first = self.n_rows == 0 and not self.quarantined
         row = 0
-        for items in (self._task_items() if self.is_tasks else self._document_items(first)):
+        for items in (self._task_items(first) if self.is_tasks else self._document_items(first)):
             items = _with_rows(items[0], row, items[1])
             row += items.num_rows
             yield from items.to_batches(max_chunksize=self.batch_size)
         self.n_rows = row
 
-    def _task_batches(self) -> Iterator[tuple[str, list[Task]]]:
+    def _task_batches(self, collect: bool) -> Iterator[tuple[str, list[Task]]]:
+        """Tasks in batches; a bad or oversized row is quarantined (collected on the first pass)."""
+        from rlvr.io.tasks import _drop_oversized, read_tasks
+
+        limit = self.config.max_record_bytes
         for path in self.paths:
             p = Path(path)
+            bad: list[Quarantined] = []
             if p.is_dir() or "verifier_params" in pq.read_schema(p).names:
-                from rlvr.records import read_tasks
-
-                tasks = read_tasks([p])
+                tasks = read_tasks([p], quarantine=bad, max_record_bytes=limit)
+                if collect:
+                    self.quarantined.extend(bad)
                 for start in range(0, len(tasks), self.batch_size):
                     yield path, tasks[start:start + self.batch_size]
                 continue
+            offset = 0
             for batch in pq.ParquetFile(p).iter_batches(batch_size=self.batch_size, columns=Task.SCHEMA.names):
-                yield path, Task.from_arrow(pa.Table.from_batches([batch]))
+                table = pa.Table.from_batches([batch])
+                rows = list(range(offset + 1, offset + table.num_rows + 1))
+                if limit:
+                    table, kept = _drop_oversized(table, path, bad, limit)
+                    for q in bad:  # numbered within the batch: make them the file's row numbers
+                        q.line = offset + q.line
+                    if kept is not None:
+                        rows = [offset + i for i in kept]
+                offset += batch.num_rows
+                tasks = Task.from_arrow(table, path, bad, rows)
+                if collect:
+                    self.quarantined.extend(bad)
+                bad = []
+                yield path, tasks
 
-    def _task_items(self) -> Iterator[tuple[pa.Table, str]]:
-        for path, tasks in self._task_batches():
+    def _task_items(self, collect: bool) -> Iterator[tuple[pa.Table, str]]:
+        for path, tasks in self._task_batches(collect):
             yield items_from_tasks(tasks), path
 
     def _document_batches(self, collect: bool) -> Iterator[list[Document]]:
@@ -90,7 +109,7 @@ class ItemSource:
 
         id_field = None if self.config.id_field == "id" else self.config.id_field
         opts = ReadOptions(text_field=self.config.text_field, id_field=id_field,
-                           allow_network=self.config.allow_network)
+                           allow_network=self.config.allow_network, max_record_bytes=self.config.max_record_bytes)
         for path in self.paths:
             p = Path(path)
             if p.is_file() and p.suffix.lower() in STREAMED_SUFFIXES:
@@ -107,8 +126,10 @@ class ItemSource:
 
         result = readers.ReadResult()
         col = readers._Collector(str(path), opts, result, opts.source or path.stem)
-        for line, row in _raw_rows(path):
-            if isinstance(row, _BadLine):
+        for line, row in _raw_rows(path, opts.max_record_bytes):
+            if isinstance(row, _TooLarge):
+                col.quarantine(line, "<line>", col.too_large(row.size), row.raw)
+            elif isinstance(row, _BadLine):
                 col.quarantine(line, "<line>", row.reason, row.raw)
             else:
                 col.add(line, row)
@@ -150,7 +171,7 @@ class ItemSource:
     def _write_tasks(self, keep: np.ndarray, tmp: Path) -> None:
         row = 0
         with pq.ParquetWriter(tmp, Task.SCHEMA, compression="zstd") as writer:
-            for _, tasks in self._task_batches():
+            for _, tasks in self._task_batches(collect=False):
                 chosen = [t for t, k in zip(tasks, keep[row:row + len(tasks)]) if k]
                 row += len(tasks)
                 if chosen:
@@ -194,8 +215,9 @@ def _is_published(path: str) -> bool:
         "verifier_params" in pq.read_schema(f).names for f in Path(path).glob("*.parquet"))
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[int, object]]:
-    """(line or row number, parsed record) from a JSONL or Parquet file; bad lines as (line, None)."""
+def _raw_rows(path: Path, max_bytes: int = 0) -> Iterator[tuple[int, object]]:
+    """(line or row number, parsed record) from a JSONL or Parquet file; a bad line as a _BadLine, a
+    JSONL line over `max_bytes` (0: no limit) as a _TooLarge, before it is decoded or parsed."""
     if path.suffix.lower() == ".parquet":
         pf = pq.ParquetFile(path)
         n = 0
@@ -208,6 +230,9 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, object]]:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
+            if max_bytes and len(raw) > max_bytes:
+                yield lineno, _TooLarge(len(raw), raw[:RAW_EXCERPT].decode("utf-8", "replace"))
+                continue
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -217,6 +242,16 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, object]]:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield lineno, _BadLine(f"invalid JSON: {exc.msg} at column {exc.colno}", line)
+
+
+RAW_EXCERPT = 2000  # bytes of an oversized line kept in the quarantine table
+
+
+class _TooLarge:
+    """A JSONL line over the record size limit: quarantined without being parsed."""
+
+    def __init__(self, size: int, raw: str):
+        self.size, self.raw = size, raw
 
 
 class _BadLine:
