@@ -210,7 +210,7 @@ def test_duplicate_task_ids_are_reported_in_verify_and_refused_by_card(tmp_path,
     assert f"names two different tasks: {clashing}:1 and {clashing}:4" in capsys.readouterr().err
 
     with pytest.raises(ValueError, match=r"1 task_id\(s\) appear more than once.*rows 2 and 4"):
-        build_dataset(tmp_path / "run", tmp_path / "ds", CardOptions(), twice)
+        build_dataset(None, tmp_path / "ds", CardOptions(), twice)
     assert not (tmp_path / "ds").exists()
 
 

@@ -110,7 +110,7 @@ def load_inputs(paths: list[str | Path], config) -> Inputs:
 
         quarantined: list[Quarantined] = []
         tasks = read_tasks(task_paths, quarantine=quarantined, max_record_bytes=config.max_record_bytes)
-        if not tasks:
+        if not tasks and quarantined:  # empty tables (a round that made nothing) are curated to nothing
             raise ValueError(f"no usable task in {', '.join(map(str, task_paths))}: all {len(quarantined)} rows are "
                              f"bad, e.g. {quarantined[0] if quarantined else 'the tables are empty'}")
         return Inputs(items_from_tasks(tasks), tasks=tasks, quarantined=quarantined)

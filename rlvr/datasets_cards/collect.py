@@ -210,6 +210,7 @@ def tasks_only(tasks_path: str | Path, attributions: dict[str, str] | None = Non
     tasks = Task.read_parquet(path)
     if not tasks:
         raise ValueError(f"{path}: no tasks to publish")
+    _refuse_duplicates(tasks, path)
     return CardFacts(
         run_dir=path.parent, tasks=tasks, splits={"train": tasks},
         kinds=dict(sorted(Counter(t.kind for t in tasks).items())),
