@@ -84,6 +84,17 @@ class _PeakSampler:
         self.peak = max(self.peak, _rss_mb())
 
 
+def _reap_leftovers() -> None:
+    """Reap children earlier tests left behind (a Ray node's processes, a Popen dropped while running):
+    the subprocess module reaps them only when the next Popen starts, and ru_maxrss of RUSAGE_CHILDREN
+    would then charge their peak to whichever test started it."""
+    import subprocess
+
+    cleanup = getattr(subprocess, "_cleanup", None)
+    if cleanup is not None:
+        cleanup()
+
+
 def _measured(item):
     """Wrap one phase of a test (setup runs module fixtures such as a training subprocess; call runs
     the test): record its peaks and fail it when either is over the limit."""
@@ -91,6 +102,7 @@ def _measured(item):
 
     if not os.path.exists("/proc/self/statm"):
         return (yield)
+    _reap_leftovers()
     self_before, children_before = _maxrss_mb(resource.RUSAGE_SELF), _maxrss_mb(resource.RUSAGE_CHILDREN)
     with _PeakSampler() as sampler:
         result = yield
