@@ -84,15 +84,21 @@ class _PeakSampler:
         self.peak = max(self.peak, _rss_mb())
 
 
-def _reap_leftovers() -> None:
+def _reap_leftovers(item) -> None:
     """Reap children earlier tests left behind (a Ray node's processes, a Popen dropped while running):
     the subprocess module reaps them only when the next Popen starts, and ru_maxrss of RUSAGE_CHILDREN
-    would then charge their peak to whichever test started it."""
+    would then charge their peak to whichever test started it. Before a slow test (real models), also
+    give the pages earlier tests freed back to the OS: the suite shares one process, and what an
+    earlier test left on the heap is not this test's memory."""
     import subprocess
 
     cleanup = getattr(subprocess, "_cleanup", None)
     if cleanup is not None:
         cleanup()
+    if item.get_closest_marker("slow") is not None:
+        from rlvr.pipeline import release_memory
+
+        release_memory()
 
 
 def _measured(item):
@@ -102,13 +108,15 @@ def _measured(item):
 
     if not os.path.exists("/proc/self/statm"):
         return (yield)
-    _reap_leftovers()
+    _reap_leftovers(item)
     self_before, children_before = _maxrss_mb(resource.RUSAGE_SELF), _maxrss_mb(resource.RUSAGE_CHILDREN)
     with _PeakSampler() as sampler:
         result = yield
     self_after, children_after = _maxrss_mb(resource.RUSAGE_SELF), _maxrss_mb(resource.RUSAGE_CHILDREN)
     own = max(sampler.peak, self_after if self_after > self_before else 0.0)
-    child = children_after if children_after > children_before else 0.0
+    # A child starts as a copy of this process (fork), so its ru_maxrss begins at our own size: only a
+    # child that grew beyond the test process itself is measured as a subprocess of its own.
+    child = children_after if children_after > max(children_before, sampler.peak + 64) else 0.0
     _RSS_ROWS.append((item.nodeid, own, child))
     if max(own, child) > RSS_LIMIT_MB:
         who = "the test process" if own >= child else "a subprocess it ran"
