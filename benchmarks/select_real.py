@@ -31,26 +31,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from value_ablation import load_policy  # benchmarks/ is on sys.path when this script runs
 
 PROMPTS, GENERATIONS, MAX_TOKENS = 4, 4, 4
 
 
 MODEL = ["smollm2-135m-instruct"]  # --model; "tiny" (rlvr.train.tiny, a random model) checks the script quickly
-
-
-def load_policy(name: str, seed: int):
-    """(model, left-padding tokenizer): an embedded model name or path, or "tiny"."""
-    if name == "tiny":
-        from rlvr.train.tiny import make_tiny_model
-
-        return make_tiny_model(seed=seed)
-    import transformers
-
-    from rlvr.models import resolve_model
-
-    path = str(resolve_model(name))
-    return (transformers.AutoModelForCausalLM.from_pretrained(path),
-            transformers.AutoTokenizer.from_pretrained(path, padding_side="left"))
 
 
 def pool_and_probe(seed: int, n_letters_tasks: int = 40, n_probe: int = 12):
