@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 
 from rlvr.models.backends import Completion
 from rlvr.records import Decision, Message, Provenance, RolloutGroup, Task, VerifierSpec
-from rlvr.synth.svs.answer import answers_match, extract_final_answer, normalize_answer
+from rlvr.synth.svs.answer import answers_match, as_number, extract_final_answer, normalize_answer
 from rlvr.synth.svs.parents import select_parents
 from rlvr.synth.svs.problems import extract_problem
 from rlvr.synth.svs.stage import SvSConfig, run
@@ -42,6 +43,15 @@ def test_answers_match_numbers_exactly_and_text_folded():
     assert answers_match("\\text{Paris}", "paris") and answers_match("50\\%", "50")
     assert not answers_match("3", "4") and not answers_match("0.333", "1/3") and not answers_match("7", "17")
     assert not answers_match("2\\sqrt{2}", "\\sqrt{8}")  # no symbolic algebra, as documented
+
+
+def test_huge_exponents_are_refused_not_computed():
+    """A policy answering '1e99999999' against a text reference once built a 330-million-bit integer
+    (the verifier stalled for minutes); numbers share rlvr.answers' bounded parser now."""
+    assert as_number("1e99999999") is None and as_number("1e59") == 10**59 and as_number("2.5e-3") == Fraction(1, 400)
+    assert not answers_match("1e99999999", "Paris") and not answers_match("-1E-99999999", "0")
+    task = Task("math.x", [Message("user", "q")], "Paris", VerifierSpec("final_answer"), Provenance("t"))
+    assert verify(task, "<answer>1e99999999</answer>").reward == 0.0
 
 
 def test_problem_extraction_fallbacks():

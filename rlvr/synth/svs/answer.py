@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from rlvr.answers import NumberGrammar, TextGrammar, fold, numbers_equal, read_final
+from rlvr.answers import NumberGrammar, TextGrammar, fold, numbers_equal, parse_number, read_final
 from rlvr.records import Task
 from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
@@ -61,7 +61,6 @@ def extract_final_answer(completion: str) -> str | None:
 
 
 _UNWRAP = re.compile(r"\\(?:text|mathrm|textbf|mathbf|operatorname)\s*\{([^{}]*)\}")
-_FRAC = re.compile(r"^-?\\frac\{(-?\d+)\}\{(-?\d+)\}$")
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?![\d,])")
 _LEADING_VAR = re.compile(r"^[a-z]\w{0,11}\s*=\s*(?=\S)", re.IGNORECASE)
 
@@ -88,22 +87,13 @@ def normalize_answer(answer: str) -> str:
 
 
 def as_number(text: str) -> Fraction | None:
-    """An exact rational for '7', '-2.50', '3/4', '\\frac{3}{4}', '1e3'; None for anything else."""
+    """An exact rational for '7', '-2.50', '3/4', '\\frac{3}{4}', '1e3'; None for anything else.
+
+    rlvr.answers.parse_number's rule (bounded exponent, so '1e99999999' is refused instead of
+    building a 330-million-bit integer), on text that normalize_answer has already stripped of
+    thousands separators: a comma left over is not part of a number here."""
     s = text.replace(" ", "")
-    m = _FRAC.match(s)
-    if m:
-        num, den = int(m.group(1)), int(m.group(2))
-        if den == 0:
-            return None
-        value = Fraction(num, den)
-        return -value if s.startswith("-\\frac") else value
-    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?(/[-+]?\d+)?", s):
-        return None
-    try:
-        value = Fraction(s)
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value if abs(value) < 10**60 else None
+    return None if "," in s else parse_number(s)
 
 
 def answers_match(predicted: str, reference: str) -> bool:
