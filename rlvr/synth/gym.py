@@ -34,6 +34,8 @@ from rlvr.config import to_mapping
 from rlvr.hashing import canonical_json, config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.rundir import StageResult, StageType
+from rlvr.synth.gym_guard import admissible
+from rlvr.synth.gym_guard import install as install_guard
 from rlvr.synth.registry import GeneratorSpec, register_generator
 from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
 
@@ -51,6 +53,7 @@ def _require_gym() -> Any:
         import reasoning_gym
     except ImportError:
         raise ImportError("gym tasks need reasoning-gym: pip install 'rlvr[gym]'") from None
+    install_guard()  # scorers that eval text get an eval that runs nothing (rlvr.synth.gym_guard)
     return reasoning_gym
 
 
@@ -277,12 +280,12 @@ def score(task: Task, completion: str) -> Score:
     if gold_number is not None:
         if numbers_equal(final.value, gold_number):
             return Score(1.0, "ok", f"{rule}: answer {final.text[:60]!r} equals the gold")
-        full = _dataset_score(ds, [final.text], entry) >= 1.0
+        full = _dataset_score(ds, name, [final.text], entry) >= 1.0
         return Score(1.0 if full else 0.0, "ok" if full else "wrong", f"{rule}: answer {final.text[:60]!r}")
     if final.value == fold(gold) and gold:
         return Score(1.0, "ok", f"{rule}: answer equals the gold")
     raw = _raw_final(completion)
-    value = _dataset_score(ds, [final.text] + ([raw] if raw and raw != final.text else []), entry)
+    value = _dataset_score(ds, name, [final.text] + ([raw] if raw and raw != final.text else []), entry)
     reward = value if rule == "graded" else (1.0 if value >= 1.0 else 0.0)
     return Score(reward, "ok" if reward >= 1.0 else "wrong", f"{rule}: answer {final.text[:60]!r}")
 
@@ -293,10 +296,14 @@ def _raw_final(completion: str) -> str | None:
     return markers[-1].content.strip() if markers and markers[-1].content else None
 
 
-def _dataset_score(ds: Any, answers: list[str], entry: dict[str, Any]) -> float:
-    """The dataset's own score of the best of a few spellings of one answer, clipped to [0, 1]."""
+def _dataset_score(ds: Any, name: str, answers: list[str], entry: dict[str, Any]) -> float:
+    """The dataset's own score of the best of a few spellings of one answer, clipped to [0, 1].
+
+    A spelling that a code-running scorer must not see (rlvr.synth.gym_guard) is not passed to it."""
     best = 0.0
     for answer in answers:
+        if not admissible(name, answer, entry)[0]:
+            continue
         try:
             best = max(best, float(ds.score_answer(answer=answer, entry=entry)))
         except Exception:  # noqa: BLE001 - a scorer that chokes on an odd spelling pays nothing for it
