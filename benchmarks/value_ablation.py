@@ -5,7 +5,12 @@ bundled SmolLM2-135M), for each seed:
 
   full      train on all four sources for --steps steps (uniform selector, influence on), then
             measure the probe pass rate with --samples samples per probe task;
-  -source   the same run without that source's tasks, same total steps, same seed, same probe.
+  -source   the same run without that source's tasks, same total steps, same seed, same probe
+            (--mode remove, the default: the source's slots go to the other sources), or with its
+            tasks kept in the schedule but paid a constant reward, so their groups carry no
+            gradient (--mode mask: the counterfactual influence itself predicts, "the same run
+            without this source's gradient"; a source whose groups are already all-equal changes
+            nothing).
 
 Measured contribution of a source = pass rate(full) - pass rate(without it), with its standard error
 from the per-probe-task pass rates (paired over probe tasks: the same tasks are measured in both
@@ -16,7 +21,7 @@ sources whose measured change exceeds two standard errors, and Spearman's rank c
 predicted and measured. Targets (issue 16): signs agree wherever |measured| > 2 se, Spearman >= 0.8.
 
     python benchmarks/value_ablation.py [--seeds 2] [--steps 16] [--samples 32] [--per-source 8]
-                                        [--out runs/value_ablation]
+                                        [--mode remove|mask] [--out runs/value_ablation]
 """
 
 from __future__ import annotations
@@ -75,6 +80,23 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
     return rates, values
 
 
+MASK_VERIFIER = "benchmark.constant_zero"
+
+
+def masked(tasks, source: str):
+    """`tasks` with `source`'s tasks paid 0 whatever the completion (same ids, same schedule)."""
+    import dataclasses
+
+    from rlvr.records import VerifierSpec
+    from rlvr.verify import VERIFIERS, FunctionVerifier, Score, register_verifier
+
+    if MASK_VERIFIER not in VERIFIERS:
+        register_verifier(FunctionVerifier(MASK_VERIFIER, lambda task, completion: Score(0.0, "wrong", "masked"),
+                                           lambda task: "", description="value_ablation's mask: always 0"))
+    return [dataclasses.replace(t, verifier=VerifierSpec(MASK_VERIFIER)) if t.meta.get("source") == source else t
+            for t in tasks]
+
+
 def spearman(x: list[float], y: list[float]) -> float:
     from scipy.stats import spearmanr
 
@@ -90,6 +112,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=32, help="samples per probe task (>= 32)")
     parser.add_argument("--per-source", type=int, default=8)
     parser.add_argument("--n-probe", type=int, default=12)
+    parser.add_argument("--mode", choices=("remove", "mask"), default="remove",
+                        help="remove the source's tasks, or keep them with a constant reward (no gradient)")
     parser.add_argument("--out", type=Path, default=Path("runs/value_ablation"))
     parser.add_argument("--model", default=MODEL[0], help="embedded model name or path, or tiny (a quick check)")
     args = parser.parse_args()
@@ -111,7 +135,10 @@ def main() -> None:
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         for source in SOURCES:
-            rest = [t for t in train_tasks if t.meta.get("source") != source]
+            if args.mode == "remove":
+                rest = [t for t in train_tasks if t.meta.get("source") != source]
+            else:
+                rest = masked(train_tasks, source)
             rates, _ = one_run(rest, probe, args.out / f"seed{seed}" / f"without-{source}", args.steps, seed,
                                args.samples)
             diff = full_rates - rates  # paired over probe tasks
@@ -144,7 +171,7 @@ def main() -> None:
     rho = spearman([r["predicted"] for r in rows], [r["measured"] for r in rows])
     print(f"\nsigns agree on {agree}/{len(sig)} sources whose measured change exceeds 2 se (target: all)")
     print(f"Spearman(predicted, measured) over {len(rows)} sources: {rho:.2f} (target >= 0.8)")
-    print(f"{args.seeds} seeds x {1 + len(SOURCES)} runs of {args.steps} steps, {args.samples} samples x "
+    print(f"mode {args.mode}: {args.seeds} seeds x {1 + len(SOURCES)} runs of {args.steps} steps, {args.samples} samples x "
           f"{args.n_probe} probe tasks per measurement; {time.perf_counter() - start:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ablation.json").write_text(json.dumps({"rows": rows, "spearman": rho, "args": vars(args)},

@@ -87,9 +87,24 @@ def test_verdicts_say_helped_hurt_too_hard_unclear_and_not_trained(run):
     assert vs["hard"].verdict == "too hard" and "lower its difficulty" in vs["hard"].advice
     assert vs["noisy"].verdict == "unclear" and "within noise" in vs["noisy"].certainty
     assert vs["long"].verdict == "not trained" and vs["long"].tasks_total == 5
+    assert "max_prompt_tokens" in vs["long"].advice  # every task of it was left out for length
     assert vs["helps"].tasks_trained == 3 and vs["helps"].tasks_total == 4
     # the probe of "helps" went from 1/2 to 2/2 per rollout pair: a change with its binomial SE
     assert vs["helps"].probe_first == 0.5 and vs["helps"].probe_last == 1.0 and vs["helps"].probe_se > 0
+
+
+def test_advice_separates_never_drawn_from_left_out_and_weak_from_strong_evidence(run):
+    from rlvr.train.value import FEW_ROLLOUTS
+
+    undrawn = [t for t in run["tasks"]["hard"]]
+    keys = {**run["keys"], **{t.task_id: Keys("g", "", "undrawn", t.kind) for t in undrawn}}
+    few = [g for g in run["groups"] if g.task_id in {t.task_id for t in run["tasks"]["hard"]}][:1]
+    assert sum(g.k for g in few) < FEW_ROLLOUTS
+    vs = {v.key: v for v in verdicts(few, keys, "source", True)}
+    assert vs["undrawn"].verdict == "too hard" and "too few to call it too hard" in vs["undrawn"].advice
+    vs = {v.key: v for v in verdicts([], keys, "source", True)}
+    assert vs["undrawn"].verdict == "not trained" and "never drawn" in vs["undrawn"].advice
+    assert "max_prompt_tokens" not in vs["undrawn"].advice  # its tasks fit: nothing to shorten
 
 
 def test_binomial_se_never_claims_certainty():

@@ -336,7 +336,9 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
                 pse = math.sqrt(binomial_se(pf, len(first)) ** 2 + binomial_se(pl, len(last)) ** 2)
         trained_tasks = len({g.task_id for g in gs})
         total = (available or {}).get(key, len(tasks_of.get(key, ())))
-        verdict, certainty, advice = _decide(key, gs, rate, mixed, infl, infl_se, pf, pl, pse, total, trained_tasks)
+        eligible = len(tasks_of.get(key, ()))
+        verdict, certainty, advice = _decide(key, gs, rate, mixed, infl, infl_se, pf, pl, pse, total, trained_tasks,
+                                             eligible)
         out.append(Verdict(key, trained_tasks, total, len(gs), mixed, rate, infl, infl_se, pf, pl, pn, pse,
                            verdict, certainty, advice))
     order = {"helped": 0, "hurt": 1, "unclear": 2, "too hard": 3, "too easy": 4, "no signal": 5, "not trained": 6}
@@ -345,19 +347,26 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
 
 def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, infl: float | None,
             infl_se: float | None, pf: float | None, pl: float | None, pse: float | None, total: int,
-            trained: int) -> tuple[str, str, str]:
+            trained: int, eligible: int | None = None) -> tuple[str, str, str]:
     if not gs:
+        if eligible:  # its tasks fit; none was drawn in this run's steps
+            return ("not trained", f"none of its {total} task(s) reached a training step ({eligible} could have: "
+                                   "none was drawn)",
+                    f"{key} was never drawn: train longer, or weight it up in selection")
         return ("not trained", f"none of its {total} task(s) reached a training step",
                 f"make {key} reach training: shorten its prompts, raise max_prompt_tokens, or train longer")
     if mixed == 0:
         n = sum(g.k for g in gs)
-        weak = f"; weak evidence (fewer than {FEW_ROLLOUTS} rollouts)" if n < FEW_ROLLOUTS else ""
+        weak = n < FEW_ROLLOUTS
+        note = f"; weak evidence (fewer than {FEW_ROLLOUTS} rollouts)" if weak else ""
         if rate is not None and rate < 0.05:
-            return ("too hard", f"{n} rollouts, mean reward {rate:.2f}: every group all-fail{weak}",
-                    f"{key} is too hard for this policy: lower its difficulty or use a stronger model")
+            return ("too hard", f"{n} rollouts, mean reward {rate:.2f}: every group all-fail{note}",
+                    f"{key}: no reward in {n} rollouts, too few to call it too hard: train longer before judging"
+                    if weak else f"{key} is too hard for this policy: lower its difficulty or use a stronger model")
         if rate is not None and rate > 0.95:
-            return ("too easy", f"{n} rollouts, mean reward {rate:.2f}: every group all-pass{weak}",
-                    f"{key} is already solved: raise its difficulty or drop it")
+            return ("too easy", f"{n} rollouts, mean reward {rate:.2f}: every group all-pass{note}",
+                    f"{key}: full reward in {n} rollouts, too few to call it solved: train longer before judging"
+                    if weak else f"{key} is already solved: raise its difficulty or drop it")
         return ("no signal", f"{len(gs)} group(s), none with mixed rewards",
                 f"{key}: no learning signal yet; more rollouts per task (num_generations) would show one")
     if infl is not None and infl_se:
