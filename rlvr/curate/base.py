@@ -169,6 +169,16 @@ class StepReport:
     seconds: float
 
 
+def run_counts(n_in: int, kept: int, reports: Sequence[StepReport], quarantined: int) -> dict[str, Any]:
+    """The books of a curate run, whichever engine ran it: in = kept + dropped (by reason, summed
+    over the steps) + quarantined."""
+    dropped: dict[str, int] = {}
+    for report in reports:
+        for reason, n in report.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + n
+    return {"in": n_in, "kept": kept, "dropped": dict(sorted(dropped.items())), "quarantined": quarantined}
+
+
 def decision_table(verdicts: pa.Table, stage: str) -> pa.Table:
     """Verdicts of one step as Decision rows (the evidence columns become one struct)."""
     evidence = pa.StructArray.from_arrays(

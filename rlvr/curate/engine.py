@@ -46,6 +46,7 @@ from rlvr.curate.base import (
     group_representatives,
     group_verdicts,
     rank_order,
+    run_counts,
 )
 from rlvr.curate.config import check_supported
 from rlvr.curate.shards import PartitionSpool, ShingleStore, partition_of, partitions_for
@@ -76,15 +77,11 @@ class EngineResult:
 
     @property
     def dropped(self) -> dict[str, int]:
-        total: Counter[str] = Counter()
-        for r in self.reports:
-            total.update(r.dropped)
-        return dict(sorted(total.items()))
+        return self.counts["dropped"]
 
     @property
     def counts(self) -> dict[str, Any]:
-        return {"in": self.n_in, "kept": int(self.keep.sum()), "dropped": self.dropped,
-                "quarantined": len(self.quarantined)}
+        return run_counts(self.n_in, int(self.keep.sum()), self.reports, len(self.quarantined))
 
     def decisions(self) -> pa.Table:
         """All decisions in one table (for tests and small runs; large runs stream the files)."""

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlvr.curate.base import DUPLICATE_ID, STEPS, Step, StepReport
+from rlvr.curate.base import DUPLICATE_ID, STEPS, Step, StepReport, run_counts
 from rlvr.curate.base import decision_table as _decision_table
 from rlvr.curate.config import CurateConfig
 from rlvr.curate.items import Inputs, load_inputs, write_kept
@@ -50,15 +50,11 @@ class CurateResult:
 
     @property
     def dropped(self) -> dict[str, int]:
-        total: Counter[str] = Counter()
-        for r in self.reports:
-            total.update(r.dropped)
-        return dict(sorted(total.items()))
+        return self.counts["dropped"]
 
     @property
     def counts(self) -> dict[str, Any]:
-        return {"in": self.n_in, "kept": len(self.kept_rows), "dropped": self.dropped,
-                "quarantined": len(self.quarantined)}
+        return run_counts(self.n_in, len(self.kept_rows), self.reports, len(self.quarantined))
 
 
 def _split_duplicate_ids(inputs: Inputs) -> tuple[np.ndarray, pa.Table | None]:
