@@ -19,6 +19,18 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules that train tiny models on a shared 2-core machine: thread hand-offs cost more than
+    the arithmetic. Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def corpus_dir() -> Path:
     return shared_file("corpus")

@@ -14,15 +14,7 @@ from rlvr.train.dynamic import concat_outputs, group_mixed, trr_advantages
 from rlvr.train.loop import train
 from rlvr.train.tiny import make_tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,7 @@ from rlvr.train.tiny import make_tiny_model
 POOL = FirstCharConfig(1, 30)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """A tiny model on a shared 2-core machine: thread hand-offs cost more than the arithmetic."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def small_config(**kw) -> TrainConfig:
