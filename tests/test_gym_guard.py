@@ -127,12 +127,12 @@ def test_a_tampered_task_does_not_run_its_own_fields(tmp_path):
     code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
     sorting = GymGenerator(GymConfig("number_sorting")).generate(0, 0)
     bad = dataclasses.replace(sorting, meta={**sorting.meta, "entry": {**sorting.meta["entry"], "answer": code}})
-    verify(bad, "<answer>['1', '2']</answer>")
+    assert verify(bad, "<answer>['1', '2']</answer>").status == "error"  # named, not scored as a wrong answer
     bitwise = GymGenerator(GymConfig("bitwise_arithmetic")).generate(0, 0)
     entry = bitwise.meta["entry"]
     bad = dataclasses.replace(bitwise, meta={**bitwise.meta, "entry": {**entry, "metadata": {
         **entry["metadata"], "problem": code}}})
-    verify(bad, "<answer>5</answer>")
+    assert verify(bad, "<answer>5</answer>").status == "error"
     assert not marker.exists()
     assert not has_form("(0x3 << 0x40000000) | 1", "integer")[0] and has_form("((0xc3 << 0x3) + (0x19 - 0x7d)) | 0x5b", "integer")[0]
 

@@ -34,7 +34,7 @@ from rlvr.config import to_mapping
 from rlvr.hashing import canonical_json, config_fingerprint, seed_int
 from rlvr.records import Difficulty, Message, Provenance, Task, VerifierSpec
 from rlvr.rundir import StageResult, StageType
-from rlvr.synth.gym_guard import admissible
+from rlvr.synth.gym_guard import admissible, task_fault
 from rlvr.synth.gym_guard import install as install_guard
 from rlvr.synth.registry import GeneratorSpec, register_generator
 from rlvr.verify import AnswerProbe, FunctionVerifier, Score, register_probe, register_verifier
@@ -277,6 +277,9 @@ def score(task: Task, completion: str) -> Score:
         return Score(0.0, final.status, final.detail)
     ds = _dataset(name, canonical_json(params.get("config", {})))
     entry = {**entry, "metadata": decode_metadata(entry.get("metadata", {}))}
+    fault = task_fault(name, entry)
+    if fault:  # a tampered task: its own field would be evaluated as code
+        return Score(0.0, "error", f"task not scored: {fault}")
     if gold_number is not None:
         if numbers_equal(final.value, gold_number):
             return Score(1.0, "ok", f"{rule}: answer {final.text[:60]!r} equals the gold")

@@ -21,6 +21,9 @@ only when its syntax tree has a harmless form (`has_form`):
   answer (or a task field) that is not an expression is not given to the scorer at all (it can
   still equal the gold as text, which rlvr checks itself). The golds of these datasets are all
   expressions, so no correct answer is refused.
+- the task's own evaluated fields (TASK_FIELDS: number_sorting's gold, bitwise_arithmetic's
+  problem, the sympy datasets' gold/integrand) are checked first (`task_fault`): a task whose
+  field fails is scored with status "error" naming the field, never as a plain wrong answer.
 
 Forms:
 - literal: numbers, strings, lists and tuples of them, a sign on a number; evaluated with
@@ -70,21 +73,40 @@ MAX_SHIFT = 64
 _NUMBER = (int, float, complex)
 
 
-def admissible(dataset: str, answer: str, entry: dict) -> tuple[bool, str]:
-    """(True, "") when `answer` and `entry` may be handed to `dataset`'s scorer, else (False, why).
-    A composite item is scored by the dataset it came from, named in its metadata."""
+TASK_FIELDS = {
+    "number_sorting": {"gold": "literal"},
+    "bitwise_arithmetic": {"problem": "integer"},
+    **{name: {f: "expression" for f in fields if f != "answer"} for name, fields in EXPRESSION_FIELDS.items()},
+}  # fields of the task itself that a scorer evaluates -> their form
+
+
+def _scored_by(dataset: str, entry: dict) -> str:
+    """The dataset whose scorer scores `entry` (a composite item names the one it came from)."""
     if dataset == "composite":
-        dataset = str((entry.get("metadata") or {}).get("source_dataset", ""))
-    for field in EXPRESSION_FIELDS.get(dataset, ()):
-        if field == "answer":
-            text = answer
-        elif field == "gold":
-            text = entry.get("answer")
-        else:
-            text = (entry.get("metadata") or {}).get(field)
-        ok, why = has_form(text, "expression")
+        return str((entry.get("metadata") or {}).get("source_dataset", ""))
+    return dataset
+
+
+def task_fault(dataset: str, entry: dict) -> str | None:
+    """Why `entry`'s own evaluated fields must not reach `dataset`'s scorer (a tampered or foreign
+    task table), or None when they may."""
+    for field, form in TASK_FIELDS.get(_scored_by(dataset, entry), {}).items():
+        text = entry.get("answer") if field == "gold" else (entry.get("metadata") or {}).get(field)
+        ok, why = has_form(text, form)
         if not ok:
-            return False, f"{'the answer' if field == 'answer' else f'the task field {field!r}'}: {why}"
+            return f"the task field {field!r} is not {form} text: {why}"
+    return None
+
+
+def admissible(dataset: str, answer: str, entry: dict) -> tuple[bool, str]:
+    """(True, "") when `answer` and `entry` may be handed to `dataset`'s scorer, else (False, why)."""
+    fault = task_fault(dataset, entry)
+    if fault:
+        return False, fault
+    if "answer" in EXPRESSION_FIELDS.get(_scored_by(dataset, entry), ()):
+        ok, why = has_form(answer, "expression")
+        if not ok:
+            return False, f"the answer: {why}"
     return True, ""
 
 
