@@ -21,7 +21,8 @@ sources whose measured change exceeds two standard errors, and Spearman's rank c
 predicted and measured. Targets (issue 16): signs agree wherever |measured| > 2 se, Spearman >= 0.8.
 
     python benchmarks/value_ablation.py [--seeds 2] [--steps 16] [--samples 32] [--per-source 8]
-                                        [--mode remove|mask] [--out runs/value_ablation]
+                                        [--mode remove|mask] [--influence-layers 99] [--probe-every 1]
+                                        [--probe-k 8] [--out runs/value_ablation]
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def probe_pass_rates(model, tokenizer, probe_tasks, keys, samples: int, seed: in
     return np.array([sum(g.rewards) / len(g.rewards) for g in groups])
 
 
+INFLUENCE = {"layers": 99, "probe_every": 1, "probe_k": 8}  # --influence-layers, --probe-every, --probe-k
+
+
 def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
     """(per-probe-task pass rates after training, source-level values of the run)."""
     from rlvr.records import Value
@@ -72,7 +76,9 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
 
     model, tokenizer = load_policy(MODEL[0], seed)
     cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
-                      probe_every=4, probe_k=4, selector="uniform", save_every=steps, seed=seed, report=False)
+                      probe_every=INFLUENCE["probe_every"], probe_k=INFLUENCE["probe_k"],
+                      influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps, seed=seed,
+                      report=False, memory_gb=12.0)
     train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
     keys = {t.task_id: task_keys(t) for t in probe_tasks}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
@@ -116,8 +122,14 @@ def main() -> None:
                         help="remove the source's tasks, or keep them with a constant reward (no gradient)")
     parser.add_argument("--out", type=Path, default=Path("runs/value_ablation"))
     parser.add_argument("--model", default=MODEL[0], help="embedded model name or path, or tiny (a quick check)")
+    parser.add_argument("--influence-layers", type=int, default=INFLUENCE["layers"],
+                        help="blocks influence tracks (default: all, the whole-model prediction)")
+    parser.add_argument("--probe-every", type=int, default=INFLUENCE["probe_every"],
+                        help="probe (and so refresh the probe rollouts influence uses) every N steps")
+    parser.add_argument("--probe-k", type=int, default=INFLUENCE["probe_k"], help="probe samples per task in training")
     args = parser.parse_args()
     MODEL[0] = args.model
+    INFLUENCE.update(layers=args.influence_layers, probe_every=args.probe_every, probe_k=args.probe_k)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

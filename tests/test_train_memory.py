@@ -71,3 +71,30 @@ def test_train_refuses_before_it_starts(tmp_path):
     with pytest.raises(ValueError, match="does not fit in memory.*--memory-gb"):
         train(config, tasks, tmp_path / "run", model=model, tokenizer=tok)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_influence_memory_is_planned_and_auto_geometry_falls_back_to_the_scalar():
+    """The stored probe gradients (units x tracked weights) and the step's kept activations are part of
+    the plan; `auto` keeps AdamW's per-weight geometry when they fit and the scalar one otherwise, and
+    an explicit `adamw` that cannot fit is refused."""
+    from rlvr.train.influence import storage_bytes, storage_dtype
+    from rlvr.train.loop import _fit_memory
+    from rlvr.train.memory import block_linear_parameters, block_linear_widths
+
+    assert block_linear_parameters(SMOLLM2) == 3_538_944 and block_linear_widths(SMOLLM2) == 10_176
+    assert storage_dtype(12, 30 * 3_538_944) == "bfloat16" and storage_bytes(12, 30 * 3_538_944) == 2 * 12 * 30 * 3_538_944
+    assert storage_dtype(4, 60_000) == "float32"
+    model = SimpleNamespace(config=SMOLLM2)
+    default = _fit_memory(TrainConfig(memory_gb=4.0), model, 100, influence_units=16)
+    assert default.influence_geometry == "scalar"  # 4 x 8 rows of 356 tokens: 0.43 GB more does not fit 4 GB
+    roomy = _fit_memory(TrainConfig(memory_gb=8.0), model, 100, influence_units=16)
+    assert roomy.influence_geometry == "adamw"
+    small = _fit_memory(TrainConfig(memory_gb=4.0, prompts_per_step=4, num_generations=4, max_completion_length=4),
+                        model, 60, influence_units=12)
+    assert small.influence_geometry == "adamw"
+    assert _fit_memory(TrainConfig(memory_gb=4.0, influence=False), model, 100, influence_units=0).influence_geometry \
+        == "auto"  # nothing to decide
+    with pytest.raises(ValueError, match="influence's probe gradients"):
+        _fit_memory(TrainConfig(memory_gb=4.0, influence_geometry="adamw"), model, 100, influence_units=16)
+    with pytest.raises(ValueError, match="track fewer --influence-layers"):
+        _fit_memory(TrainConfig(memory_gb=4.0, influence_layers=30), model, 100, influence_units=16)

@@ -137,8 +137,14 @@ class TrainConfig:
     influence_objective: str = field(default="reward", metadata={
         "help": "probe loss the influence is measured against: reward (policy gradient on the probe rollouts) "
                 "or gold (likelihood of the reference answers)", "choices": ("reward", "gold")})
-    influence_layers: int = field(default=1, metadata={"help": "last N transformer blocks whose (trainable) "
-                                                                "weights the influence is measured on"})
+    influence_layers: int = field(default=1, metadata={
+        "help": "last N transformer blocks whose (trainable) weights the influence is measured on (N at least "
+                "the model's block count: all of them, the whole-model prediction; memory: probe tasks x tracked "
+                "weights, counted by the memory plan)"})
+    influence_geometry: str = field(default="auto", metadata={
+        "help": "adamw: each weight scaled as AdamW's update scaled it (keeps the step's activations of the "
+                "tracked blocks until the update); scalar: one root-mean-square scale, no memory; auto: adamw "
+                "when the memory plan has room", "choices": ("auto", "adamw", "scalar")})
     influence_every: int = field(default=1, metadata={"help": "recompute the probe gradient every N steps"})
     # -- outputs --------------------------------------------------------------------------------
     save_every: int = field(default=25, metadata={"help": "checkpoint every N steps (resume point)"})
@@ -152,7 +158,7 @@ class TrainConfig:
         {"loss_type": "ppo"}, {"scale_rewards": "max"}, {"temperature": 0.0}, {"probe_fraction": 1.0},
         {"probe_every": 0}, {"probe_k": 0}, {"influence_layers": 0}, {"save_every": 0},
         {"micro_batches": 3}, {"micro_batches": -1}, {"max_prompt_tokens": 0}, {"num_iterations": 2, "save_every": 3}, {"epsilon_high": 0.1},
-        {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"learning_rate": 0.0}, {"selector": ""},
+        {"vllm_mode": "remote"}, {"influence_objective": "loss"}, {"influence_geometry": "exact"}, {"learning_rate": 0.0}, {"selector": ""},
         {"advantage": "ppo"}, {"dynamic_oversample": 0.5}, {"dynamic_max_rounds": 0}, {"roles": {"propose": -1}},
         {"roles": {"colour": 1}},
     )
@@ -163,6 +169,8 @@ class TrainConfig:
                 raise ValueError(msg)
 
         need(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
+        need(self.influence_geometry in ("auto", "adamw", "scalar"),
+             f"influence_geometry must be auto, adamw or scalar, got {self.influence_geometry!r}")
         need(self.influence_objective in ("reward", "gold"),
              f"influence_objective must be reward or gold, got {self.influence_objective!r}")
         need(self.vllm_mode in VLLM_MODES, f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")

@@ -107,15 +107,13 @@ class RlvrGRPOTrainer(GRPOTrainer):
             if inf.due(self.state.global_step):
                 self.run.probe_losses.append((self.state.global_step,
                                               inf.refresh(self.accelerator.unwrap_model(model),
-                                                          self.state.global_step, self.optimizer)))
+                                                          self.state.global_step)))
         try:
             loss = super().training_step(model, inputs, num_items_in_batch)
         finally:
-            scores = inf.end()
-        rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
-        for row, score in zip(rows, scores):
-            self.run.pending_influence[self.run.gen_keys[row]] += np.asarray(score, dtype=np.float64)
-        self.run.current_rows = None
+            rows = self.run.current_rows.tolist() if self.run.current_rows is not None else []
+            inf.end([self.run.gen_keys[row] for row in rows])  # scored after the optimizer step
+            self.run.current_rows = None
         return loss
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

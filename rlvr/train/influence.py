@@ -19,23 +19,33 @@ A positive influence says the group's update moved the policy towards higher pro
 likely reference answers); a negative one, away from it.
 
 The optimiser's geometry. Training uses AdamW, whose update for a gradient g is not -lr g but
--lr P g with P = diag(1 / (sqrt(v_hat) + eps)), v_hat the bias-corrected second-moment estimate
-(momentum spreads the same total over later steps: its weights (1 - beta1) beta1^j sum to 1). A
-group's predicted effect on the probe objective is therefore lr * <g_z, P G>, not lr * <g_z, G>
-(plain TracIn, "SGD units", which weighs coordinates the preconditioner damps and vice versa). The
-probe gradient G is multiplied by P when it is refreshed, from the optimiser's state at that time
-(v of the previous step: v moves slowly, beta2 = 0.999); the step's clip coefficient scales every
-group of that step. Before the first optimiser step AdamW has no v; the first step's dot products
-are then rescaled after it by the scalar 1 / (rms(sqrt(v_hat)) + eps) (the geometry is recorded per
-refresh: "adamw", "adamw-scalar" for that first step, "sgd" for an optimiser without a second
-moment). With the "reward" objective the result is a predicted first-order change in the probe's
-expected reward, i.e. in its pass rate for 0/1 rewards; with "gold", a predicted change of minus
-the mean per-token NLL of the reference answers.
+-lr P m_hat with P = diag(1 / (sqrt(v_hat) + eps)), v_hat and m_hat the bias-corrected second and
+first moments. A group's predicted effect on the probe objective is therefore built from
+<g_z, P G>, not <g_z, G> (plain TracIn, "SGD units", which weighs coordinates the preconditioner
+damps and vice versa). P is the one the step's update actually applied: the rows' activations
+and output gradients are kept until the optimiser has stepped (`settle`), when AdamW's v includes
+this step's own gradient, so the first step (no v before it) and coordinates a previous step left
+untouched (a stale v would blow them up) are scaled as the optimiser scaled them. Momentum feeds
+the gradient into the updates of every later step too, at their learning rates: the trainer
+multiplies by `update_weight` (and the step's clip coefficient), so a group's influence is its
+first-order effect over the rest of the run, not only at its own step. The later steps' P and G
+are taken as this step's (they move slowly: beta2 = 0.999, and lr is small). With the "reward"
+objective the result is a predicted first-order change in the probe's expected reward, i.e. in its
+pass rate for 0/1 rewards; with "gold", a predicted change of minus the mean per-token NLL of the
+reference answers. Geometry "sgd" (recorded per group) is an optimiser without a per-coordinate
+second moment (Adafactor's is factored): then the step's learning rate alone.
 
-Uncertainty. G is a sum over probe tasks (units), G = sum_u G_u, so each group's influence is
-kept as its vector of per-unit contributions (`influence_by_probe` in the ledger's meta) and any
-aggregate (a task, a source) sums those vectors. Resampling the probe tasks with replacement
-(the bootstrap over probe groups) gives the standard error of the sum in closed form,
+Whole model or last blocks. `layers` picks the last blocks whose linear layers are tracked; at
+least the model's block count tracks them all and the prediction is the whole model's change
+(minus the embeddings and norms); fewer blocks predict the change through those weights only,
+a fraction of the whole (about 1/30 per block of SmolLM2), useful as a ranking.
+
+Uncertainty. G is a sum over probe units, G = sum_u G_u, a unit being one probe task (with more
+than MAX_UNITS = 16 probe tasks, they are dealt round-robin into 16 units: memory is units x
+tracked weights), so each group's influence is kept as its vector of per-unit contributions
+(`influence_by_probe` in the ledger's meta) and any aggregate (a task, a source) sums those
+vectors. Resampling the units with replacement (the bootstrap over probe groups, clustered when
+tasks share a unit) gives the standard error of the sum in closed form,
 se = sqrt(U * mean_u (c_u - mean c)^2) for the U per-unit contributions c_u (`bootstrap_se`).
 This is the uncertainty that comes from which probe tasks were drawn and how their rollouts fell,
 not from the training noise; across seeds, compare runs.
@@ -46,7 +56,9 @@ with weight W, the gradient of the loss is a sum over tokens of outer products d
 gradient times input activation), so a group's dot product with the probe gradient G is
 sum_t delta_t^T G a_t over its tokens. Forward hooks keep a_t (which autograd keeps anyway) and
 tensor hooks on the outputs receive delta_t during TRL's own backward pass, so no extra forward or
-backward is spent on the training side and no per-example gradient is ever materialised. The
+backward is spent on the training side and no per-example gradient is ever materialised; a_t and
+delta_t of the step's rows with a nonzero gradient are held until the step's update is known
+(memory: tokens per step x the tracked layers' widths, which the memory plan counts). The
 probe gradient G is recomputed every `every` steps with one forward/backward over the probe
 answers (autograd stops at the earliest hooked layer). `seconds` and `refreshes` report the cost.
 
@@ -69,6 +81,7 @@ from rlvr.verify import gold_completion
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("reward", "gold")
+MAX_UNITS = 16  # bootstrap units: more probe tasks are dealt round-robin into 16 (memory: units x tracked weights)
 
 
 def decoder_blocks(model: Any) -> list[Any]:
@@ -87,7 +100,8 @@ def decoder_blocks(model: Any) -> list[Any]:
 
 
 def tracked_linears(model: Any, layers: int) -> list[tuple[str, Any]]:
-    """(name, nn.Linear) with trainable weights inside the last `layers` blocks."""
+    """(name, nn.Linear) with trainable weights inside the last `layers` blocks (all of them when
+    `layers` is at least the model's block count)."""
     import torch.nn as nn
 
     blocks = decoder_blocks(model)[-layers:]
@@ -108,7 +122,7 @@ class Influence:
 
     def __init__(self, model: Any, tokenizer: Any, probe_tasks: Sequence[Task], *, layers: int = 1,
                  every: int = 1, objective: str = "reward", samples: Callable[[], list] | None = None,
-                 batch_size: int = 8):
+                 batch_size: int = 8, exact: bool = True):
         if objective not in OBJECTIVES:
             raise ValueError(f"influence objective must be one of {OBJECTIVES}, got {objective!r}")
         if objective == "reward" and samples is None:
@@ -122,22 +136,29 @@ class Influence:
         self.n_params = sum(m.weight.numel() + (m.bias.numel() if m.bias is not None else 0)
                             for _, m in self.modules)
         self.skipped = 0
-        self.unit_of = {t.task_id: i for i, t in enumerate(probe_tasks)}
-        self.units = len(probe_tasks)
+        self.units = min(len(probe_tasks), MAX_UNITS)  # probe tasks dealt round-robin into the units
+        self.unit_of = {t.task_id: i % max(self.units, 1) for i, t in enumerate(probe_tasks)}
         if objective == "gold":
             self.gold, self.skipped = self._gold_examples(probe_tasks)
             if not self.gold:
                 raise ValueError("influence: no probe task has a reference answer to measure against; give probe "
                                  "tasks whose verifier can write a gold completion, or use the reward objective")
-            self.units = len(self.gold)
-        self.geometry = "sgd"  # of the latest refresh: adamw, adamw-scalar (rescaled after the step) or sgd
+            self.units = min(len(self.gold), MAX_UNITS)
+        self.exact = exact  # keep the step's activations for AdamW's own P (else one scalar, see settle)
+        self.model_blocks = len(decoder_blocks(model))
+        self.blocks = min(layers, self.model_blocks)
+        self.dtype = storage_dtype(self.units, self.n_params)
+        self.geometry = "sgd"  # of the latest settled step: adamw or sgd
         self.empty_refreshes = 0
         self.grads: dict[int, tuple[Any, Any]] = {}  # id(module) -> (G_weight, G_bias), stacked per unit
         self.refreshed_at: int | None = None
         self.refreshes = 0
         self.seconds = 0.0
         self._active = False
-        self._scores = None
+        self._saved: Any = None  # id(module) -> [(row offset, live rows, activations, output gradients)]
+        self._scores: Any = None  # low-memory mode: (rows, units) dots with the plain G
+        self._rows = 0
+        self._pending: list[tuple[list[Any], Any]] = []  # micro-batches of this step: (row keys, saved)
         self._offsets: dict[int, int] = {}
         self._handles = [m.register_forward_hook(self._forward_hook) for _, m in self.modules]
 
@@ -160,7 +181,7 @@ class Influence:
                 skipped += 1
                 continue
             encoded.append(self._encode(t, gold, finished=False))  # the answer itself, not where it stops
-        return [(p, c, 1.0 / len(encoded), u) for u, (p, c) in enumerate(encoded)], skipped
+        return [(p, c, 1.0 / len(encoded), u % MAX_UNITS) for u, (p, c) in enumerate(encoded)], skipped
 
     def _reward_examples(self) -> list[tuple[list[int], list[int], float, int]]:
         """(prompt, completion, weight, unit) with weight = (r_i - group mean) / N over the latest probe
@@ -185,11 +206,13 @@ class Influence:
 
     def probe_loss_and_grads(self, model: Any) -> tuple[float, list[Any]]:
         """The probe loss (see the module docstring) and its gradient w.r.t. the tracked weights, per
-        probe unit: one tensor of shape (units, *param.shape) per tracked parameter."""
+        probe unit: one tensor of shape (units, *param.shape) per tracked parameter, in `self.dtype`
+        (each unit's gradient is accumulated in fp32 and stored once)."""
         import torch
 
         params = [p for _, m in self.modules for p in (m.weight, m.bias) if p is not None]
-        total = [torch.zeros((self.units, *p.shape), dtype=torch.float32, device=p.device) for p in params]
+        dtype = getattr(torch, self.dtype)
+        total = [torch.zeros((self.units, *p.shape), dtype=dtype, device=p.device) for p in params]
         examples = self.gold if self.objective == "gold" else self._reward_examples()
         if not examples:
             self.empty_refreshes += 1
@@ -201,6 +224,7 @@ class Influence:
         for ex in examples:
             by_unit[ex[3]].append(ex)
         for unit, unit_examples in sorted(by_unit.items()):
+            acc = [torch.zeros(p.shape, dtype=torch.float32, device=p.device) for p in params]
             for start in range(0, len(unit_examples), self.batch_size):
                 batch = unit_examples[start:start + self.batch_size]
                 width = max(len(p) + len(g) for p, g, _, _ in batch)
@@ -221,58 +245,43 @@ class Influence:
                 per_seq = -(logp * target_mask).sum(1) / target_mask.sum(1).clamp(min=1.0)
                 loss = (per_seq * weights).sum()
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
-                for acc, g in zip(total, grads):
+                for a, g in zip(acc, grads):
                     if g is not None:
-                        acc[unit] += g.float()
+                        a += g.float()
                 loss_sum += float(loss.detach())
+            for t, a in zip(total, acc):
+                t[unit] = a
         return loss_sum, total
 
-    def precondition(self, grads: list[Any], optimizer: Any) -> str:
-        """Multiply the per-unit probe gradients by AdamW's P = 1 / (sqrt(v_hat) + eps), in place.
+    def preconditioners(self, optimizer: Any) -> tuple[str, dict[int, tuple[Any, Any]]]:
+        """AdamW's P = 1 / (sqrt(v_hat) + eps) per tracked module (weight, bias), from the optimiser's
+        state as it is now: after a step, the exact scaling that step's update applied.
 
-        Returns the geometry used: "adamw" when the optimiser holds a second moment for every tracked
-        parameter, "adamw-scalar" when it has none yet (rescaled after the step, see `rescale`),
-        "sgd" for an optimiser without second moments (or none given)."""
-        params = [p for _, m in self.modules for p in (m.weight, m.bias) if p is not None]
+        Returns the geometry and the preconditioners: "adamw" when the optimiser holds a second moment
+        for every tracked parameter, else "sgd" (none given, no second moments, e.g. Adafactor's
+        factored one) with no preconditioners."""
         inner = getattr(optimizer, "optimizer", optimizer)
         if inner is None or not hasattr(inner, "param_groups"):
-            return "sgd"
+            return "sgd", {}
         group_of = {id(p): g for g in inner.param_groups for p in g["params"]}
-        if not all(id(p) in group_of and "betas" in group_of[id(p)] for p in params):
-            return "sgd"
-        states = [inner.state.get(p, {}) for p in params]
-        if not all("exp_avg_sq" in st for st in states):
-            return "adamw-scalar"
-        for g, p, st in zip(grads, params, states):
-            group = group_of[id(p)]
-            step = float(st["step"]) if "step" in st else 1.0
-            bias = 1.0 - group["betas"][1] ** max(step, 1.0)
-            denom = (st["exp_avg_sq"].float() / bias).sqrt_().add_(group.get("eps", 1e-8))
-            g /= denom.to(g.device)
-        return "adamw"
+        out: dict[int, tuple[Any, Any]] = {}
+        for _, m in self.modules:
+            pair = []
+            for p in (m.weight, m.bias):
+                if p is None:
+                    pair.append(None)
+                    continue
+                group, st = group_of.get(id(p)), inner.state.get(p, {})
+                if group is None or "betas" not in group or "exp_avg_sq" not in st:
+                    return "sgd", {}
+                step = float(st["step"]) if "step" in st else 1.0
+                bias = 1.0 - group["betas"][1] ** max(step, 1.0)
+                pair.append(1.0 / (st["exp_avg_sq"].float() / bias).sqrt_().add_(group.get("eps", 1e-8)))
+            out[id(m)] = (pair[0], pair[1])
+        return "adamw", out
 
-    def rescale(self, optimizer: Any) -> float:
-        """The scalar that puts a first step's dot products into AdamW's geometry, after that step:
-        1 / (rms over the tracked parameters of sqrt(v_hat)) + eps); 1.0 when it cannot be known."""
-        inner = getattr(optimizer, "optimizer", optimizer)
-        params = [p for _, m in self.modules for p in (m.weight, m.bias) if p is not None]
-        if inner is None or not hasattr(inner, "state"):
-            return 1.0
-        total, count, eps = 0.0, 0, 1e-8
-        group_of = {id(p): g for g in getattr(inner, "param_groups", []) for p in g["params"]}
-        for p in params:
-            st = inner.state.get(p, {})
-            if "exp_avg_sq" not in st or id(p) not in group_of:
-                return 1.0
-            group = group_of[id(p)]
-            bias = 1.0 - group["betas"][1] ** max(float(st.get("step", 1.0)), 1.0)
-            total += float((st["exp_avg_sq"].float() / bias).sum())
-            count += p.numel()
-            eps = group.get("eps", eps)
-        return 1.0 / ((total / max(count, 1)) ** 0.5 + eps)
-
-    def refresh(self, model: Any, step: int, optimizer: Any = None) -> float:
-        """Recompute the probe gradient at the current weights, in the optimiser's geometry; returns
+    def refresh(self, model: Any, step: int) -> float:
+        """Recompute the probe gradient at the current weights (before this step's update); returns
         the probe loss."""
         start = time.perf_counter()
         was_training, self._active = model.training, False
@@ -281,7 +290,6 @@ class Influence:
             loss, grads = self.probe_loss_and_grads(model)
         finally:
             model.train(was_training)
-        self.geometry = self.precondition(grads, optimizer)
         it = iter(grads)
         self.grads = {}
         for _, m in self.modules:
@@ -300,17 +308,73 @@ class Influence:
     def begin(self, rows: int, device: Any) -> None:
         import torch
 
-        self._scores = torch.zeros((rows, self.units), dtype=torch.float32, device=device)
+        self._saved = defaultdict(list)
+        self._scores = None if self.exact else torch.zeros((rows, self.units), dtype=torch.float32, device=device)
         self._offsets = {}
+        self._rows = rows
         self._active = True
 
-    def end(self) -> list[list[float]]:
-        """Per row, per probe unit u: <grad of the loss terms of that row, P G_u> for the micro-batch
-        just trained (sum over u for the row's total)."""
+    def end(self, keys: Sequence[Any]) -> None:
+        """Close the micro-batch just trained: its rows (named by `keys`, one per row) are scored by
+        `settle` once the step's update is known."""
         self._active = False
-        scores = self._scores.tolist() if self._scores is not None else []
-        self._scores = None
-        return scores
+        if self._saved is not None and len(keys) == self._rows:
+            self._pending.append((list(keys), self._saved if self.exact else self._scores.tolist()))
+        self._saved = self._scores = None
+
+    def settle(self, optimizer: Any = None) -> dict[Any, list[float]]:
+        """Per row key, per probe unit u: <grad of that row's loss terms, P G_u>, for every micro-batch
+        since the last call, with P the preconditioner of the update just made (call it after the
+        optimiser's step: AdamW's v then includes this step's own gradient, as the update did)."""
+        import torch
+
+        start = time.perf_counter()
+        self.geometry, precond = self.preconditioners(optimizer)
+        out: dict[Any, list[float]] = {}
+        if not self.exact:  # rows were scored against G in the hooks: one scalar puts them in AdamW's units
+            scale = self._scalar(precond)
+            if precond:
+                self.geometry = "adamw-scalar"
+            for keys, rows in self._pending:
+                for key, row in zip(keys, rows):
+                    row = [x * scale for x in row]
+                    out[key] = [x + y for x, y in zip(out[key], row)] if key in out else row
+            self._pending = []
+            self.seconds += time.perf_counter() - start
+            return out
+        if self._pending:
+            scores = [torch.zeros((len(keys), self.units), dtype=torch.float32) for keys, _ in self._pending]
+            with torch.no_grad():
+                for _, m in self.modules:
+                    gw, gb = self.grads[id(m)]
+                    pw, pb = precond.get(id(m), (None, None))
+                    pgw = gw.float() * pw if pw is not None else gw.float()
+                    pgb = None if gb is None else (gb.float() * pb if pb is not None else gb.float())
+                    for (_, saved), acc in zip(self._pending, scores):
+                        for offset, rows, a, d in saved.get(id(m), []):
+                            # per-row weight gradient d^T a (rows, out, in), then its dot with each P G_u
+                            s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), pgw)
+                            if pgb is not None:
+                                s += d.sum(dim=1) @ pgb.T
+                            acc[offset + rows] += s.to(acc.device)
+            for (keys, _), acc in zip(self._pending, scores):
+                for key, row in zip(keys, acc.tolist()):
+                    out[key] = [x + y for x, y in zip(out[key], row)] if key in out else row
+        self._pending = []
+        self.seconds += time.perf_counter() - start
+        return out
+
+    def _scalar(self, precond: dict[int, tuple[Any, Any]]) -> float:
+        """The low-memory geometry: AdamW's P replaced by its root-mean-square over the tracked weights,
+        1 / rms(sqrt(v_hat) + eps), after the step (1.0 without second moments). Right in scale, not
+        per coordinate."""
+        total, count = 0.0, 0
+        for pw, pb in precond.values():
+            for p in (pw, pb):
+                if p is not None:
+                    total += float((1.0 / p).pow(2).sum())
+                    count += p.numel()
+        return 1.0 / math.sqrt(total / count) if count else 1.0
 
     def _forward_hook(self, module: Any, inputs: tuple, output: Any) -> None:
         import torch
@@ -321,26 +385,76 @@ class Influence:
         rows = act.shape[0]
         offset = self._offsets.get(id(module), 0)
         self._offsets[id(module)] = offset + rows
+        if not self.exact:
+            output.register_hook(self._score_now(module, act, rows, offset))
+            return
+        saved = self._saved[id(module)]
+
+        def on_grad(grad: Any) -> None:
+            d = grad.detach().reshape(rows, -1, grad.shape[-1]).float()
+            live = d.flatten(1).abs().amax(dim=1) > 0  # rows with zero advantage have no gradient: not kept
+            if live.any():
+                idx = live.nonzero().squeeze(1)
+                a = act.reshape(rows, -1, act.shape[-1])
+                saved.append((offset, idx, a.index_select(0, idx).float(), d.index_select(0, idx)))
+
+        output.register_hook(on_grad)
+
+    def _score_now(self, module: Any, act: Any, rows: int, offset: int) -> Callable[[Any], None]:
+        """The low-memory mode's gradient hook: dot each row's gradient with the plain G as it arrives
+        (nothing kept)."""
+        import torch
+
         gw, gb = self.grads[id(module)]
+        scores = self._scores
 
         def on_grad(grad: Any) -> None:
             start = time.perf_counter()
             with torch.no_grad():
                 d = grad.reshape(rows, -1, grad.shape[-1]).float()
                 a = act.reshape(rows, -1, act.shape[-1]).float()
-                # per-row weight gradient d^T a (rows, out, in), then its dot with each unit's P G_u
-                s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), gw)
+                s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), gw.float())
                 if gb is not None:
-                    s += d.sum(dim=1) @ gb.T
-                self._scores[offset:offset + rows] += s
+                    s += d.sum(dim=1) @ gb.float().T
+                scores[offset:offset + rows] += s.to(scores.device)
             self.seconds += time.perf_counter() - start
 
-        output.register_hook(on_grad)
+        return on_grad
 
     def close(self) -> None:
         for h in self._handles:
             h.remove()
         self._handles = []
+
+
+FP32_STORAGE_LIMIT = 2**27  # bytes of per-unit probe gradients kept in fp32; beyond, bf16 halves them
+
+
+def storage_dtype(units: int, n_params: int) -> str:
+    """How the per-unit probe gradients are stored: float32, or bfloat16 when fp32 would take more
+    than FP32_STORAGE_LIMIT (SmolLM2's last block for 16 units: 225 -> 112 MB; every block for 12
+    units: 5 -> 2.5 GB; the dot products are still taken in fp32)."""
+    return "float32" if 4 * units * n_params <= FP32_STORAGE_LIMIT else "bfloat16"
+
+
+def storage_bytes(units: int, n_params: int) -> int:
+    """Memory the stored probe gradients take (the memory planner counts it)."""
+    return (4 if storage_dtype(units, n_params) == "float32" else 2) * units * n_params
+
+
+def update_weight(step: int, horizon: int, lr_at: Callable[[int], float], beta1: float | None) -> float:
+    """How much of a gradient taken at optimizer step `step` (0-based) the run applies, in lr units.
+
+    Plain SGD applies it once, at that step's learning rate. Adam feeds it into its first moment:
+    at every later step t < `horizon` the update carries (1 - beta1) beta1^(t - step) / (1 - beta1^(t+1))
+    of it (the bias-corrected moving average), at learning rate lr_at(t). So with beta1 = 0.9 and a
+    linearly decaying schedule over 8 steps the first step's gradient is applied about 1.9 times over
+    and the last one's 0.18 times: TracIn with lr_s alone (the usual form) over-credits the end of a
+    run and under-credits its start. beta1 None or 0 (SGD, Adafactor without momentum): lr_at(step)."""
+    if not beta1:
+        return lr_at(step)
+    return sum(lr_at(t) * (1 - beta1) * beta1 ** (t - step) / (1 - beta1 ** (t + 1))
+               for t in range(step, max(horizon, step + 1)))
 
 
 def bootstrap_se(contributions: Sequence[float]) -> float | None:

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 # Settings that may change between a run and its resumption without invalidating the checkpoints
 # (the memory settings only size the micro-batches, and the resolved micro_batches stays in the fingerprint).
-RESUMABLE_CHANGES = ("steps", "report", "keep_checkpoints", "save_completions", "memory_gb", "tokens_per_micro_batch")
+RESUMABLE_CHANGES = ("steps", "report", "keep_checkpoints", "save_completions", "memory_gb", "tokens_per_micro_batch",
+                     "influence_geometry")
 
 
 @dataclass
@@ -221,10 +222,13 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
         too_long, longest = too_long + probe_too_long, max(longest, probe_longest)
     left_out = left_out_by_source(given, {t.task_id for t in [*tasks, *(probe_tasks or [])]}, docs,
                                   f"prompt longer than max_prompt_tokens={config.max_prompt_tokens}")
-    if config.device == "cpu":
-        config = _fit_memory(config, model, longest)
-    config = dataclasses.replace(config, micro_batches=config.auto_micro_batches(longest))
     train_tasks, probe_tasks, task_counts = split_tasks(config, tasks, probe_tasks, docs)
+    if config.device == "cpu":
+        from rlvr.train.influence import MAX_UNITS
+
+        units = min(len(probe_tasks), MAX_UNITS) if config.influence else 0
+        config = _fit_memory(config, model, longest, influence_units=units)
+    config = dataclasses.replace(config, micro_batches=config.auto_micro_batches(longest))
     task_counts.update(too_long=too_long, micro_batches=config.micro_batches)
     keys = {t.task_id: task_keys(t, docs) for t in [*train_tasks, *probe_tasks]}
     _prepare_folder(out_dir, _run_fingerprint(config, [t.task_id for t in train_tasks],
@@ -256,9 +260,11 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
     return result
 
 
-def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int) -> TrainConfig:
+def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int, influence_units: int = 0) -> TrainConfig:
     """On CPU: micro-batches sized to the memory the run may use, or a refusal before anything starts."""
-    from rlvr.train.memory import count_parameters, cpu_budget, plan_memory
+    from rlvr.train.influence import storage_bytes
+    from rlvr.train.memory import (FP32, block_linear_parameters, block_linear_widths, count_parameters, cpu_budget,
+                                   plan_memory)
 
     if model is not None:
         model_config = model.config
@@ -271,9 +277,34 @@ def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int) -> TrainCo
     n_params = count_parameters(model_config)
     trainable = n_params // 100 if config.lora else n_params  # LoRA adapters: about 1% of the weights
     row = longest_prompt + config.max_completion_length
-    plan = plan_memory(model_config, row_tokens=row, generation_rows=config.prompts_per_step * config.num_generations,
-                       budget=cpu_budget(config.memory_gb), trainable=trainable,
-                       optimizer=config.optimizer)
+    blocks = min(config.influence_layers, model_config.num_hidden_layers)
+    tracked = block_linear_parameters(model_config) * blocks
+    stored = kept = 0
+    if influence_units:  # the stored probe gradients; the step's kept activations and output gradients
+        stored = storage_bytes(influence_units, tracked // 100 if config.lora else tracked)
+        kept = config.prompts_per_step * config.num_generations * row * FP32 * block_linear_widths(model_config) * blocks
+
+    def plan_with(influence: int) -> Any:
+        return plan_memory(model_config, row_tokens=row,
+                           generation_rows=config.prompts_per_step * config.num_generations,
+                           budget=cpu_budget(config.memory_gb), trainable=trainable, optimizer=config.optimizer,
+                           influence=influence)
+
+    geometry = config.influence_geometry
+    if geometry == "scalar" or not influence_units:
+        plan = plan_with(stored)
+    elif geometry == "adamw":
+        plan = plan_with(stored + kept)
+    else:  # auto: AdamW's own preconditioner when the step's activations fit beside the run, else the scalar
+        try:
+            plan, geometry = plan_with(stored + kept), "adamw"
+        except ValueError:
+            plan, geometry = plan_with(stored), "scalar"
+            log.info("influence: keeping this step's activations for AdamW's per-weight scaling (%.2f GB) does "
+                        "not fit the memory plan; influence uses its root-mean-square instead "
+                        "(--influence-geometry scalar; allow more with --memory-gb, or track fewer "
+                        "--influence-layers)", kept / 2**30)
+    config = dataclasses.replace(config, influence_geometry=geometry)
     if config.micro_batches:
         per_slice = config.prompts_per_step * config.num_generations // config.world_size() // config.micro_batches
         if per_slice * row > plan.tokens_per_micro_batch:
@@ -314,7 +345,8 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
         if config.influence:
             run.influence = Influence(trainer.accelerator.unwrap_model(trainer.model), tokenizer, probe_tasks,
                                       layers=config.influence_layers, every=config.influence_every,
-                                      objective=config.influence_objective, samples=run.probe.latest)
+                                      objective=config.influence_objective, samples=run.probe.latest,
+                                      exact=config.influence_geometry != "scalar")
     elif config.influence:
         log.warning("no probe tasks: influence needs a probe objective and is off for this run")
     return trainer

@@ -6,6 +6,10 @@ taking the desktop with it. So `train()` plans first, from the policy's config:
 - fixed: the weights, their gradients and the optimizer state (fp32: 4 + 4 bytes per trained
   parameter, and 8 more for AdamW's two moments; Adafactor's factored state is negligible; 4 per
   frozen one under LoRA), plus the interpreter, libraries and allocator slack (~1.1 GB);
+- influence: the per-probe-task probe gradients of the tracked blocks (`--influence-layers`), fp32
+  or bf16 (rlvr.train.influence.storage_bytes); 170 MB for SmolLM2's last block and 12 probe tasks,
+  2.5 GB for all 30 blocks; and the step's activations and output gradients in those blocks, held
+  until the update is known (40 KB per token per SmolLM2 block);
 - generation: the KV cache of one generation batch (every completion of a step at once) and its
   last-position logits;
 - training: activations kept for backward, per token: each decoder block stores about 12 hidden-
@@ -40,15 +44,32 @@ def _get(config: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def count_parameters(config: Any) -> int:
-    """Parameters of a Llama-style decoder (SmolLM2, Llama, Qwen2, Mistral) from its config."""
+def block_linear_parameters(config: Any) -> int:
+    """Weights of one decoder block's linear layers (attention q, k, v, o and the MLP's gate, up,
+    down): what influence tracks per block."""
     h, inter = config.hidden_size, config.intermediate_size
-    layers, vocab = config.num_hidden_layers, config.vocab_size
     heads = config.num_attention_heads
     head_dim = _get(config, "head_dim", h // heads)
     kv = _get(config, "num_key_value_heads", heads) * head_dim
-    attention = h * heads * head_dim * 2 + h * kv * 2  # q and o, k and v
-    block = attention + 3 * h * inter + 2 * h  # gate, up, down; two norms
+    return h * heads * head_dim * 2 + h * kv * 2 + 3 * h * inter
+
+
+def block_linear_widths(config: Any) -> int:
+    """Input plus output width summed over one block's linear layers: the fp32 values per token that
+    influence keeps per tracked block until the step's update is known (activations a_t and output
+    gradients delta_t)."""
+    h, inter = config.hidden_size, config.intermediate_size
+    heads = config.num_attention_heads
+    head_dim = _get(config, "head_dim", h // heads)
+    kv = _get(config, "num_key_value_heads", heads) * head_dim
+    return (h + heads * head_dim) * 2 + (h + kv) * 2 + 3 * (h + inter)
+
+
+def count_parameters(config: Any) -> int:
+    """Parameters of a Llama-style decoder (SmolLM2, Llama, Qwen2, Mistral) from its config."""
+    h = config.hidden_size
+    layers, vocab = config.num_hidden_layers, config.vocab_size
+    block = block_linear_parameters(config) + 2 * h  # linear layers; two norms
     embeddings = vocab * h * (1 if _get(config, "tie_word_embeddings", True) else 2)
     return layers * block + embeddings + h
 
@@ -104,19 +125,21 @@ class MemoryPlan:
     tokens_per_micro_batch: int  # what fits: a multiple of row_tokens, at least one row
 
     def describe(self) -> str:
-        return (f"budget {self.budget / GB:.2f} GB: weights+gradients+optimizer+runtime {self.fixed / GB:.2f} GB, "
+        return (f"budget {self.budget / GB:.2f} GB: weights+gradients+optimizer+runtime(+influence) "
+                f"{self.fixed / GB:.2f} GB, "
                 f"generation {self.generation / GB:.2f} GB, activations {self.per_token / 2**20:.2f} MB per token "
                 f"x {self.row_tokens} tokens per row")
 
 
 def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, budget: int,
-                trainable: int | None = None, optimizer: str = "adamw") -> MemoryPlan:
+                trainable: int | None = None, optimizer: str = "adamw", influence: int = 0) -> MemoryPlan:
     """The micro-batch size in tokens that keeps a CPU run within `budget` bytes, or a ValueError
     with the numbers and what to change when not even one row fits."""
     n_params = count_parameters(model_config)
     trainable = n_params if trainable is None else trainable
     moments = 2 if optimizer == "adamw" else 0
     fixed = RUNTIME_BYTES + FP32 * n_params + (1 + moments) * FP32 * trainable  # weights; gradients, moments
+    fixed += influence  # the stored probe gradients
     generation = generation_rows * (row_tokens * kv_bytes_per_token(model_config) + 2 * FP32 * model_config.vocab_size)
     per_token = activation_bytes_per_token(model_config)
     rows = (budget - fixed) // (per_token * row_tokens) if budget > fixed else 0
@@ -125,10 +148,11 @@ def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, bud
         raise ValueError(
             f"this run does not fit in memory: it needs at least {need / GB:.2f} GB but may use {budget / GB:.2f} GB "
             f"(--memory-gb, else what is available now, at most {DEFAULT_CPU_CAP_GB:.0f} GB). "
-            f"Weights, gradients, optimizer state and runtime take {fixed / GB:.2f} GB; generating "
+            f"Weights, gradients, optimizer state and runtime take {fixed / GB:.2f} GB (influence's probe "
+            f"gradients {influence / GB:.2f} GB of it: --influence-layers); generating "
             f"{generation_rows} completions of up to {row_tokens} tokens {generation / GB:.2f} GB; one training row "
             f"of {row_tokens} tokens {per_token * row_tokens / GB:.2f} GB. Lower max_completion_length or "
-            f"prompts_per_step x num_generations, train LoRA adapters (--lora), use --optimizer adafactor, pick a "
+            f"prompts_per_step x num_generations, track fewer --influence-layers, train LoRA adapters (--lora), use --optimizer adafactor, pick a "
             f"smaller model, or allow more with --memory-gb if the machine has it.")
     return MemoryPlan(budget, fixed, generation, per_token, row_tokens, int(rows) * row_tokens)
 

@@ -194,8 +194,10 @@ scaling, a mixed group of k rollouts adds between about 0.8k and k; an all-equal
 gradient of the probe objective, i.e. the predicted first-order change in the probe pass rate caused by
 the key's updates (with the default reward objective: +0.01 ≈ one percentage point of probe pass rate).
 Positive: its updates made the probe answers more likely to be correct. ± is the bootstrap standard error
-over probe tasks; bold where |influence| &gt; 2 SE. A first-order prediction over a short run: read signs,
-ratios between keys and the SE, not the magnitude as a measured gain.</dd>
+over probe tasks; bold where |influence| &gt; 2 SE. A first-order prediction (each update's effect through
+AdamW's momentum over the rest of the run): with every block tracked it is the whole model's predicted
+change; with the last blocks only (the default) the change through those weights, a fraction of the whole:
+read signs, ratios between keys and the SE there, not the magnitude (see "influence" at the top).</dd>
 <dt>failure ratio</dt><dd>weak tasks / trained tasks, where weak is the SwS rule (never reached a 0.5 pass rate
 and the pass rate trended down). 0 to 1; SwS budgets new synthesis towards keys with high ratios.</dd>
 <dt>typical trajectory</dt><dd>the commonest per-task label among trained tasks: learned (crossed 0.5),
@@ -262,6 +264,17 @@ def _glance(summary: dict[str, Any], groups: Sequence[RolloutGroup], n_train_tas
     else:
         rows.append(("probe", "no probe evaluations"))
     rows.append(("weaknesses", f"{summary.get('weaknesses', 0)} task(s) by the SwS failure rule"))
+    if summary.get("influence_blocks") is not None:
+        blocks, total = summary["influence_blocks"], summary.get("influence_model_blocks")
+        geometry = {"adamw": "AdamW's per-weight scaling of each update",
+                    "adamw-scalar": "AdamW's root-mean-square scaling (low-memory mode)",
+                    "sgd": "the learning rate alone (no per-weight second moment)"}.get(
+                        summary.get("influence_geometry"), str(summary.get("influence_geometry")))
+        reach = (f"every block ({total}): the whole model's predicted change, embeddings and norms aside"
+                 if blocks == total else
+                 f"the last {blocks} of {total} blocks: the change through those weights only, a fraction of "
+                 "the whole model's (a ranking; track every block with --influence-layers for magnitudes)")
+        rows.append(("influence", f"{int(summary.get('influence_params', 0)):,} weights in {reach}; {geometry}"))
     sec = summary.get("seconds_per_step")
     cost = f"{sec} s per step" if sec is not None else "n/a"
     for key, label in (("probe_seconds", "probing"), ("influence_seconds", "influence")):

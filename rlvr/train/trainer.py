@@ -105,7 +105,9 @@ class RunState:
             add("influence_refreshes", self.influence.refreshes)
             add("influence_empty_refreshes", self.influence.empty_refreshes)
             out.update(influence_params=self.influence.n_params,
-                       influence_modules=[n for n, _ in self.influence.modules])
+                       influence_modules=[n for n, _ in self.influence.modules],
+                       influence_blocks=self.influence.blocks, influence_model_blocks=self.influence.model_blocks,
+                       influence_geometry=self.influence.geometry)
         if self.batcher is not None:
             for name, value in self.batcher.costs().items():
                 add(name, value)
@@ -151,12 +153,19 @@ def _text(completion: Any) -> str:
 
 
 def finalize_influence(run: RunState, trainer: Any = None) -> None:
-    """Turn the step's raw dot products into influence (x lr x clip coefficient) on the ledger groups.
+    """Turn the step's raw dot products into influence on the ledger groups: x clip coefficient x
+    how much of the step's gradient the optimiser applies over the run (`update_weight`: the step's
+    learning rate for SGD; for AdamW, its momentum's share at every remaining step's learning rate).
 
     In a multi-process run each rank scored its own rows; the sums are gathered on every rank.
     """
     if run.influence is None:
         return
+    from rlvr.train.influence import update_weight
+
+    optimizer = trainer.optimizer if trainer is not None else None
+    for key, dots in run.influence.settle(optimizer).items():  # in the geometry of the update just made
+        run.pending_influence[key] = run.pending_influence[key] + np.asarray(dots, dtype=np.float64)
     pending = dict(run.pending_influence)
     if trainer is not None and trainer.accelerator.num_processes > 1:
         from accelerate.utils import gather_object
@@ -164,14 +173,35 @@ def finalize_influence(run: RunState, trainer: Any = None) -> None:
         pending = defaultdict(float)
         for key, dot in gather_object(list(run.pending_influence.items())):
             pending[tuple(key)] += dot
-    scale = run.step_lr * run.clip_coef
+    lr_at, horizon, beta1 = lr_schedule(trainer, run.step_lr)
     geometry = run.influence.geometry
-    if geometry == "adamw-scalar":  # the first step: AdamW had no second moment when G was taken
-        scale *= run.influence.rescale(trainer.optimizer if trainer is not None else None)
     for (step, task_id), dot in pending.items():
+        scale = run.clip_coef * update_weight(step, horizon, lr_at, beta1 if geometry == "adamw" else None)
         if not run.ledger.add_influence(step, task_id, scale * np.asarray(dot, dtype=np.float64), geometry):
             log.warning("influence for task %s at step %d has no ledger group; dropped", task_id, step)
     run.pending_influence.clear()
+
+
+def lr_schedule(trainer: Any, step_lr: float) -> tuple[Any, int, float | None]:
+    """(learning rate at optimizer step t, the run's total steps, AdamW's beta1 or None) from the
+    trainer's scheduler and optimiser; without a trainer (or a scheduler it cannot read) the step's
+    own learning rate at every step."""
+    def constant(t: int) -> float:
+        return step_lr
+
+    if trainer is None:
+        return constant, 0, None
+    horizon = int(getattr(trainer.state, "max_steps", 0) or 0)
+    inner = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
+    groups = getattr(inner, "param_groups", None) or [{}]
+    betas = groups[0].get("betas")
+    beta1 = float(betas[0]) if betas and betas[0] else None
+    sched = getattr(trainer, "lr_scheduler", None)
+    sched = getattr(sched, "scheduler", sched)  # accelerate's wrapper
+    lambdas, bases = getattr(sched, "lr_lambdas", None), getattr(sched, "base_lrs", None)
+    if not lambdas or not bases:
+        return constant, horizon, beta1
+    return (lambda t: float(bases[0]) * float(lambdas[0](t))), horizon, beta1
 
 
 def write_rlvr_state(run: RunState, folder: Path, step: int) -> None:
