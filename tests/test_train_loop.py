@@ -238,7 +238,7 @@ def test_influence_is_taken_in_the_geometry_of_the_update_it_made(tasks):
         g_probe = [inf.grads[id(m)][0].clone() for _, m in inf.modules]
         ids = torch.randint(4, 90, (2, 10))
 
-        def row_losses():
+        def row_losses(ids=ids):
             logits = model(input_ids=ids).logits
             return -torch.log_softmax(logits, -1)[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1).mean(1)
 

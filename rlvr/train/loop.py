@@ -263,8 +263,14 @@ def train(config: TrainConfig, tasks: list[Task], out_dir: str | Path, *, probe_
 def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int, influence_units: int = 0) -> TrainConfig:
     """On CPU: micro-batches sized to the memory the run may use, or a refusal before anything starts."""
     from rlvr.train.influence import storage_bytes
-    from rlvr.train.memory import (FP32, block_linear_parameters, block_linear_widths, count_parameters, cpu_budget,
-                                   plan_memory)
+    from rlvr.train.memory import (
+        FP32,
+        block_linear_parameters,
+        block_linear_widths,
+        count_parameters,
+        cpu_budget,
+        plan_memory,
+    )
 
     if model is not None:
         model_config = model.config
