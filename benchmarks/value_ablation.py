@@ -14,8 +14,10 @@ bundled SmolLM2-135M), for each seed:
 
 Measured contribution of a source = pass rate(full) - pass rate(without it), with its standard error
 from the per-probe-task pass rates (paired over probe tasks: the same tasks are measured in both
-runs). Predicted contribution = the source's influence in the full run's value.parquet (AdamW
-geometry, a predicted change in probe pass rate) with its bootstrap standard error.
+runs). Predicted contribution, from the full run's value.parquet with its bootstrap standard error:
+--mode mask, the source's influence (AdamW geometry, a predicted change in probe pass rate: the
+effect of its gradient); --mode remove, its influence vs replacement (influence minus that of as
+many groups like the rest of the run's: its steps go to the other sources).
 Prints per source: predicted +- se, measured +- se (mean over seeds), sign agreement on the
 sources whose measured change exceeds two standard errors, and Spearman's rank correlation between
 predicted and measured. Targets (issue 16): signs agree wherever |measured| > 2 se, Spearman >= 0.8.
@@ -86,6 +88,33 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
     return rates, values
 
 
+def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
+    """The full run of an earlier invocation (same seed and settings: runs are deterministic), read
+    back: its final checkpoint's policy is probed again and its values are recomputed from its ledger
+    with this version's value code."""
+    import transformers
+
+    from rlvr.records import RolloutGroup
+    from rlvr.train.data import task_keys
+    from rlvr.train.trainer import latest_complete
+    from rlvr.train.value import compute_values
+
+    found = latest_complete(run_dir / "checkpoints")
+    if found is None:
+        raise SystemExit(f"{run_dir}: no complete checkpoint to reuse (run the full runs first, without --full-from)")
+    model = transformers.AutoModelForCausalLM.from_pretrained(found[0])
+    _, tokenizer = load_policy(MODEL[0], seed) if MODEL[0] == "tiny" else (None, None)
+    if tokenizer is None:
+        from rlvr.models import resolve_model
+
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(resolve_model(MODEL[0])), padding_side="left")
+    keys = {t.task_id: task_keys(t) for t in [*tasks, *probe_tasks]}
+    rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+    groups = RolloutGroup.read_parquet(run_dir / "rollouts.parquet")
+    values, _ = compute_values(tasks, groups, keys, influence_on=True)
+    return rates, {v.key: v for v in values if v.level == "source"}
+
+
 MASK_VERIFIER = "benchmark.constant_zero"
 
 
@@ -126,6 +155,8 @@ def main() -> None:
                         help="blocks influence tracks (default: all, the whole-model prediction)")
     parser.add_argument("--probe-every", type=int, default=INFLUENCE["probe_every"],
                         help="probe (and so refresh the probe rollouts influence uses) every N steps")
+    parser.add_argument("--full-from", type=Path, default=None,
+                        help="reuse the full runs of an earlier invocation's --out (same seeds and settings)")
     parser.add_argument("--probe-k", type=int, default=INFLUENCE["probe_k"], help="probe samples per task in training")
     args = parser.parse_args()
     MODEL[0] = args.model
@@ -142,8 +173,12 @@ def main() -> None:
     start = time.perf_counter()
     for seed in range(args.seeds):
         train_tasks, probe = planted_tasks(n_per_source=args.per_source, n_probe=args.n_probe, seed=seed)
-        full_rates, values = one_run(train_tasks, probe, args.out / f"seed{seed}" / "full", args.steps, seed,
-                                     args.samples)
+        if args.full_from is not None:
+            full_rates, values = finished_run(train_tasks, probe, args.full_from / f"seed{seed}" / "full", seed,
+                                              args.samples)
+        else:
+            full_rates, values = one_run(train_tasks, probe, args.out / f"seed{seed}" / "full", args.steps, seed,
+                                         args.samples)
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         for source in SOURCES:
@@ -157,8 +192,18 @@ def main() -> None:
             measured[source].append(float(diff.mean()))
             measured_se[source].append(float(diff.std(ddof=1) / math.sqrt(len(diff))))
             v = values.get(source)
-            predicted[source].append(float(v.influence) if v is not None and v.influence is not None else 0.0)
-            predicted_se[source].append(float(v.influence_se or 0.0) if v is not None else 0.0)
+            # mask: the source's gradient is what goes (influence); remove: its steps go to the rest of
+            # the data (influence vs replacement: minus as many groups like the rest's)
+            field = "influence" if args.mode == "mask" else "influence_vs_replacement"
+            if v is None or v.influence is None:
+                pred, pse = 0.0, 0.0
+            elif field == "influence":
+                pred, pse = float(v.influence), float(v.influence_se or 0.0)
+            else:
+                pred = float(v.meta.get(field, v.influence))
+                pse = float(v.meta.get(field + "_se") or 0.0)
+            predicted[source].append(pred)
+            predicted_se[source].append(pse)
             print(f"  without {source:<10} probe pass rate {rates.mean():.3f}: measured contribution "
                   f"{diff.mean():+.4f}; predicted {predicted[source][-1]:+.2e} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
@@ -173,7 +218,8 @@ def main() -> None:
         rows.append({"source": s, "predicted": p, "predicted_se": pse, "measured": m, "measured_se": mse,
                      "significant": abs(m) > 2 * mse, "signs_agree": (p > 0) == (m > 0) if p and m else p == m})
     print()
-    print(f"{'source':<11} {'predicted (influence)':>24} {'measured (full - without)':>28} {'>2 se':>6} {'signs':>6}")
+    label = 'predicted (influence)' if args.mode == 'mask' else 'predicted (vs replacement)'
+    print(f"{'source':<11} {label:>26} {'measured (full - without)':>28} {'>2 se':>6} {'signs':>6}")
     for r in rows:
         print(f"{r['source']:<11} {r['predicted']:>+13.3e} +- {r['predicted_se']:.1e} "
               f"{r['measured']:>+16.4f} +- {r['measured_se']:.4f} {str(r['significant']):>6} "

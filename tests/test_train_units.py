@@ -178,6 +178,23 @@ def test_values_sws_rule_aggregates_and_ranking():
     assert s2.meta["seen_tasks"] == 1 and s2.pass_rate_first == 0.0
     assert {v.level for v in values} == {"task", "generator", "source", "kind"}  # no doc ids here
     assert [v.key for v in values if v.level == "task"][0] == ids[0]  # most helpful first
+    # vs replacement: s1 (4 groups, +0.2) against s2's 2 groups (0.0, i.e. 0 per group) -> +0.2;
+    # s2 (2 groups, 0.0) against s1's 4 groups (+0.05 per group): 0 - 2 * 0.05 = -0.1: dropping a source
+    # without gradient hands its steps to the rest
+    assert s1.meta["influence_vs_replacement"] == pytest.approx(0.2)
+    assert s2.meta["influence_vs_replacement"] == pytest.approx(-0.1)
+    for g in groups[:6]:  # per probe unit: the se comes from the same arithmetic per unit
+        g.meta["influence_by_probe"] = [g.meta["influence"] / 2, g.meta["influence"] / 2 + 0.01]
+        g.meta["influence"] += 0.01
+    values, _ = compute_values(tasks, groups, keys, influence_on=True)
+    s2 = next(v for v in values if (v.level, v.key) == ("source", "s2"))
+    from rlvr.train.influence import bootstrap_se
+
+    rest = [sum(g.meta["influence_by_probe"][u] for g in groups[:4]) for u in range(2)]
+    own = [sum(g.meta["influence_by_probe"][u] for g in groups[4:6]) for u in range(2)]
+    want = [o - 2 / 4 * r for o, r in zip(own, rest)]
+    assert s2.meta["influence_vs_replacement"] == pytest.approx(sum(want))
+    assert s2.meta["influence_vs_replacement_se"] == pytest.approx(bootstrap_se(want))
 
 
 def test_auto_micro_batches_bound_tokens_per_slice():

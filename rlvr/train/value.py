@@ -19,6 +19,10 @@ For every training task (rlvr.records.Value, level "task"):
   contributions are summed over the task's groups, `meta["influence_by_probe"]`), and
   `meta["influence_sure"]` says whether |influence| > 2 se.
 
+Aggregates also carry `meta["influence_vs_replacement"]` (with `_se`): the key's influence minus
+that of as many groups like the rest of the run's, the predicted effect of dropping the key from
+a run of fixed length (its steps go to the other data); see `_attach_replacement`.
+
 Aggregates sum the counts, the influence and its per-probe contributions over their tasks and
 average the first/last pass rates over the tasks that were seen; their trajectory is the commonest
 label among those seen tasks ("unseen" only when none of them trained). Their `meta` holds the
@@ -142,7 +146,33 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
                   "influence_per_task": (total_infl / len(vs)) if total_infl is not None else None},
         ))
         _attach_uncertainty(out[-1], by_probe)
+    _attach_replacement(out, task_values_)
     return rank(out)
+
+
+def _attach_replacement(values: list[Value], task_values_: Sequence[Value]) -> None:
+    """meta["influence_vs_replacement"] (and its bootstrap se): the key's influence minus that of as
+    many groups drawn like the rest of the run, infl_key - n_key * (infl_rest / n_rest), per group
+    of training: what dropping the key is predicted to do when its steps go to the other data (a
+    run of fixed length), where `influence` alone predicts dropping its gradient. A source with no
+    gradient (all-equal groups) is then worth minus the slots it took from the rest."""
+    infl = [v.influence for v in task_values_ if v.influence is not None]
+    if not infl:
+        return
+    total, n_total = sum(infl), sum(v.n_groups for v in task_values_)
+    total_units = sum_vectors(v.meta.get("influence_by_probe") for v in task_values_)
+    from rlvr.train.influence import bootstrap_se
+
+    for v in values:
+        n_rest = n_total - v.n_groups
+        if v.influence is None or n_rest <= 0:
+            continue
+        share = v.n_groups / n_rest
+        v.meta["influence_vs_replacement"] = v.influence - share * (total - v.influence)
+        own = v.meta.get("influence_by_probe")
+        if own and total_units and len(own) == len(total_units):
+            units = [a - share * (t - a) for a, t in zip(own, total_units)]
+            v.meta["influence_vs_replacement_se"] = bootstrap_se(units)
 
 
 def sum_vectors(vectors) -> list[float] | None:
