@@ -91,6 +91,15 @@ def test_verdicts_say_helped_hurt_too_hard_unclear_and_not_trained(run):
     assert vs["helps"].tasks_trained == 3 and vs["helps"].tasks_total == 4
     # the probe of "helps" went from 1/2 to 2/2 per rollout pair: a change with its binomial SE
     assert vs["helps"].probe_first == 0.5 and vs["helps"].probe_last == 1.0 and vs["helps"].probe_se > 0
+    # vs replacement: a source with no gradient is worth minus what its slots gave the rest (whose
+    # groups hurt on balance here, so dropping it would have cost), and agrees with value.parquet
+    trained = [v for v in vs.values() if v.groups]
+    total, n = sum(v.influence for v in trained), sum(v.groups for v in trained)
+    for v in trained:
+        assert v.replacement == pytest.approx(v.influence - v.groups / (n - v.groups) * (total - v.influence))
+    assert total < 0 and vs["hard"].influence == 0 and vs["hard"].replacement > 0
+    rows = {v.key: v for v in run["values"] if v.level == "source"}
+    assert rows["hard"].meta["influence_vs_replacement"] == pytest.approx(vs["hard"].replacement)
 
 
 def test_advice_separates_never_drawn_from_left_out_and_weak_from_strong_evidence(run):

@@ -188,7 +188,9 @@ def _value_rows(facts: CardFacts) -> list[dict[str, Any]]:
             continue
         rows.append({"level": v.level, "key": v.key, "n_tasks": v.n_tasks, "n_groups": v.n_groups,
                      "n_mixed_groups": v.n_mixed_groups, "first": _fmt(v.pass_rate_first),
-                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence, v.influence_se)})
+                     "last": _fmt(v.pass_rate_last), "influence": _fmt_influence(v.influence, v.influence_se),
+                     "replacement": _fmt_influence(v.meta.get("influence_vs_replacement"),
+                                                   v.meta.get("influence_vs_replacement_se"))})
     return rows
 
 

@@ -314,11 +314,14 @@ def _verdict_section(vs: list[Verdict], by: str, influence_on: bool) -> str:
             f"{v.probe_first:.2f} → {v.probe_last:.2f}" + (f" (± {v.probe_se:.2f})" if v.probe_se else "")
             + f", n={v.probe_n}")
         cls = v.verdict.replace(" ", "")
+        repl = "n/a" if v.replacement is None else (
+            f"{v.replacement:+.3g}" + (f" ± {v.replacement_se:.2g}" if v.replacement_se is not None else ""))
         rows.append([html.escape(v.key), f"{v.tasks_trained} / {v.tasks_total}", v.groups, v.mixed_groups,
-                     _fmt(v.pass_rate), infl, probe, f"<b class='{cls}'>{html.escape(v.verdict)}</b>",
+                     _fmt(v.pass_rate), infl, repl, probe, f"<b class='{cls}'>{html.escape(v.verdict)}</b>",
                      html.escape(v.certainty)])
     header = [by, "tasks trained / given", "groups", "mixed", "train pass rate",
-              "influence ± SE" if influence_on else "influence", "probe first → last", "verdict", "how sure"]
+              "influence ± SE" if influence_on else "influence", "vs replacement", "probe first → last",
+              "verdict", "how sure"]
     return _table(header, rows)
 
 
@@ -351,7 +354,9 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
                      + ("<i>helped</i> / <i>hurt</i>: the summed influence of its groups on the probe objective is "
                         "at least two standard errors above / below zero (SE: bootstrap over probe tasks where the ledger "
                         "has per-probe contributions, else over its groups); <i>unclear</i>: "
-                        "within two SE. " if influence_on else
+                        "within two SE. <i>vs replacement</i>: its influence minus that of as many groups like the "
+                        "rest of the run's, the predicted cost of dropping it from a run of this length (its steps "
+                        "would go to the other data; negative: dropping it is predicted to help). " if influence_on else
                         "<i>helped</i> / <i>hurt</i>: its probe pass rate rose / fell by at least two binomial "
                         "standard errors (influence was off); <i>unclear</i>: within two SE. ")
                      + "<i>too hard</i> / <i>too easy</i>: every group all-fail / all-pass, so GRPO learned "

@@ -276,6 +276,8 @@ class Verdict:
     verdict: str  # helped | hurt | unclear | too hard | too easy | no signal | not trained
     certainty: str
     advice: str
+    replacement: float | None = None  # influence minus as many groups like the others' (see _attach_replacement)
+    replacement_se: float | None = None
 
     @property
     def z(self) -> float | None:
@@ -371,8 +373,29 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
                                              eligible)
         out.append(Verdict(key, trained_tasks, total, len(gs), mixed, rate, infl, infl_se, pf, pl, pn, pse,
                            verdict, certainty, advice))
+    if influence_on:
+        _verdict_replacement(out, train)
     order = {"helped": 0, "hurt": 1, "unclear": 2, "too hard": 3, "too easy": 4, "no signal": 5, "not trained": 6}
     return sorted(out, key=lambda v: (order[v.verdict], -(v.z or 0.0), v.key))
+
+
+def _verdict_replacement(out: list[Verdict], train: dict[str, list[RolloutGroup]]) -> None:
+    """Each verdict's influence vs replacement: minus as many groups like the other keys' (the same
+    arithmetic as value.parquet's `influence_vs_replacement`), with its bootstrap se over probe units."""
+    from rlvr.train.influence import bootstrap_se
+
+    all_groups = [g for gs in train.values() for g in gs]
+    total = sum(float(g.meta.get("influence", 0.0)) for g in all_groups)
+    units = sum_vectors(g.meta.get("influence_by_probe") for g in all_groups)
+    for v in out:
+        n_rest = len(all_groups) - v.groups
+        if v.influence is None or n_rest <= 0:
+            continue
+        share = v.groups / n_rest
+        v.replacement = v.influence - share * (total - v.influence)
+        own = sum_vectors(g.meta.get("influence_by_probe") for g in train.get(v.key, []))
+        if own and units and len(own) == len(units):
+            v.replacement_se = bootstrap_se([a - share * (t - a) for a, t in zip(own, units)])
 
 
 def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, infl: float | None,
