@@ -69,8 +69,9 @@ def probe_pass_rates(model, tokenizer, probe_tasks, keys, samples: int, seed: in
 INFLUENCE = {"layers": 99, "probe_every": 1, "probe_k": 8}  # --influence-layers, --probe-every, --probe-k
 
 
-def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
-    """(per-probe-task pass rates after training, source-level values of the run)."""
+def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, train_seed: int | None = None):
+    """(per-probe-task pass rates after training, source-level values of the run); `train_seed`
+    (default `seed`) seeds training only (the draws and the sampling), `seed` the final probe."""
     from rlvr.records import Value
     from rlvr.train.config import TrainConfig
     from rlvr.train.data import task_keys
@@ -79,8 +80,8 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int):
     model, tokenizer = load_policy(MODEL[0], seed)
     cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
                       probe_every=INFLUENCE["probe_every"], probe_k=INFLUENCE["probe_k"],
-                      influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps, seed=seed,
-                      report=False, memory_gb=12.0)
+                      influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps,
+                      seed=seed if train_seed is None else train_seed, report=False, memory_gb=12.0)
     train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
     keys = {t.task_id: task_keys(t) for t in probe_tasks}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
@@ -155,6 +156,8 @@ def main() -> None:
                         help="blocks influence tracks (default: all, the whole-model prediction)")
     parser.add_argument("--probe-every", type=int, default=INFLUENCE["probe_every"],
                         help="probe (and so refresh the probe rollouts influence uses) every N steps")
+    parser.add_argument("--null-runs", type=int, default=0,
+                        help="per seed, full runs with another training seed: the run-to-run noise of a difference")
     parser.add_argument("--full-from", type=Path, default=None,
                         help="reuse the full runs of an earlier invocation's --out (same seeds and settings)")
     parser.add_argument("--probe-k", type=int, default=INFLUENCE["probe_k"], help="probe samples per task in training")
@@ -170,6 +173,8 @@ def main() -> None:
     measured_se: dict[str, list[float]] = {s: [] for s in SOURCES}
     predicted: dict[str, list[float]] = {s: [] for s in SOURCES}
     predicted_se: dict[str, list[float]] = {s: [] for s in SOURCES}
+    null_diffs: list[float] = []
+    null_probe_var: list[float] = []
     start = time.perf_counter()
     for seed in range(args.seeds):
         train_tasks, probe = planted_tasks(n_per_source=args.per_source, n_probe=args.n_probe, seed=seed)
@@ -181,6 +186,14 @@ def main() -> None:
                                          args.samples)
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
+        for i in range(args.null_runs):  # the same data, another training seed: run-to-run noise
+            rates, _ = one_run(train_tasks, probe, args.out / f"seed{seed}" / f"null{i}", args.steps, seed,
+                               args.samples, train_seed=10_000 + 100 * seed + i)
+            diff = full_rates - rates
+            null_diffs.append(float(diff.mean()))
+            null_probe_var.append(float(diff.var(ddof=1) / len(diff)))  # the probe's own share of it
+            print(f"  null run {i} (training seed {10_000 + 100 * seed + i}) probe pass rate {rates.mean():.3f}: "
+                  f"full - null {null_diffs[-1]:+.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
         for source in SOURCES:
             if args.mode == "remove":
                 rest = [t for t in train_tasks if t.meta.get("source") != source]
@@ -209,14 +222,21 @@ def main() -> None:
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
 
     rows = []
+    # run-to-run noise of one difference of two runs (from the null runs: same data, other training seed)
+    # minus the probe's sampling share, which each measured se already holds
+    run_var = (max(0.0, float(np.mean(np.square(null_diffs)) - np.mean(null_probe_var))) if null_diffs
+               else None)
     for s in SOURCES:
         m = float(np.mean(measured[s]))
         # se of a mean over seeds: combine the per-seed paired se's
         mse = math.sqrt(sum(x * x for x in measured_se[s])) / len(measured_se[s])
         p = float(np.mean(predicted[s]))
         pse = math.sqrt(sum(x * x for x in predicted_se[s])) / len(predicted_se[s])
+        total_se = math.sqrt(mse ** 2 + run_var / len(measured[s])) if run_var is not None else None
         rows.append({"source": s, "predicted": p, "predicted_se": pse, "measured": m, "measured_se": mse,
-                     "significant": abs(m) > 2 * mse, "signs_agree": (p > 0) == (m > 0) if p and m else p == m})
+                     "significant": abs(m) > 2 * mse, "signs_agree": (p > 0) == (m > 0) if p and m else p == m,
+                     "se_with_run_noise": total_se,
+                     "significant_with_run_noise": abs(m) > 2 * total_se if total_se is not None else None})
     print()
     label = 'predicted (influence)' if args.mode == 'mask' else 'predicted (vs replacement)'
     print(f"{'source':<11} {label:>26} {'measured (full - without)':>28} {'>2 se':>6} {'signs':>6}")
@@ -224,6 +244,14 @@ def main() -> None:
         print(f"{r['source']:<11} {r['predicted']:>+13.3e} +- {r['predicted_se']:.1e} "
               f"{r['measured']:>+16.4f} +- {r['measured_se']:.4f} {str(r['significant']):>6} "
               f"{'agree' if r['signs_agree'] else 'differ':>6}")
+    if run_var is not None:
+        print(f"\nrun-to-run noise (full - null over {len(null_diffs)} null run(s)): rms {math.sqrt(run_var):.4f}; "
+              "with it in the se, significant: "
+              + ", ".join(f"{r['source']} {r['measured']:+.3f} +- {r['se_with_run_noise']:.3f} "
+                          f"({'yes' if r['significant_with_run_noise'] else 'no'})" for r in rows))
+        sig_all = [r for r in rows if r["significant_with_run_noise"]]
+        print(f"signs agree on {sum(r['signs_agree'] for r in sig_all)}/{len(sig_all)} sources significant "
+              "with run-to-run noise in the se")
     sig = [r for r in rows if r["significant"]]
     agree = sum(r["signs_agree"] for r in sig)
     rho = spearman([r["predicted"] for r in rows], [r["measured"] for r in rows])
@@ -232,7 +260,8 @@ def main() -> None:
     print(f"mode {args.mode}: {args.seeds} seeds x {1 + len(SOURCES)} runs of {args.steps} steps, {args.samples} samples x "
           f"{args.n_probe} probe tasks per measurement; {time.perf_counter() - start:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ablation.json").write_text(json.dumps({"rows": rows, "spearman": rho, "args": vars(args)},
+    (args.out / "ablation.json").write_text(json.dumps({"rows": rows, "spearman": rho, "null_diffs": null_diffs,
+                                                        "args": vars(args)},
                                                        indent=2, default=str) + "\n")
 
 

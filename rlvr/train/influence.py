@@ -346,6 +346,8 @@ class Influence:
             scores = [torch.zeros((len(keys), self.units), dtype=torch.float32) for keys, _ in self._pending]
             with torch.no_grad():
                 for _, m in self.modules:
+                    if not any(saved.get(id(m)) for _, saved in self._pending):
+                        continue  # no row with a gradient reached this layer (e.g. all groups all-equal)
                     gw, gb = self.grads[id(m)]
                     pw, pb = precond.get(id(m), (None, None))
                     pgw = gw.float() * pw if pw is not None else gw.float()
