@@ -18,6 +18,7 @@ runs). Predicted contribution, from the full run's value.parquet with its bootst
 --mode mask, the source's influence (AdamW geometry, a predicted change in probe pass rate: the
 effect of its gradient); --mode remove, its influence vs replacement (influence minus that of as
 many groups like the rest of the run's: its steps go to the other sources).
+A run already finished in --out (an interrupted invocation) is probed again rather than retrained.
 Prints per source: predicted +- se, measured +- se (mean over seeds), sign agreement on the
 sources whose measured change exceeds two standard errors, and Spearman's rank correlation between
 predicted and measured. Targets (issue 16): signs agree wherever |measured| > 2 se, Spearman >= 0.8.
@@ -78,6 +79,15 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
     from rlvr.train.loop import train
 
     model, tokenizer = load_policy(MODEL[0], seed)
+    done = finished_checkpoint(out, steps)
+    if done is not None:  # a finished run of an earlier invocation (runs are deterministic): probe it again
+        import transformers
+
+        model = transformers.AutoModelForCausalLM.from_pretrained(done)
+        keys = {t.task_id: task_keys(t) for t in probe_tasks}
+        rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+        values = {v.key: v for v in Value.read_parquet(out / "value.parquet") if v.level == "source"}
+        return rates, values
     cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
                       probe_every=INFLUENCE["probe_every"], probe_k=INFLUENCE["probe_k"],
                       influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps,
@@ -87,6 +97,14 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
     values = {v.key: v for v in Value.read_parquet(out / "value.parquet") if v.level == "source"}
     return rates, values
+
+
+def finished_checkpoint(out: Path, steps: int):
+    """The final checkpoint of a run in `out` that completed `steps` steps, else None."""
+    from rlvr.train.trainer import latest_complete
+
+    found = latest_complete(out / "checkpoints")
+    return found[0] if found is not None and int(found[1]["step"]) >= steps else None
 
 
 def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
