@@ -32,8 +32,11 @@ first-order effect over the rest of the run, not only at its own step. The later
 are taken as this step's (they move slowly: beta2 = 0.999, and lr is small). With the "reward"
 objective the result is a predicted first-order change in the probe's expected reward, i.e. in its
 pass rate for 0/1 rewards; with "gold", a predicted change of minus the mean per-token NLL of the
-reference answers. Geometry "sgd" (recorded per group) is an optimiser without a per-coordinate
-second moment (Adafactor's is factored): then the step's learning rate alone.
+reference answers. The geometry is recorded per group: "adamw" as above; "adamw-scalar" the
+low-memory mode (`exact=False`, chosen by the memory plan when the step's activations do not fit:
+rows are dotted with the plain G during backward and scaled after the step by one number,
+1 / rms(sqrt(v_hat) + eps) over the tracked weights: right in scale, not per weight); "sgd" an
+optimiser without a per-coordinate second moment (Adafactor's is factored): the learning rate alone.
 
 Whole model or last blocks. `layers` picks the last blocks whose linear layers are tracked; at
 least the model's block count tracks them all and the prediction is the whole model's change
