@@ -71,6 +71,10 @@ def test_train_refuses_before_it_starts(tmp_path):
     with pytest.raises(ValueError, match="does not fit in memory.*--memory-gb"):
         train(config, tasks, tmp_path / "run", model=model, tokenizer=tok)
     assert not (tmp_path / "run" / "checkpoints").exists()
+    # the policy given as a path (train accepts one): planned from the config saved there
+    model.save_pretrained(tmp_path / "policy")
+    with pytest.raises(ValueError, match="does not fit in memory.*--memory-gb"):
+        train(config, tasks, tmp_path / "run2", model=str(tmp_path / "policy"), tokenizer=tok)
 
 
 def test_influence_memory_is_planned_and_auto_geometry_falls_back_to_the_scalar():

@@ -272,14 +272,14 @@ def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int, influence_
         plan_memory,
     )
 
-    if model is not None:
+    if model is not None and hasattr(model, "config"):
         model_config = model.config
-    else:
+    else:  # a path to the policy (train's `model` may be one) or the configured model's name
         from transformers import AutoConfig
 
         from rlvr.models import resolve_model
 
-        model_config = AutoConfig.from_pretrained(resolve_model(config.model))
+        model_config = AutoConfig.from_pretrained(str(model) if model is not None else resolve_model(config.model))
     n_params = count_parameters(model_config)
     trainable = n_params // 100 if config.lora else n_params  # LoRA adapters: about 1% of the weights
     row = longest_prompt + config.max_completion_length
