@@ -72,7 +72,8 @@ def _config(model: str, steps: int, influence: bool):
 
     return TrainConfig(model=model, steps=steps, prompts_per_step=PROMPTS, num_generations=GENERATIONS,
                        max_completion_length=MAX_TOKENS, selector="insight", influence=influence,
-                       probe_every=steps, probe_k=2, save_every=steps, report=False, micro_batches=1)
+                       probe_every=steps, probe_k=2, save_every=steps, report=False, micro_batches=1,
+                       memory_gb=8.0)  # one micro-batch, as the bare trainer runs it: more than the 4 GB default
 
 
 def run_bare(tasks, model_name: str, steps: int, folder: Path) -> tuple[list[float], float]:
