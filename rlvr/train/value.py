@@ -21,7 +21,7 @@ For every training task (rlvr.records.Value, level "task"):
 
 Aggregates also carry `meta["influence_vs_replacement"]` (with `_se`): the key's influence minus
 that of as many groups like the rest of the run's, the predicted effect of dropping the key from
-a run of fixed length (its steps go to the other data); see `_attach_replacement`.
+a run of fixed length (its steps go to the other data); see `vs_replacement`.
 
 Aggregates sum the counts, the influence and its per-probe contributions over their tasks and
 average the first/last pass rates over the tasks that were seen; their trajectory is the commonest
@@ -150,29 +150,41 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
     return rank(out)
 
 
+def vs_replacement(influence: float, n_groups: int, units: list[float] | None, total: float, n_total: int,
+                   total_units: list[float] | None) -> tuple[float | None, float | None]:
+    """(influence vs replacement, its bootstrap se): a key's influence minus that of as many groups
+    drawn like the rest of the run, infl_key - n_key * (infl_rest / n_rest): what dropping the key is
+    predicted to do when its steps go to the other data (a run of fixed length), where `influence`
+    alone predicts dropping its gradient. A source with no gradient (all-equal groups) is then worth
+    minus the slots it took from the rest. The se applies the same arithmetic per probe unit."""
+    n_rest = n_total - n_groups
+    if n_rest <= 0:
+        return None, None
+    share = n_groups / n_rest
+    value = influence - share * (total - influence)
+    if not units or not total_units or len(units) != len(total_units):
+        return value, None
+    from rlvr.train.influence import bootstrap_se
+
+    return value, bootstrap_se([a - share * (t - a) for a, t in zip(units, total_units)])
+
+
 def _attach_replacement(values: list[Value], task_values_: Sequence[Value]) -> None:
-    """meta["influence_vs_replacement"] (and its bootstrap se): the key's influence minus that of as
-    many groups drawn like the rest of the run, infl_key - n_key * (infl_rest / n_rest), per group
-    of training: what dropping the key is predicted to do when its steps go to the other data (a
-    run of fixed length), where `influence` alone predicts dropping its gradient. A source with no
-    gradient (all-equal groups) is then worth minus the slots it took from the rest."""
+    """meta["influence_vs_replacement"] and its "_se" on each aggregate (see `vs_replacement`)."""
     infl = [v.influence for v in task_values_ if v.influence is not None]
     if not infl:
         return
     total, n_total = sum(infl), sum(v.n_groups for v in task_values_)
     total_units = sum_vectors(v.meta.get("influence_by_probe") for v in task_values_)
-    from rlvr.train.influence import bootstrap_se
-
     for v in values:
-        n_rest = n_total - v.n_groups
-        if v.influence is None or n_rest <= 0:
+        if v.influence is None:
             continue
-        share = v.n_groups / n_rest
-        v.meta["influence_vs_replacement"] = v.influence - share * (total - v.influence)
-        own = v.meta.get("influence_by_probe")
-        if own and total_units and len(own) == len(total_units):
-            units = [a - share * (t - a) for a, t in zip(own, total_units)]
-            v.meta["influence_vs_replacement_se"] = bootstrap_se(units)
+        value, se = vs_replacement(v.influence, v.n_groups, v.meta.get("influence_by_probe"), total, n_total,
+                                   total_units)
+        if value is not None:
+            v.meta["influence_vs_replacement"] = value
+        if se is not None:
+            v.meta["influence_vs_replacement_se"] = se
 
 
 def sum_vectors(vectors) -> list[float] | None:
@@ -276,7 +288,7 @@ class Verdict:
     verdict: str  # helped | hurt | unclear | too hard | too easy | no signal | not trained
     certainty: str
     advice: str
-    replacement: float | None = None  # influence minus as many groups like the others' (see _attach_replacement)
+    replacement: float | None = None  # influence minus as many groups like the others' (vs_replacement)
     replacement_se: float | None = None
 
     @property
@@ -380,22 +392,14 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
 
 
 def _verdict_replacement(out: list[Verdict], train: dict[str, list[RolloutGroup]]) -> None:
-    """Each verdict's influence vs replacement: minus as many groups like the other keys' (the same
-    arithmetic as value.parquet's `influence_vs_replacement`), with its bootstrap se over probe units."""
-    from rlvr.train.influence import bootstrap_se
-
+    """Each verdict's influence vs replacement against the other keys' groups (`vs_replacement`)."""
     all_groups = [g for gs in train.values() for g in gs]
     total = sum(float(g.meta.get("influence", 0.0)) for g in all_groups)
     units = sum_vectors(g.meta.get("influence_by_probe") for g in all_groups)
     for v in out:
-        n_rest = len(all_groups) - v.groups
-        if v.influence is None or n_rest <= 0:
-            continue
-        share = v.groups / n_rest
-        v.replacement = v.influence - share * (total - v.influence)
-        own = sum_vectors(g.meta.get("influence_by_probe") for g in train.get(v.key, []))
-        if own and units and len(own) == len(units):
-            v.replacement_se = bootstrap_se([a - share * (t - a) for a, t in zip(own, units)])
+        if v.influence is not None:
+            own = sum_vectors(g.meta.get("influence_by_probe") for g in train.get(v.key, []))
+            v.replacement, v.replacement_se = vs_replacement(v.influence, v.groups, own, total, len(all_groups), units)
 
 
 def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, infl: float | None,
