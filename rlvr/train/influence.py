@@ -321,8 +321,12 @@ class Influence:
         """Close the micro-batch just trained: its rows (named by `keys`, one per row) are scored by
         `settle` once the step's update is known."""
         self._active = False
-        if self._saved is not None and len(keys) == self._rows:
-            self._pending.append((list(keys), self._saved if self.exact else self._scores.tolist()))
+        if self._saved is not None:
+            if len(keys) != self._rows:
+                log.warning("influence: %d row keys for a micro-batch of %d rows; its rows are not scored",
+                            len(keys), self._rows)
+            else:
+                self._pending.append((list(keys), self._saved if self.exact else self._scores.tolist()))
         self._saved = self._scores = None
 
     def settle(self, optimizer: Any = None) -> dict[Any, list[float]]:
@@ -357,11 +361,7 @@ class Influence:
                     pgb = None if gb is None else (gb.float() * pb if pb is not None else gb.float())
                     for (_, saved), acc in zip(self._pending, scores):
                         for offset, rows, a, d in saved.get(id(m), []):
-                            # per-row weight gradient d^T a (rows, out, in), then its dot with each P G_u
-                            s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), pgw)
-                            if pgb is not None:
-                                s += d.sum(dim=1) @ pgb.T
-                            acc[offset + rows] += s.to(acc.device)
+                            acc[offset + rows] += row_dots(d, a, pgw, pgb).to(acc.device)
             for (keys, _), acc in zip(self._pending, scores):
                 for key, row in zip(keys, acc.tolist()):
                     out[key] = [x + y for x, y in zip(out[key], row)] if key in out else row
@@ -418,9 +418,7 @@ class Influence:
             with torch.no_grad():
                 d = grad.reshape(rows, -1, grad.shape[-1]).float()
                 a = act.reshape(rows, -1, act.shape[-1]).float()
-                s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), gw.float())
-                if gb is not None:
-                    s += d.sum(dim=1) @ gb.float().T
+                s = row_dots(d, a, gw.float(), None if gb is None else gb.float())
                 scores[offset:offset + rows] += s.to(scores.device)
             self.seconds += time.perf_counter() - start
 
@@ -430,6 +428,18 @@ class Influence:
         for h in self._handles:
             h.remove()
         self._handles = []
+
+
+def row_dots(d: Any, a: Any, g_weight: Any, g_bias: Any = None) -> Any:
+    """(rows, units): each row's weight gradient sum_t d_t a_t^T (output gradients d: rows x tokens x
+    out, inputs a: rows x tokens x in) dotted with each unit's (units, out, in) probe gradient, plus the
+    bias term."""
+    import torch
+
+    s = torch.einsum("roi,uoi->ru", torch.einsum("rto,rti->roi", d, a), g_weight)
+    if g_bias is not None:
+        s += d.sum(dim=1) @ g_bias.T
+    return s
 
 
 FP32_STORAGE_LIMIT = 2**27  # bytes of per-unit probe gradients kept in fp32; beyond, bf16 halves them

@@ -307,9 +307,9 @@ def _fit_memory(config: TrainConfig, model: Any, longest_prompt: int, influence_
         except ValueError:
             plan, geometry = plan_with(stored), "scalar"
             log.info("influence: keeping this step's activations for AdamW's per-weight scaling (%.2f GB) does "
-                        "not fit the memory plan; influence uses its root-mean-square instead "
-                        "(--influence-geometry scalar; allow more with --memory-gb, or track fewer "
-                        "--influence-layers)", kept / 2**30)
+                     "not fit the memory plan; influence uses its root-mean-square instead "
+                     "(--influence-geometry scalar; allow more with --memory-gb, or track fewer "
+                     "--influence-layers)", kept / 2**30)
     config = dataclasses.replace(config, influence_geometry=geometry)
     if config.micro_batches:
         per_slice = config.prompts_per_step * config.num_generations // config.world_size() // config.micro_batches

@@ -44,25 +44,25 @@ def _get(config: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def block_linear_parameters(config: Any) -> int:
-    """Weights of one decoder block's linear layers (attention q, k, v, o and the MLP's gate, up,
-    down): what influence tracks per block."""
+def _block_linears(config: Any) -> list[tuple[int, int]]:
+    """(in, out) of one decoder block's linear layers: attention q, k, v, o and the MLP's gate, up, down."""
     h, inter = config.hidden_size, config.intermediate_size
     heads = config.num_attention_heads
-    head_dim = _get(config, "head_dim", h // heads)
-    kv = _get(config, "num_key_value_heads", heads) * head_dim
-    return h * heads * head_dim * 2 + h * kv * 2 + 3 * h * inter
+    q = heads * _get(config, "head_dim", h // heads)
+    kv = _get(config, "num_key_value_heads", heads) * _get(config, "head_dim", h // heads)
+    return [(h, q), (h, kv), (h, kv), (q, h), (h, inter), (h, inter), (inter, h)]
+
+
+def block_linear_parameters(config: Any) -> int:
+    """Weights of one decoder block's linear layers: what influence tracks per block."""
+    return sum(i * o for i, o in _block_linears(config))
 
 
 def block_linear_widths(config: Any) -> int:
     """Input plus output width summed over one block's linear layers: the fp32 values per token that
     influence keeps per tracked block until the step's update is known (activations a_t and output
     gradients delta_t)."""
-    h, inter = config.hidden_size, config.intermediate_size
-    heads = config.num_attention_heads
-    head_dim = _get(config, "head_dim", h // heads)
-    kv = _get(config, "num_key_value_heads", heads) * head_dim
-    return (h + heads * head_dim) * 2 + (h + kv) * 2 + 3 * (h + inter)
+    return sum(i + o for i, o in _block_linears(config))
 
 
 def count_parameters(config: Any) -> int:
@@ -139,7 +139,7 @@ def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, bud
     trainable = n_params if trainable is None else trainable
     moments = 2 if optimizer == "adamw" else 0
     fixed = RUNTIME_BYTES + FP32 * n_params + (1 + moments) * FP32 * trainable  # weights; gradients, moments
-    fixed += influence  # the stored probe gradients
+    fixed += influence  # the stored probe gradients and the step's kept activations
     generation = generation_rows * (row_tokens * kv_bytes_per_token(model_config) + 2 * FP32 * model_config.vocab_size)
     per_token = activation_bytes_per_token(model_config)
     rows = (budget - fixed) // (per_token * row_tokens) if budget > fixed else 0
@@ -149,7 +149,7 @@ def plan_memory(model_config: Any, *, row_tokens: int, generation_rows: int, bud
             f"this run does not fit in memory: it needs at least {need / GB:.2f} GB but may use {budget / GB:.2f} GB "
             f"(--memory-gb, else what is available now, at most {DEFAULT_CPU_CAP_GB:.0f} GB). "
             f"Weights, gradients, optimizer state and runtime take {fixed / GB:.2f} GB (influence's probe "
-            f"gradients {influence / GB:.2f} GB of it: --influence-layers); generating "
+            f"gradients and kept activations {influence / GB:.2f} GB of it: --influence-layers); generating "
             f"{generation_rows} completions of up to {row_tokens} tokens {generation / GB:.2f} GB; one training row "
             f"of {row_tokens} tokens {per_token * row_tokens / GB:.2f} GB. Lower max_completion_length or "
             f"prompts_per_step x num_generations, track fewer --influence-layers, train LoRA adapters (--lora), use --optimizer adafactor, pick a "
