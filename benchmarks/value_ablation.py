@@ -78,16 +78,9 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
     from rlvr.train.data import task_keys
     from rlvr.train.loop import train
 
+    if finished_checkpoint(out, steps) is not None:  # an earlier invocation finished it (runs are deterministic)
+        return finished_run(tasks, probe_tasks, out, seed, samples)
     model, tokenizer = load_policy(MODEL[0], seed)
-    done = finished_checkpoint(out, steps)
-    if done is not None:  # a finished run of an earlier invocation (runs are deterministic): probe it again
-        import transformers
-
-        model = transformers.AutoModelForCausalLM.from_pretrained(done)
-        keys = {t.task_id: task_keys(t) for t in probe_tasks}
-        rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
-        values = {v.key: v for v in Value.read_parquet(out / "value.parquet") if v.level == "source"}
-        return rates, values
     cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
                       probe_every=INFLUENCE["probe_every"], probe_k=INFLUENCE["probe_k"],
                       influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps,
@@ -108,29 +101,32 @@ def finished_checkpoint(out: Path, steps: int):
 
 
 def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
-    """The full run of an earlier invocation (same seed and settings: runs are deterministic), read
+    """A run an earlier invocation finished (same seed and settings: runs are deterministic), read
     back: its final checkpoint's policy is probed again and its values are recomputed from its ledger
     with this version's value code."""
     import transformers
 
-    from rlvr.records import RolloutGroup
+    from rlvr.records import RolloutGroup, Task
     from rlvr.train.data import task_keys
-    from rlvr.train.trainer import latest_complete
     from rlvr.train.value import compute_values
 
-    found = latest_complete(run_dir / "checkpoints")
-    if found is None:
+    checkpoint = finished_checkpoint(run_dir, 0)
+    if checkpoint is None:
         raise SystemExit(f"{run_dir}: no complete checkpoint to reuse (run the full runs first, without --full-from)")
-    model = transformers.AutoModelForCausalLM.from_pretrained(found[0])
-    _, tokenizer = load_policy(MODEL[0], seed) if MODEL[0] == "tiny" else (None, None)
-    if tokenizer is None:
+    model = transformers.AutoModelForCausalLM.from_pretrained(checkpoint)
+    if MODEL[0] == "tiny":
+        from rlvr.train.tiny import make_tokenizer
+
+        tokenizer = make_tokenizer()
+    else:
         from rlvr.models import resolve_model
 
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(resolve_model(MODEL[0])), padding_side="left")
     keys = {t.task_id: task_keys(t) for t in [*tasks, *probe_tasks]}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
     groups = RolloutGroup.read_parquet(run_dir / "rollouts.parquet")
-    values, _ = compute_values(tasks, groups, keys, influence_on=True)
+    trained = Task.read_parquet(run_dir / "tasks.parquet")  # what the run trained on: duplicates already merged
+    values, _ = compute_values(trained, groups, keys, influence_on=True)
     return rates, {v.key: v for v in values if v.level == "source"}
 
 
