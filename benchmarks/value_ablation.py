@@ -6,11 +6,14 @@ bundled SmolLM2-135M), for each seed:
   full      train on all four sources for --steps steps (uniform selector, influence on), then
             measure the probe pass rate with --samples samples per probe task;
   -source   the same run without that source's tasks, same total steps, same seed, same probe
-            (--mode remove, the default: the source's slots go to the other sources), or with its
-            tasks kept in the schedule but paid a constant reward, so their groups carry no
-            gradient (--mode mask: the counterfactual influence itself predicts, "the same run
-            without this source's gradient"; a source whose groups are already all-equal changes
-            nothing).
+            (--mode remove, the default: the full run's schedule replayed step by step, each slot
+            the source held given to a task of the rest drawn at random, so the two runs differ only
+            where the source was: its steps go to the other sources), or with its tasks kept in the
+            schedule but paid a constant reward, so their groups carry no gradient (--mode mask:
+            the counterfactual influence itself predicts, "the same run without this source's
+            gradient"; a source whose groups are already all-equal changes nothing).
+            `--mode remove --fresh-schedule` draws the run without the source afresh instead (the
+            uniform selector over the smaller pool, same seed): unpaired, so every step differs.
 
 Measured contribution of a source = pass rate(full) - pass rate(without it), with its standard error
 from the per-probe-task pass rates (paired over probe tasks: the same tasks are measured in both
@@ -68,11 +71,74 @@ def probe_pass_rates(model, tokenizer, probe_tasks, keys, samples: int, seed: in
 
 
 INFLUENCE = {"layers": 99, "probe_every": 1, "probe_k": 8}  # --influence-layers, --probe-every, --probe-k
+REPLAY = "benchmark.replay"
 
 
-def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, train_seed: int | None = None):
+def replay_selector():
+    """Register (once) and return the selector that proposes a fixed schedule: `Replay.schedule[t]`
+    is step t's task ids, in order. Past the schedule's end (the DataLoader reads one batch ahead)
+    it proposes the first tasks of the pool; those are never trained on."""
+    from rlvr.select.base import SELECTORS, Proposal, Selector, register_selector
+
+    if REPLAY in SELECTORS.names():
+        return SELECTORS.get(REPLAY)
+
+    @register_selector
+    class Replay(Selector):
+        name = REPLAY
+        description = "value_ablation: replays a recorded schedule"
+        schedule: list[list[str]] = []
+
+        def scores(self) -> np.ndarray:
+            return np.zeros(self.store.size)
+
+        def propose(self, batch_size: int, rng: np.random.Generator) -> Proposal:
+            ids = self.schedule[self.proposals] if self.proposals < len(self.schedule) else []
+            if ids and len(ids) != batch_size:
+                raise ValueError(f"replayed step {self.proposals} has {len(ids)} tasks, the run takes {batch_size}")
+            idx = (np.array([self.store.index_of(t) for t in ids], dtype=np.int64) if ids
+                   else np.arange(batch_size, dtype=np.int64))
+            proposal = Proposal(self.proposals, self.name, idx, np.zeros(len(idx)), ["replay"] * len(idx))
+            self.proposals += 1
+            return proposal
+
+    return Replay
+
+
+def schedule_of(run_dir: Path) -> list[list[str]]:
+    """The training schedule a finished run followed: per step, the task ids of its groups in the
+    order they were rolled out (probe groups left out: they are not in the run's tasks.parquet)."""
+    from rlvr.records import RolloutGroup, Task
+
+    trained = {t.task_id for t in Task.read_parquet(run_dir / "tasks.parquet")}
+    steps: dict[int, list[str]] = {}
+    for g in RolloutGroup.read_parquet(run_dir / "rollouts.parquet"):
+        if g.task_id in trained:
+            steps.setdefault(g.step, []).append(g.task_id)
+    return [steps[s] for s in sorted(steps)]
+
+
+def without(schedule: list[list[str]], gone: set[str], rest: list[str], rng: np.random.Generator
+            ) -> tuple[list[list[str]], int]:
+    """(`schedule` with every task in `gone` replaced by a task of `rest` drawn uniformly among those
+    not already in that step, the number of slots replaced): the paired leave-one-source-out run."""
+    out, replaced = [], 0
+    for step in schedule:
+        kept = [t for t in step if t not in gone]
+        free = [t for t in rest if t not in kept]
+        fill = iter(rng.choice(free, size=len(step) - len(kept), replace=False).tolist())
+        out.append([t if t not in gone else next(fill) for t in step])
+        replaced += len(step) - len(kept)
+    return out, replaced
+
+
+def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, train_seed: int | None = None,
+            schedule: list[list[str]] | None = None, influence: bool = True):
     """(per-probe-task pass rates after training, source-level values of the run); `train_seed`
-    (default `seed`) seeds training only (the draws and the sampling), `seed` the final probe."""
+    (default `seed`) seeds training only (the draws and the sampling), `seed` the final probe.
+    `schedule`: replay these steps instead of drawing them (the uniform selector); `influence`
+    False skips the value machinery (a run only measured, never predicted from: training is the same,
+    the probe runs in its own random stream)."""
     from rlvr.records import Value
     from rlvr.train.config import TrainConfig
     from rlvr.train.data import task_keys
@@ -80,11 +146,16 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
 
     if finished_checkpoint(out, steps) is not None:  # an earlier invocation finished it (runs are deterministic)
         return finished_run(tasks, probe_tasks, out, seed, samples)
+    selector = "uniform"
+    if schedule is not None:
+        replay_selector().schedule = schedule
+        selector = REPLAY
     model, tokenizer = load_policy(MODEL[0], seed)
     cfg = TrainConfig(model=MODEL[0], steps=steps, prompts_per_step=4, num_generations=4, max_completion_length=4,
-                      probe_every=INFLUENCE["probe_every"], probe_k=INFLUENCE["probe_k"],
-                      influence_layers=INFLUENCE["layers"], selector="uniform", save_every=steps,
-                      seed=seed if train_seed is None else train_seed, report=False, memory_gb=12.0)
+                      probe_every=INFLUENCE["probe_every"] if influence else steps, probe_k=INFLUENCE["probe_k"],
+                      influence=influence, influence_layers=INFLUENCE["layers"], selector=selector,
+                      save_every=steps, seed=seed if train_seed is None else train_seed, report=False,
+                      memory_gb=12.0)
     train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
     keys = {t.task_id: task_keys(t) for t in probe_tasks}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
@@ -128,6 +199,22 @@ def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
     trained = Task.read_parquet(run_dir / "tasks.parquet")  # what the run trained on: duplicates already merged
     values, _ = compute_values(trained, groups, keys, influence_on=True)
     return rates, {v.key: v for v in values if v.level == "source"}
+
+
+def weight_drift(a: Path, b: Path) -> float:
+    """Largest absolute difference between the weights of two saved policies."""
+    from safetensors.numpy import load_file
+
+    def weights(path: Path) -> dict:
+        out: dict = {}
+        for f in sorted(path.glob("*.safetensors")):
+            out.update(load_file(f))
+        return out
+
+    wa, wb = weights(a), weights(b)
+    if wa.keys() != wb.keys():
+        raise SystemExit(f"{a} and {b} hold different tensors")
+    return max(float(np.abs(wa[k].astype(np.float64) - wb[k].astype(np.float64)).max()) for k in wa)
 
 
 MASK_VERIFIER = "benchmark.constant_zero"
@@ -175,6 +262,12 @@ def main() -> None:
     parser.add_argument("--full-from", type=Path, default=None,
                         help="reuse the full runs of an earlier invocation's --out (same seeds and settings)")
     parser.add_argument("--probe-k", type=int, default=INFLUENCE["probe_k"], help="probe samples per task in training")
+    parser.add_argument("--fresh-schedule", action="store_true",
+                        help="remove mode: draw each run without a source afresh instead of replaying the full run's "
+                             "schedule (unpaired)")
+    parser.add_argument("--check-replay", action="store_true",
+                        help="also replay the full run's own schedule unchanged (influence off): its probe pass "
+                             "rates must equal the full run's")
     args = parser.parse_args()
     MODEL[0] = args.model
     INFLUENCE.update(layers=args.influence_layers, probe_every=args.probe_every, probe_k=args.probe_k)
@@ -200,21 +293,39 @@ def main() -> None:
                                          args.samples)
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
+        paired = args.mode == "remove" and not args.fresh_schedule
+        schedule = schedule_of((args.full_from or args.out) / f"seed{seed}" / "full") if paired else None
+        if args.check_replay and paired:
+            rates, _ = one_run(train_tasks, probe, args.out / f"seed{seed}" / "replay", args.steps, seed, args.samples,
+                               schedule=schedule, influence=False)
+            drift = weight_drift(finished_checkpoint((args.full_from or args.out) / f"seed{seed}" / "full", 0),
+                                 finished_checkpoint(args.out / f"seed{seed}" / "replay", 0))
+            print(f"  the full run's schedule replayed: probe pass rate {rates.mean():.3f}, largest per-task "
+                  f"difference from the full run {np.abs(rates - full_rates).max():.4f}, largest weight "
+                  f"difference {drift:.2e}", flush=True)
         for i in range(args.null_runs):  # the same data, another training seed: run-to-run noise
             rates, _ = one_run(train_tasks, probe, args.out / f"seed{seed}" / f"null{i}", args.steps, seed,
-                               args.samples, train_seed=10_000 + 100 * seed + i)
+                               args.samples, train_seed=10_000 + 100 * seed + i, schedule=schedule,
+                               influence=False)
             diff = full_rates - rates
             null_diffs.append(float(diff.mean()))
             null_probe_var.append(float(diff.var(ddof=1) / len(diff)))  # the probe's own share of it
             print(f"  null run {i} (training seed {10_000 + 100 * seed + i}) probe pass rate {rates.mean():.3f}: "
                   f"full - null {null_diffs[-1]:+.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
         for source in SOURCES:
+            replayed = None
             if args.mode == "remove":
                 rest = [t for t in train_tasks if t.meta.get("source") != source]
+                if paired:
+                    gone = {t.task_id for t in train_tasks if t.meta.get("source") == source}
+                    replayed, n_replaced = without(schedule, gone, list(dict.fromkeys(t.task_id for t in rest)),
+                                                   np.random.default_rng([seed, SOURCES.index(source)]))
+                    print(f"  without {source}: {n_replaced} of {sum(map(len, schedule))} slots given to the rest",
+                          flush=True)
             else:
                 rest = masked(train_tasks, source)
             rates, _ = one_run(rest, probe, args.out / f"seed{seed}" / f"without-{source}", args.steps, seed,
-                               args.samples)
+                               args.samples, schedule=replayed, influence=False)
             diff = full_rates - rates  # paired over probe tasks
             measured[source].append(float(diff.mean()))
             measured_se[source].append(float(diff.std(ddof=1) / math.sqrt(len(diff))))
@@ -240,16 +351,26 @@ def main() -> None:
     # minus the probe's sampling share, which each measured se already holds
     run_var = (max(0.0, float(np.mean(np.square(null_diffs)) - np.mean(null_probe_var))) if null_diffs
                else None)
+    n = args.seeds
+    # The se that decides significance: with several seeds, the spread of the per-seed differences
+    # (it holds everything that moves a run: the pool, the draws, the sampled completions and the
+    # probe's own sampling); with one seed and null runs, the probe's se plus the null runs'
+    # run-to-run variance; with neither, the probe's sampling se alone (a lower bound).
+    basis = "seeds" if n >= 2 else "probe + null runs" if run_var is not None else "probe sampling only"
     for s in SOURCES:
         m = float(np.mean(measured[s]))
-        # se of a mean over seeds: combine the per-seed paired se's
-        mse = math.sqrt(sum(x * x for x in measured_se[s])) / len(measured_se[s])
+        probe_se = math.sqrt(sum(x * x for x in measured_se[s])) / n  # combined per-seed paired se's
+        seed_se = float(np.std(measured[s], ddof=1) / math.sqrt(n)) if n >= 2 else None
+        total_se = math.sqrt(probe_se ** 2 + run_var / n) if run_var is not None else None
+        mse = seed_se if seed_se is not None else total_se if total_se is not None else probe_se
         p = float(np.mean(predicted[s]))
-        pse = math.sqrt(sum(x * x for x in predicted_se[s])) / len(predicted_se[s])
-        total_se = math.sqrt(mse ** 2 + run_var / len(measured[s])) if run_var is not None else None
+        pse = (float(np.std(predicted[s], ddof=1) / math.sqrt(n)) if n >= 2
+               else math.sqrt(sum(x * x for x in predicted_se[s])) / n)
         rows.append({"source": s, "predicted": p, "predicted_se": pse, "measured": m, "measured_se": mse,
-                     "significant": abs(m) > 2 * mse, "signs_agree": (p > 0) == (m > 0) if p and m else p == m,
-                     "se_with_run_noise": total_se,
+                     "se_basis": basis, "significant": abs(m) > 2 * mse,
+                     "signs_agree": (p > 0) == (m > 0) if p and m else p == m,
+                     "per_seed_measured": measured[s], "per_seed_predicted": predicted[s],
+                     "probe_se": probe_se, "seed_se": seed_se, "se_with_run_noise": total_se,
                      "significant_with_run_noise": abs(m) > 2 * total_se if total_se is not None else None})
     print()
     label = 'predicted (influence)' if args.mode == 'mask' else 'predicted (vs replacement)'
@@ -258,6 +379,9 @@ def main() -> None:
         print(f"{r['source']:<11} {r['predicted']:>+13.3e} +- {r['predicted_se']:.1e} "
               f"{r['measured']:>+16.4f} +- {r['measured_se']:.4f} {str(r['significant']):>6} "
               f"{'agree' if r['signs_agree'] else 'differ':>6}")
+    print(f"(se: {basis}" + ("; per seed, measured " + ", ".join(
+        f"{r['source']} " + " ".join(f"{x:+.3f}" for x in r["per_seed_measured"]) for r in rows) if n >= 2 else "")
+          + ")")
     if run_var is not None:
         print(f"\nrun-to-run noise (full - null over {len(null_diffs)} null run(s)): rms {math.sqrt(run_var):.4f}; "
               "with it in the se, significant: "
