@@ -281,6 +281,7 @@ def main() -> None:
     predicted: dict[str, list[float]] = {s: [] for s in SOURCES}
     predicted_se: dict[str, list[float]] = {s: [] for s in SOURCES}
     null_diffs: list[float] = []
+    full_values: list[list] = []  # each seed's full-run source values
     null_probe_var: list[float] = []
     start = time.perf_counter()
     for seed in range(args.seeds):
@@ -291,6 +292,7 @@ def main() -> None:
         else:
             full_rates, values = one_run(train_tasks, probe, args.out / f"seed{seed}" / "full", args.steps, seed,
                                          args.samples)
+        full_values.append(list(values.values()))
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         paired = args.mode == "remove" and not args.fresh_schedule
@@ -346,6 +348,9 @@ def main() -> None:
                   f"{diff.mean():+.4f}; predicted {predicted[source][-1]:+.2e} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
 
+    from rlvr.train.value import across_runs
+
+    pooled = {v.key: v for v in across_runs(full_values)}
     rows = []
     # run-to-run noise of one difference of two runs (from the null runs: same data, other training seed)
     # minus the probe's sampling share, which each measured se already holds
@@ -363,9 +368,13 @@ def main() -> None:
         seed_se = float(np.std(measured[s], ddof=1) / math.sqrt(n)) if n >= 2 else None
         total_se = math.sqrt(probe_se ** 2 + run_var / n) if run_var is not None else None
         mse = seed_se if seed_se is not None else total_se if total_se is not None else probe_se
-        p = float(np.mean(predicted[s]))
-        pse = (float(np.std(predicted[s], ddof=1) / math.sqrt(n)) if n >= 2
-               else math.sqrt(sum(x * x for x in predicted_se[s])) / n)
+        if n >= 2 and s in pooled:  # the full runs' values pooled over seeds (rlvr.train.value.across_runs)
+            v = pooled[s]
+            p = float(v.influence if args.mode == "mask" else v.meta.get("influence_vs_replacement", v.influence))
+            pse = float((v.influence_se if args.mode == "mask" else v.meta.get("influence_vs_replacement_se")) or 0.0)
+        else:
+            p = float(np.mean(predicted[s]))
+            pse = math.sqrt(sum(x * x for x in predicted_se[s])) / n
         rows.append({"source": s, "predicted": p, "predicted_se": pse, "measured": m, "measured_se": mse,
                      "se_basis": basis, "significant": abs(m) > 2 * mse,
                      "signs_agree": (p > 0) == (m > 0) if p and m else p == m,

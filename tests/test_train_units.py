@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import pytest
 
 from rlvr.records import Message, Provenance, RolloutGroup, Task, VerifierSpec
@@ -194,7 +196,58 @@ def test_values_sws_rule_aggregates_and_ranking():
     own = [sum(g.meta["influence_by_probe"][u] for g in groups[4:6]) for u in range(2)]
     want = [o - 2 / 4 * r for o, r in zip(own, rest)]
     assert s2.meta["influence_vs_replacement"] == pytest.approx(sum(want))
-    assert s2.meta["influence_vs_replacement_se"] == pytest.approx(bootstrap_se(want))
+    # se: the same arithmetic per probe unit, plus the bootstrap over groups: s2's own two groups
+    # (both +0.01: no spread) and the rest's four, scaled by the share 2/4
+    rest_groups = [g.meta["influence"] for g in groups[:4]]
+    rest_var = sum(x * x for x in rest_groups) - sum(rest_groups) ** 2 / 4
+    assert s2.meta["influence_vs_replacement_se"] == pytest.approx(math.sqrt(bootstrap_se(want) ** 2
+                                                                             + 0.25 * rest_var))
+    s1 = next(v for v in values if (v.level, v.key) == ("source", "s1"))
+    assert s1.meta["influence_se_groups"] == pytest.approx(math.sqrt(rest_var))
+    assert s1.meta["influence_se_probe"] == pytest.approx(bootstrap_se(rest))
+    assert s1.influence_se == pytest.approx(math.hypot(math.sqrt(rest_var), bootstrap_se(rest)))
+
+
+def test_group_bootstrap_is_the_resampling_variance():
+    """influence_uncertainty's group part is exactly the variance of the sum when the groups are
+    resampled with replacement (checked by resampling), and the probe part adds in quadrature."""
+    from rlvr.train.value import influence_uncertainty
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.01, 0.05, size=7)
+    x[:3] = 0.0  # all-equal groups: no influence, but they are part of what a redraw can pick
+    draws = rng.choice(x, size=(200_000, len(x)), replace=True).sum(axis=1)
+    se, probe, groups = influence_uncertainty(float(x.sum()), len(x), float((x * x).sum()), None)
+    assert probe is None and se == groups
+    assert groups == pytest.approx(draws.std(), rel=0.01)
+    se, probe, groups = influence_uncertainty(float(x.sum()), len(x), float((x * x).sum()), [0.1, -0.1, 0.05])
+    assert se == pytest.approx(math.hypot(probe, groups))
+    assert influence_uncertainty(0.3, 1, 0.09, None) == (0.0, None, 0.0)  # one group: a redraw gives itself
+
+
+def test_values_pool_over_runs():
+    from rlvr.records import Value
+    from rlvr.train.value import across_runs
+
+    def run(helpful, poisoned):
+        return [Value(level="source", key="helpful", n_tasks=2, n_groups=4, n_mixed_groups=2, advantage_mass=1.0,
+                      pass_rate_first=0.2, pass_rate_last=0.4, trajectory="learned", weakness=False,
+                      influence=helpful, meta={"influence_vs_replacement": helpful + 0.01}),
+                Value(level="source", key="poisoned", n_tasks=2, n_groups=4, n_mixed_groups=1, advantage_mass=0.5,
+                      pass_rate_first=0.2, pass_rate_last=None, trajectory="stuck", weakness=True,
+                      influence=poisoned),
+                Value(level="task", key="t0", n_tasks=1, n_groups=1, n_mixed_groups=0, advantage_mass=0.0,
+                      pass_rate_first=None, pass_rate_last=None, trajectory="unseen", weakness=False)]
+
+    pooled = {v.key: v for v in across_runs([run(0.2, -0.1), run(0.1, -0.3), run(0.3, -0.2)])}
+    assert set(pooled) == {"helpful", "poisoned"}  # only the level asked for
+    h, p = pooled["helpful"], pooled["poisoned"]
+    assert h.influence == pytest.approx(0.2) and h.influence_se == pytest.approx(0.1 / math.sqrt(3))
+    assert h.meta["influence_vs_replacement"] == pytest.approx(0.21)
+    assert h.meta["influence_vs_replacement_se"] == pytest.approx(0.1 / math.sqrt(3))
+    assert (h.n_groups, h.meta["runs"], h.meta["rank"], p.meta["rank"]) == (12, 3, 1, 2)
+    assert p.pass_rate_last is None and p.weakness and p.meta["influence_by_run"] == [-0.1, -0.3, -0.2]
+    assert across_runs([run(0.2, -0.1)])[0].influence_se is None  # one run: no spread to measure
 
 
 def test_auto_micro_batches_bound_tokens_per_slice():

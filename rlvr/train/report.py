@@ -194,7 +194,9 @@ scaling, a mixed group of k rollouts adds between about 0.8k and k; an all-equal
 gradient of the probe objective, i.e. the predicted first-order change in the probe pass rate caused by
 the key's updates (with the default reward objective: +0.01 ≈ one percentage point of probe pass rate).
 Positive: its updates made the probe answers more likely to be correct. ± is the bootstrap standard error
-over probe tasks; bold where |influence| &gt; 2 SE. A first-order prediction (each update's effect through
+over probe tasks and over the key's groups (which of its groups were drawn and happened to be mixed), added in
+quadrature; it does not hold the noise of training itself (another seed): pool runs for that; bold where
+|influence| &gt; 2 SE. A first-order prediction (each update's effect through
 AdamW's momentum over the rest of the run): with every block tracked it is the whole model's predicted
 change; with the last blocks only (the default) the change through those weights, a fraction of the whole:
 read signs, ratios between keys and the SE there, not the magnitude (see "influence" at the top).</dd>
@@ -352,8 +354,8 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
         dropped = (left_out or {}).get("by_source", {})
         parts.append("<h2>Verdict: which data helped</h2><p class='note'>Per source and per kind. "
                      + ("<i>helped</i> / <i>hurt</i>: the summed influence of its groups on the probe objective is "
-                        "at least two standard errors above / below zero (SE: bootstrap over probe tasks where the ledger "
-                        "has per-probe contributions, else over its groups); <i>unclear</i>: "
+                        "at least two standard errors above / below zero (SE: bootstrap over its groups and, where the "
+                        "ledger has per-probe contributions, over probe tasks); <i>unclear</i>: "
                         "within two SE. <i>vs replacement</i>: its influence minus that of as many groups like the "
                         "rest of the run's, the predicted cost of dropping it from a run of this length (its steps "
                         "would go to the other data; negative: dropping it is predicted to help). " if influence_on else
@@ -378,7 +380,7 @@ def write_report(path: Path, *, title: str, groups: Sequence[RolloutGroup], valu
     parts.append("<h2>Value</h2><p class='note'>Ranked by " + (
         "TracIn influence on the probe objective in AdamW's geometry: the predicted change in the probe pass rate "
         "caused by the task's updates (positive: correct probe answers became more likely), ± its bootstrap "
-        "standard error over probe tasks; bold where |influence| > 2 se" if influence_on else
+        "standard error over probe tasks and the key's groups; bold where |influence| > 2 se" if influence_on else
         "advantage mass (influence was off)") + ". Columns:</p>" + COLUMNS)
     for level in ("generator", "source", "kind"):
         img = _plot_value(values, level)

@@ -15,9 +15,16 @@ For every training task (rlvr.records.Value, level "task"):
 - influence: the sum of its groups' TracIn influence on the probe objective in AdamW's geometry
   (rlvr.train.influence): the predicted first-order change in the probe's pass rate (reward
   objective) caused by the task's updates; positive = its updates made correct probe answers more
-  likely. `influence_se` is its standard error from the bootstrap over probe tasks (the per-probe
-  contributions are summed over the task's groups, `meta["influence_by_probe"]`), and
-  `meta["influence_sure"]` says whether |influence| > 2 se.
+  likely. `influence_se` is its standard error from two independent bootstraps, added in
+  quadrature (`influence_uncertainty`): over probe tasks (which probe set measured it: the per-probe
+  contributions summed over the key's groups, `meta["influence_by_probe"]`) and over the key's
+  groups (which of its groups the run happened to draw and which of them happened to be mixed: a
+  source's value often rests on a handful of groups; `meta["influence_sq"]` keeps the sum of the
+  squared group influences it needs). The two parts are in `meta["influence_se_probe"]` and
+  `meta["influence_se_groups"]`; `meta["influence_sure"]` says whether |influence| > 2 se.
+  Neither part holds the run-to-run noise of training itself (the same data, another seed):
+  benchmarks/value_ablation.py measures that, and several runs' values can be pooled over seeds
+  with `across_runs`.
 
 Aggregates also carry `meta["influence_vs_replacement"]` (with `_se`): the key's influence minus
 that of as many groups like the rest of the run's, the predicted effect of dropping the key from
@@ -98,7 +105,8 @@ def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence
         s = slope(steps, rates)
         label = trajectory(rates, s)
         weak = len(rates) >= 2 and max(rates) < THRESHOLD and s < 0
-        infl = sum(float(g.meta.get("influence", 0.0)) for g in gs) if influence_on else None
+        group_infl = [float(g.meta.get("influence", 0.0)) for g in gs]
+        infl = sum(group_infl) if influence_on else None
         by_probe = sum_vectors(g.meta.get("influence_by_probe") for g in gs) if influence_on else None
         values.append(Value(
             level="task", key=t.task_id, n_tasks=1, n_groups=len(gs), n_mixed_groups=sum(g.mixed for g in gs),
@@ -107,6 +115,8 @@ def task_values(tasks: Sequence[Task], groups: Sequence[RolloutGroup], influence
             trajectory=label, weakness=weak, influence=infl,
             meta={"max_pass_rate": max(rates) if rates else None, "slope": round(s, 8), "kind": t.kind},
         ))
+        if influence_on:
+            values[-1].meta["influence_sq"] = sum(x * x for x in group_infl)
         _attach_uncertainty(values[-1], by_probe)
         details[t.task_id] = {"steps": steps, "pass_rates": [round(r, 6) for r in rates], "slope": s,
                               "max": max(rates) if rates else None, "trajectory": label}
@@ -145,28 +155,60 @@ def aggregate(task_values_: Sequence[Value], keys: dict[str, Keys], level: str) 
                   "trajectories": dict(sorted(counts.items())),
                   "influence_per_task": (total_infl / len(vs)) if total_infl is not None else None},
         ))
+        if total_infl is not None:
+            out[-1].meta["influence_sq"] = sum(float(v.meta.get("influence_sq") or 0.0) for v in vs)
         _attach_uncertainty(out[-1], by_probe)
     _attach_replacement(out, task_values_)
     return rank(out)
 
 
+def group_bootstrap_var(total: float, sq: float, n: int) -> float:
+    """Variance of a sum of n group influences when the groups are resampled with replacement:
+    n x their population variance = sum(x^2) - sum(x)^2 / n, exactly (no Monte Carlo)."""
+    return max(0.0, sq - total * total / n) if n > 0 else 0.0
+
+
+def influence_uncertainty(total: float, n_groups: int, sq: float | None, units: list[float] | None
+                          ) -> tuple[float | None, float | None, float | None]:
+    """(se, se over probe units, se over groups) of a key's summed influence: the bootstrap over
+    probe units (`units`, its per-unit contributions) and over its `n_groups` groups (`sq`, the sum
+    of their squared influences), independent resamplings, so their variances add. None where a
+    part cannot be computed (fewer than two probe units, no squares recorded); the se is then the
+    other part alone, or None when neither exists."""
+    from rlvr.train.influence import bootstrap_se
+
+    probe = bootstrap_se(units) if units else None
+    groups = math.sqrt(group_bootstrap_var(total, sq, n_groups)) if sq is not None and n_groups > 0 else None
+    parts = [x for x in (probe, groups) if x is not None]
+    return (math.sqrt(sum(x * x for x in parts)) if parts else None), probe, groups
+
+
 def vs_replacement(influence: float, n_groups: int, units: list[float] | None, total: float, n_total: int,
-                   total_units: list[float] | None) -> tuple[float | None, float | None]:
+                   total_units: list[float] | None, sq: float | None = None, total_sq: float | None = None
+                   ) -> tuple[float | None, float | None]:
     """(influence vs replacement, its bootstrap se): a key's influence minus that of as many groups
     drawn like the rest of the run, infl_key - n_key * (infl_rest / n_rest): what dropping the key is
     predicted to do when its steps go to the other data (a run of fixed length), where `influence`
     alone predicts dropping its gradient. A source with no gradient (all-equal groups) is then worth
-    minus the slots it took from the rest. The se applies the same arithmetic per probe unit."""
+    minus the slots it took from the rest. The se applies the same arithmetic per probe unit and,
+    given the sums of squared group influences (`sq` the key's, `total_sq` the run's), adds the
+    bootstrap over the key's groups and over the rest's (scaled by the share)."""
     n_rest = n_total - n_groups
     if n_rest <= 0:
         return None, None
     share = n_groups / n_rest
     value = influence - share * (total - influence)
-    if not units or not total_units or len(units) != len(total_units):
-        return value, None
-    from rlvr.train.influence import bootstrap_se
+    var = None
+    if units and total_units and len(units) == len(total_units):
+        from rlvr.train.influence import bootstrap_se
 
-    return value, bootstrap_se([a - share * (t - a) for a, t in zip(units, total_units)])
+        probe = bootstrap_se([a - share * (t - a) for a, t in zip(units, total_units)])
+        var = probe * probe if probe is not None else None
+    if sq is not None and total_sq is not None:
+        groups = (group_bootstrap_var(influence, sq, n_groups)
+                  + share * share * group_bootstrap_var(total - influence, total_sq - sq, n_rest))
+        var = groups if var is None else var + groups
+    return value, (math.sqrt(var) if var is not None else None)
 
 
 def _attach_replacement(values: list[Value], task_values_: Sequence[Value]) -> None:
@@ -176,11 +218,13 @@ def _attach_replacement(values: list[Value], task_values_: Sequence[Value]) -> N
         return
     total, n_total = sum(infl), sum(v.n_groups for v in task_values_)
     total_units = sum_vectors(v.meta.get("influence_by_probe") for v in task_values_)
+    squares = [v.meta.get("influence_sq") for v in task_values_ if v.influence is not None]
+    total_sq = sum(squares) if squares and None not in squares else None
     for v in values:
         if v.influence is None:
             continue
         value, se = vs_replacement(v.influence, v.n_groups, v.meta.get("influence_by_probe"), total, n_total,
-                                   total_units)
+                                   total_units, v.meta.get("influence_sq"), total_sq)
         if value is not None:
             v.meta["influence_vs_replacement"] = value
         if se is not None:
@@ -203,15 +247,66 @@ def sum_vectors(vectors) -> list[float] | None:
     return total
 
 
-def _attach_uncertainty(value: Value, by_probe: list[float] | None) -> None:
-    from rlvr.train.influence import bootstrap_se
+def across_runs(runs: Sequence[Sequence[Value]], level: str = "source") -> list[Value]:
+    """Pool the `level` rows of several runs' values (each a run's value.parquet: the same data with
+    other seeds, or other draws of a pool) into one row per key. A run's own se cannot see how much
+    another seed would have moved the value; the spread over runs does. `influence` (and
+    meta["influence_vs_replacement"]) is the mean over the runs that hold the key, `influence_se`
+    the standard deviation over them / sqrt(runs) (None with one run); counts are summed, first and
+    last pass rates averaged; meta["runs"] counts the runs, meta["influence_by_run"] lists them."""
+    by_key: dict[str, list[Value]] = defaultdict(list)
+    for run in runs:
+        for v in run:
+            if v.level == level:
+                by_key[v.key].append(v)
 
-    if value.influence is None or by_probe is None:
+    def mean_se(xs: list[float]) -> tuple[float | None, float | None]:
+        if not xs:
+            return None, None
+        m = sum(xs) / len(xs)
+        if len(xs) < 2:
+            return m, None
+        return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1) / len(xs))
+
+    def avg(xs: list[float | None]) -> float | None:
+        xs = [x for x in xs if x is not None]
+        return sum(xs) / len(xs) if xs else None
+
+    out = []
+    for key, vs in by_key.items():
+        infl, se = mean_se([v.influence for v in vs if v.influence is not None])
+        repl, repl_se = mean_se([float(v.meta["influence_vs_replacement"]) for v in vs
+                                 if v.meta.get("influence_vs_replacement") is not None])
+        row = Value(level=level, key=key, n_tasks=max(v.n_tasks for v in vs), n_groups=sum(v.n_groups for v in vs),
+                    n_mixed_groups=sum(v.n_mixed_groups for v in vs),
+                    advantage_mass=round(sum(v.advantage_mass for v in vs), 6),
+                    pass_rate_first=avg([v.pass_rate_first for v in vs]),
+                    pass_rate_last=avg([v.pass_rate_last for v in vs]),
+                    trajectory=Counter(v.trajectory for v in vs).most_common(1)[0][0],
+                    weakness=any(v.weakness for v in vs), influence=infl, influence_se=se,
+                    meta={"runs": len(vs), "influence_by_run": [v.influence for v in vs]})
+        if repl is not None:
+            row.meta["influence_vs_replacement"] = repl
+            row.meta["influence_vs_replacement_se"] = repl_se
+        if infl is not None and se:
+            row.meta["influence_sure"] = abs(infl) > 2 * se
+        out.append(row)
+    return rank(out)
+
+
+def _attach_uncertainty(value: Value, by_probe: list[float] | None) -> None:
+    """`influence_se` and its parts (see `influence_uncertainty`) on a value row."""
+    if value.influence is None:
         return
-    value.influence_se = bootstrap_se(by_probe)
-    value.meta["influence_by_probe"] = [round(x, 12) for x in by_probe]
-    if value.influence_se is not None:
-        value.meta["influence_sure"] = abs(value.influence) > 2 * value.influence_se
+    if by_probe is not None:
+        value.meta["influence_by_probe"] = [round(x, 12) for x in by_probe]
+    se, probe, groups = influence_uncertainty(value.influence, value.n_groups, value.meta.get("influence_sq"),
+                                              by_probe)
+    value.influence_se = se
+    value.meta["influence_se_probe"] = probe
+    value.meta["influence_se_groups"] = groups
+    if se:
+        value.meta["influence_sure"] = abs(value.influence) > 2 * se
 
 
 def rank(values: list[Value]) -> list[Value]:
@@ -267,8 +362,8 @@ class Verdict:
     """What one source (or kind) did for training, with how sure that is and what to do about it.
 
     `influence` is the sum of its groups' TracIn influence and `influence_se` the standard error of
-    that sum: the bootstrap over probe tasks (as `Value.influence_se`) when the ledger holds per-probe
-    contributions, else sqrt(n) x the standard deviation over its groups; `z` = influence / se says
+    that sum, as `Value.influence_se`: the bootstrap over probe units (when the ledger holds per-probe
+    contributions) and over its groups, added in quadrature; `z` = influence / se says
     how far the total is from zero in units of its noise. `probe_delta` is the change of its probe pass rate
     from the first to the last evaluation, with `probe_se` the binomial standard error of the change.
     """
@@ -313,16 +408,6 @@ def binomial_se(p: float, n: int) -> float:
     return math.sqrt(adj * (1 - adj) / (n + 4))
 
 
-def sum_se(xs: Sequence[float]) -> float | None:
-    """Standard error of sum(xs) treating the xs as independent draws: sqrt(n) x sample sd."""
-    n = len(xs)
-    if n < 2:
-        return None
-    mean = sum(xs) / n
-    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
-    return math.sqrt(n * var)
-
-
 def _certainty(z: float) -> str:
     a = abs(z)
     if a >= 3:
@@ -362,14 +447,9 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
         infl_values = [float(g.meta.get("influence", 0.0)) for g in gs]
         infl = sum(infl_values) if influence_on and gs else None
         infl_se = None
-        if influence_on:
-            by_probe = sum_vectors(g.meta.get("influence_by_probe") for g in gs)
-            if by_probe:
-                from rlvr.train.influence import bootstrap_se
-
-                infl_se = bootstrap_se(by_probe)  # over probe tasks, as value.parquet's influence_se
-            if infl_se is None:
-                infl_se = sum_se(infl_values)  # over its groups
+        if influence_on and gs:  # over probe units and over its groups, as value.parquet's influence_se
+            infl_se = influence_uncertainty(infl, len(gs), sum(x * x for x in infl_values),
+                                            sum_vectors(g.meta.get("influence_by_probe") for g in gs))[0]
         steps = sorted(probe.get(key, {}))
         pf = pl = pse = None
         pn = 0
@@ -393,13 +473,18 @@ def verdicts(groups: Sequence[RolloutGroup], keys: dict[str, Keys], by: str, inf
 
 def _verdict_replacement(out: list[Verdict], train: dict[str, list[RolloutGroup]]) -> None:
     """Each verdict's influence vs replacement against the other keys' groups (`vs_replacement`)."""
+    def sq(gs: Sequence[RolloutGroup]) -> float:
+        return sum(float(g.meta.get("influence", 0.0)) ** 2 for g in gs)
+
     all_groups = [g for gs in train.values() for g in gs]
     total = sum(float(g.meta.get("influence", 0.0)) for g in all_groups)
     units = sum_vectors(g.meta.get("influence_by_probe") for g in all_groups)
     for v in out:
         if v.influence is not None:
-            own = sum_vectors(g.meta.get("influence_by_probe") for g in train.get(v.key, []))
-            v.replacement, v.replacement_se = vs_replacement(v.influence, v.groups, own, total, len(all_groups), units)
+            mine = train.get(v.key, [])
+            own = sum_vectors(g.meta.get("influence_by_probe") for g in mine)
+            v.replacement, v.replacement_se = vs_replacement(v.influence, v.groups, own, total, len(all_groups), units,
+                                                             sq(mine), sq(all_groups))
 
 
 def _decide(key: str, gs: list[RolloutGroup], rate: float | None, mixed: int, infl: float | None,
