@@ -8,6 +8,7 @@ after SIGKILL without duplicated or lost rollout rows.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -99,10 +100,15 @@ def test_values_store_and_priors_agree_with_ledger(run):
     for level in ("generator", "source", "kind"):
         agg = [v for v in values if v.level == level]
         assert len(agg) == 1 and agg[0].n_groups == 24 and agg[0].influence == pytest.approx(total)
-        # its standard error is the bootstrap over probe tasks of the summed per-probe contributions
+        # its standard error: the bootstrap over probe tasks of the summed per-probe contributions
+        # and the bootstrap over its 24 groups, added in quadrature
         from rlvr.train.influence import bootstrap_se
 
-        assert agg[0].influence_se == pytest.approx(bootstrap_se(agg[0].meta["influence_by_probe"]))
+        infl = [g.meta["influence"] for g in groups]
+        over_groups = math.sqrt(sum(x * x for x in infl) - sum(infl) ** 2 / len(infl))
+        assert agg[0].meta["influence_se_groups"] == pytest.approx(over_groups)
+        assert agg[0].influence_se == pytest.approx(math.hypot(bootstrap_se(agg[0].meta["influence_by_probe"]),
+                                                               over_groups))
         assert agg[0].meta["influence_sure"] == (abs(agg[0].influence) > 2 * agg[0].influence_se)
     from rlvr.select.store import PassRateStore
 
