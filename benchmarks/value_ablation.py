@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -119,17 +120,30 @@ def schedule_of(run_dir: Path) -> list[list[str]]:
 
 
 def without(schedule: list[list[str]], gone: set[str], rest: list[str], rng: np.random.Generator
-            ) -> tuple[list[list[str]], int]:
+            ) -> tuple[list[list[str]], list[str]]:
     """(`schedule` with every task in `gone` replaced by a task of `rest` drawn uniformly among those
-    not already in that step, the number of slots replaced): the paired leave-one-source-out run."""
-    out, replaced = [], 0
+    not already in that step, the tasks that took the freed slots): the paired leave-one-source-out run."""
+    out, fillers = [], []
     for step in schedule:
         kept = [t for t in step if t not in gone]
         free = [t for t in rest if t not in kept]
-        fill = iter(rng.choice(free, size=len(step) - len(kept), replace=False).tolist())
-        out.append([t if t not in gone else next(fill) for t in step])
-        replaced += len(step) - len(kept)
-    return out, replaced
+        fill = rng.choice(free, size=len(step) - len(kept), replace=False).tolist()
+        fillers += fill
+        it = iter(fill)
+        out.append([t if t not in gone else next(it) for t in step])
+    return out, fillers
+
+
+def for_the_draw(source: str, fillers: list[str], source_of: dict[str, str], values: dict) -> float | None:
+    """The prediction for this particular replacement draw: the source's influence minus, for each
+    slot it gave up, the full run's influence per group of the source of the task that took it (where
+    influence vs replacement charges every slot the average group of the rest)."""
+    v = values.get(source)
+    if v is None or v.influence is None:
+        return None
+    per_group = {k: (w.influence / w.n_groups if w.influence is not None and w.n_groups else 0.0)
+                 for k, w in values.items()}
+    return float(v.influence) - sum(per_group.get(source_of[t], 0.0) for t in fillers)
 
 
 def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, train_seed: int | None = None,
@@ -282,6 +296,7 @@ def main() -> None:
     predicted_se: dict[str, list[float]] = {s: [] for s in SOURCES}
     null_diffs: list[float] = []
     full_values: list[list] = []  # each seed's full-run source values
+    draw: dict[str, list[float | None]] = {s: [] for s in SOURCES}  # paired removal: prediction for the draw
     null_probe_var: list[float] = []
     start = time.perf_counter()
     for seed in range(args.seeds):
@@ -296,6 +311,7 @@ def main() -> None:
         print(f"seed {seed}: full run probe pass rate {full_rates.mean():.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         paired = args.mode == "remove" and not args.fresh_schedule
+        source_of = {t.task_id: t.meta.get("source") for t in train_tasks}
         schedule = schedule_of((args.full_from or args.out) / f"seed{seed}" / "full") if paired else None
         if args.check_replay and paired:
             rates, _ = one_run(train_tasks, probe, args.out / f"seed{seed}" / "replay", args.steps, seed, args.samples,
@@ -320,10 +336,12 @@ def main() -> None:
                 rest = [t for t in train_tasks if t.meta.get("source") != source]
                 if paired:
                     gone = {t.task_id for t in train_tasks if t.meta.get("source") == source}
-                    replayed, n_replaced = without(schedule, gone, list(dict.fromkeys(t.task_id for t in rest)),
-                                                   np.random.default_rng([seed, SOURCES.index(source)]))
-                    print(f"  without {source}: {n_replaced} of {sum(map(len, schedule))} slots given to the rest",
-                          flush=True)
+                    replayed, fillers = without(schedule, gone, list(dict.fromkeys(t.task_id for t in rest)),
+                                                np.random.default_rng([seed, SOURCES.index(source)]))
+                    taken = Counter(source_of[t] for t in fillers)
+                    print(f"  without {source}: {len(fillers)} of {sum(map(len, schedule))} slots given to the rest ("
+                          + ", ".join(f"{k} {n}" for k, n in sorted(taken.items())) + ")", flush=True)
+                    draw[source].append(for_the_draw(source, fillers, source_of, values))
             else:
                 rest = masked(train_tasks, source)
             rates, _ = one_run(rest, probe, args.out / f"seed{seed}" / f"without-{source}", args.steps, seed,
@@ -345,8 +363,9 @@ def main() -> None:
             predicted[source].append(pred)
             predicted_se[source].append(pse)
             print(f"  without {source:<10} probe pass rate {rates.mean():.3f}: measured contribution "
-                  f"{diff.mean():+.4f}; predicted {predicted[source][-1]:+.2e} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+                  f"{diff.mean():+.4f}; predicted {predicted[source][-1]:+.2e}"
+                  + (f", for this draw {draw[source][-1]:+.2e}" if draw[source] and draw[source][-1] is not None
+                     else "") + f" ({time.perf_counter() - start:.0f} s)", flush=True)
 
     from rlvr.train.value import across_runs
 
@@ -379,6 +398,7 @@ def main() -> None:
                      "se_basis": basis, "significant": abs(m) > 2 * mse,
                      "signs_agree": (p > 0) == (m > 0) if p and m else p == m,
                      "per_seed_measured": measured[s], "per_seed_predicted": predicted[s],
+                     "for_the_draw": (float(np.mean(draw[s])) if draw[s] and None not in draw[s] else None),
                      "probe_se": probe_se, "seed_se": seed_se, "se_with_run_noise": total_se,
                      "significant_with_run_noise": abs(m) > 2 * total_se if total_se is not None else None})
     print()
@@ -402,6 +422,11 @@ def main() -> None:
     sig = [r for r in rows if r["significant"]]
     agree = sum(r["signs_agree"] for r in sig)
     rho = spearman([r["predicted"] for r in rows], [r["measured"] for r in rows])
+    if all(r["for_the_draw"] is not None for r in rows):
+        rho_draw = spearman([r["for_the_draw"] for r in rows], [r["measured"] for r in rows])
+        print("\nfor the draw (each freed slot charged the per-group influence of the source that took it, "
+              "not the rest's average): " + ", ".join(f"{r['source']} {r['for_the_draw']:+.3f}" for r in rows)
+              + f"; Spearman with measured {rho_draw:.2f}")
     print(f"\nsigns agree on {agree}/{len(sig)} sources whose measured change exceeds 2 se (target: all)")
     print(f"Spearman(predicted, measured) over {len(rows)} sources: {rho:.2f} (target >= 0.8)")
     print(f"mode {args.mode}: {args.seeds} seeds x {1 + len(SOURCES)} runs of {args.steps} steps, {args.samples} samples x "

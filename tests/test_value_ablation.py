@@ -33,8 +33,8 @@ def test_without_replaces_exactly_the_sources_slots(bench):
     schedule = [["a", "b", "c", "d"], ["e", "a", "f", "g"], ["h", "i", "j", "k"]]
     rest = ["b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
     for seed in range(20):
-        out, replaced = bench.without(schedule, {"a"}, rest, np.random.default_rng(seed))
-        assert replaced == 2
+        out, fillers = bench.without(schedule, {"a"}, rest, np.random.default_rng(seed))
+        assert fillers == [out[0][0], out[1][1]]  # the tasks that took a's two slots, in order
         assert out[2] == schedule[2]  # untouched steps replay as they were
         for before, after in zip(schedule, out):
             assert len(set(after)) == len(after)  # a step's tasks stay distinct
@@ -62,3 +62,14 @@ def test_replayed_schedule_is_bit_identical_and_removal_follows_it(bench, tmp_pa
                                 np.random.default_rng(1))
     bench.one_run(rest, probe, tmp_path / "without", 3, 0, 4, schedule=replayed, influence=False)
     assert bench.schedule_of(tmp_path / "without") == replayed
+
+
+def test_the_draws_prediction_charges_each_slot_to_the_source_that_took_it(bench):
+    from types import SimpleNamespace as V
+
+    values = {"helpful": V(influence=0.2, n_groups=4), "poisoned": V(influence=-0.3, n_groups=6),
+              "impossible": V(influence=0.0, n_groups=5), "mastered": V(influence=-0.01, n_groups=5)}
+    source_of = {"h1": "helpful", "h2": "helpful", "p1": "poisoned", "i1": "impossible"}
+    # mastered's slots went to two helpful groups (+0.05 each), one poisoned (-0.05), one impossible (0)
+    assert bench.for_the_draw("mastered", ["h1", "h2", "p1", "i1"], source_of, values) == pytest.approx(-0.06)
+    assert bench.for_the_draw("unknown", ["h1"], source_of, values) is None
