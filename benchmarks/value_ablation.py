@@ -173,8 +173,27 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
     train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
     keys = {t.task_id: task_keys(t) for t in probe_tasks}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+    save_rates(out, rates, probe_tasks, samples, seed)
     values = {v.key: v for v in Value.read_parquet(out / "value.parquet") if v.level == "source"}
     return rates, values
+
+
+RATES_FILE = "ablation_probe.json"  # a run's final probe pass rates, kept so a rerun need not probe again
+
+
+def save_rates(run_dir: Path, rates: np.ndarray, probe_tasks, samples: int, seed: int) -> None:
+    (run_dir / RATES_FILE).write_text(json.dumps({
+        "samples": samples, "seed": seed, "probe": [t.task_id for t in probe_tasks], "rates": rates.tolist()}))
+
+
+def saved_rates(run_dir: Path, probe_tasks, samples: int, seed: int) -> np.ndarray | None:
+    """The final probe pass rates saved with the run, when they were measured the same way."""
+    path = run_dir / RATES_FILE
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    same = (saved["samples"], saved["seed"], saved["probe"]) == (samples, seed, [t.task_id for t in probe_tasks])
+    return np.array(saved["rates"]) if same else None
 
 
 def finished_checkpoint(out: Path, steps: int):
@@ -187,8 +206,8 @@ def finished_checkpoint(out: Path, steps: int):
 
 def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
     """A run an earlier invocation finished (same seed and settings: runs are deterministic), read
-    back: its final checkpoint's policy is probed again and its values are recomputed from its ledger
-    with this version's value code."""
+    back: its final checkpoint's policy is probed again (unless its probe pass rates were saved,
+    measured the same way) and its values are recomputed from its ledger with this version's value code."""
     import transformers
 
     from rlvr.records import RolloutGroup, Task
@@ -198,17 +217,20 @@ def finished_run(tasks, probe_tasks, run_dir: Path, seed: int, samples: int):
     checkpoint = finished_checkpoint(run_dir, 0)
     if checkpoint is None:
         raise SystemExit(f"{run_dir}: no complete checkpoint to reuse (run the full runs first, without --full-from)")
-    model = transformers.AutoModelForCausalLM.from_pretrained(checkpoint)
-    if MODEL[0] == "tiny":
-        from rlvr.train.tiny import make_tokenizer
-
-        tokenizer = make_tokenizer()
-    else:
-        from rlvr.models import resolve_model
-
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(resolve_model(MODEL[0])), padding_side="left")
     keys = {t.task_id: task_keys(t) for t in [*tasks, *probe_tasks]}
-    rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+    rates = saved_rates(run_dir, probe_tasks, samples, seed)
+    if rates is None:
+        model = transformers.AutoModelForCausalLM.from_pretrained(checkpoint)
+        if MODEL[0] == "tiny":
+            from rlvr.train.tiny import make_tokenizer
+
+            tokenizer = make_tokenizer()
+        else:
+            from rlvr.models import resolve_model
+
+            tokenizer = transformers.AutoTokenizer.from_pretrained(str(resolve_model(MODEL[0])), padding_side="left")
+        rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
+        save_rates(run_dir, rates, probe_tasks, samples, seed)
     groups = RolloutGroup.read_parquet(run_dir / "rollouts.parquet")
     trained = Task.read_parquet(run_dir / "tasks.parquet")  # what the run trained on: duplicates already merged
     values, _ = compute_values(trained, groups, keys, influence_on=True)

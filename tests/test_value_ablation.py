@@ -48,6 +48,10 @@ def test_replayed_schedule_is_bit_identical_and_removal_follows_it(bench, tmp_pa
     tasks, probe = planted_tasks(n_per_source=4, n_probe=4, seed=0)
     full_rates, values = bench.one_run(tasks, probe, tmp_path / "full", 3, 0, 4)
     assert values, "the full run reports source values"
+    again, recomputed = bench.one_run(tasks, probe, tmp_path / "full", 3, 0, 4)  # finished: read back, not retrained
+    np.testing.assert_array_equal(again, full_rates)
+    assert (tmp_path / "full" / bench.RATES_FILE).exists()
+    assert {k: v.influence for k, v in recomputed.items()} == pytest.approx({k: v.influence for k, v in values.items()})
     schedule = bench.schedule_of(tmp_path / "full")
     assert len(schedule) == 3 and all(len(step) == 4 for step in schedule)
 
