@@ -171,6 +171,8 @@ def one_run(tasks, probe_tasks, out: Path, steps: int, seed: int, samples: int, 
                       save_every=steps, seed=seed if train_seed is None else train_seed, report=False,
                       memory_gb=12.0)
     train(cfg, tasks, out, probe_tasks=probe_tasks, model=model, tokenizer=tokenizer)
+    for state in out.glob("checkpoints/*/optimizer.pt"):  # a finished run is read back, never resumed:
+        state.unlink()                                    # AdamW's state is 2x the model (1.1 GB for SmolLM2)
     keys = {t.task_id: task_keys(t) for t in probe_tasks}
     rates = probe_pass_rates(model, tokenizer, probe_tasks, keys, samples, seed)
     save_rates(out, rates, probe_tasks, samples, seed)
