@@ -50,8 +50,9 @@ tracked weights), so each group's influence is kept as its vector of per-unit co
 vectors. Resampling the units with replacement (the bootstrap over probe groups, clustered when
 tasks share a unit) gives the standard error of the sum in closed form,
 se = sqrt(U * mean_u (c_u - mean c)^2) for the U per-unit contributions c_u (`bootstrap_se`).
-This is the uncertainty that comes from which probe tasks were drawn and how their rollouts fell,
-not from the training noise; across seeds, compare runs.
+This is the uncertainty that comes from which probe tasks were drawn and how their rollouts fell;
+rlvr.train.value adds the bootstrap over a key's groups (which of its groups the run drew), and
+neither is the noise of training itself: across seeds, pool runs (`value.across_runs`).
 
 How it stays affordable. Only the weights of the linear layers in the last `layers` transformer
 blocks are looked at (under LoRA, only the adapters there: the trainable weights). For such a layer
