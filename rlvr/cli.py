@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("rlvr.train.cli", "GRPO on TRL with a rollout ledger, probe set and a report of which data helped"),
     "card": ("rlvr.datasets_cards.cli", "write a Hugging Face dataset folder with its card (from a run or a task "
                                         "table), or validate or push one"),
+    "value": ("rlvr.commands.value", "which data helped, from one training run or pooled over several (se over runs)"),
     "verify": ("rlvr.commands.verify", "score completions against tasks, or check every task's gold answer"),
     "models": ("rlvr.commands.models", "list or prepare the embedded models"),
     "run": ("rlvr.commands.run", "run a pipeline YAML into a run directory, resuming finished stages"),

@@ -282,3 +282,57 @@ def test_card_refuses_a_missing_run_folder_and_creates_nothing(tmp_path, capsys)
     assert not missing.exists() and not (tmp_path / "runs").exists() and not (tmp_path / "ds").exists()
     assert main(["card", "--run", str(tmp_path)]) == 2
     assert "needs --out DATASET_DIR" in capsys.readouterr().err
+
+
+def _rerun_values(tmp_path, name: str, arith: float, legs: float):
+    """Another run's value.parquet for the same data (another seed): the same keys, other influences."""
+    values = [Value("generator", "gym.basic_arithmetic", 20, 40, 12, 3.5, 0.1, 0.4, "learned", False, arith,
+                    meta={"influence_vs_replacement": arith / 2}, influence_se=0.001),
+              Value("generator", "gym.leg_counting", 8, 16, 0, 0.0, 0.0, 0.0, "stuck", True, legs)]
+    return Value.write_parquet(tmp_path / name / "value.parquet", values)
+
+
+def test_value_pooled_over_runs_in_the_cli_and_the_card(run_dir, tmp_path, capsys):
+    a, b = _rerun_values(tmp_path, "a", 0.10, -0.05), _rerun_values(tmp_path, "b", 0.20, -0.07)
+    # One run: its rows as value.parquet holds them, found through the run folder's manifest.
+    assert main(["value", str(run_dir), "--level", "generator"]) == 0
+    out = capsys.readouterr().out
+    assert str(run_dir / "train" / "value.parquet") in out and "bootstrap se" in out
+    assert re.search(r"gym\.basic_arithmetic\s+1\s+40\s+12\s+\+0\.12\s", out)
+
+    # Three runs: mean over them +- their spread / sqrt(3), which a single run's se cannot see.
+    pooled_file = tmp_path / "pooled.parquet"
+    assert main(["value", str(run_dir), str(a.parent), str(b), "--level", "generator", "--out", str(pooled_file)]) == 0
+    out = capsys.readouterr().out
+    mean, se = 0.14, (((0.12 - 0.14) ** 2 + (0.10 - 0.14) ** 2 + (0.20 - 0.14) ** 2) / 2 / 3) ** 0.5
+    assert "3 runs pooled" in out and "se over runs" in out
+    assert re.search(rf"gym\.basic_arithmetic\s+3\s+120\s+36\s+\+0\.14 \+- {se:.2g}\s+\+0\.075\s.*helped", out), out
+    assert re.search(r"gym\.leg_counting\s+3\s+48\s+0\s+-0\.05 \+- 0\.012\s.*hurt", out), out
+    pooled = {(v.level, v.key): v for v in Value.read_parquet(pooled_file)}
+    arith = pooled["generator", "gym.basic_arithmetic"]
+    assert arith.influence == pytest.approx(mean) and arith.influence_se == pytest.approx(se)
+    assert arith.meta["influence_by_run"] == pytest.approx([0.12, 0.10, 0.20])
+    # A key only one run holds is kept, with no spread to give it an se.
+    assert pooled["source", "Open Book"].meta["runs"] == 1 and pooled["source", "Open Book"].influence_se is None
+
+    # The card pools the same way and says so.
+    readme, facts = build_dataset(run_dir, tmp_path / "ds", CardOptions(value_runs=(a, b.parent)))
+    body = readme.read_text().split("\n---\n", 1)[1]
+    assert facts.value_runs == 3
+    assert f"| generator | gym.basic_arithmetic | 20 | 120 | 36 | 0.100 → 0.400 | +1.40e-01 ± {se:.1e} |" in body
+    assert "3 short GRPO runs" in body and "the mean over the 3 runs" in body
+    assert "Training value comes from 3 short runs" in body
+    assert validate_header(read_header(tmp_path / "ds"), tmp_path / "ds") == []
+
+    # Mistakes name what is wrong.
+    assert main(["value", str(run_dir), str(run_dir / "train")]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert main(["value", str(tmp_path / "nope")]) == 2
+    assert "nope: does not exist" in capsys.readouterr().err
+    assert main(["value", str(run_dir), "--level", "shelf"]) == 2
+    assert "no value rows at level 'shelf'" in capsys.readouterr().err
+    assert main(["card", "--run", str(run_dir), "--out", str(tmp_path / "ds2"), "--value-runs", str(run_dir)]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert main(["card", "--tasks", str(run_dir / "curate" / "tasks.parquet"), "--out", str(tmp_path / "ds3"),
+                 "--value-runs", str(a)]) == 2
+    assert "give --run RUN_DIR too" in capsys.readouterr().err

@@ -42,6 +42,7 @@ class CardOptions:
     attributions: dict[str, str] | None = None  # source -> attribution line
     curator: str = ""  # who made and maintains the dataset (a person or team)
     contact: str = ""  # where to reach them: e-mail, URL or Hub discussion page
+    value_runs: tuple[str | Path, ...] = ()  # more runs of the same data: value pooled over them (se over runs)
 
 
 def hub_license_id(name: str) -> str:
@@ -220,7 +221,8 @@ def limitations(facts: CardFacts) -> list[str]:
         items.append("Decontamination covers only the benchmarks listed above; paraphrases far from both the n-gram "
                      "and the embedding thresholds can still slip through.")
     if facts.values:
-        items.append("Training value comes from one short run of a small model; it ranks data for that model and "
+        runs = "one short run" if facts.value_runs == 1 else f"{facts.value_runs} short runs"
+        items.append(f"Training value comes from {runs} of a small model; it ranks data for that model and "
                      "budget and is evidence, not a guarantee, for others.")
     return items
 
@@ -323,6 +325,7 @@ def card_context(facts: CardFacts, opts: CardOptions, header: dict, license_text
         "curation": facts.curation, "quarantined": facts.quarantined, "decontam": facts.decontam,
         "pass_rate": _pass_rate_summary(facts), "plots": plots, "value_rows": _value_rows(facts),
         "train_model": str(facts.train_settings.get("model", "")), "train_scope": _train_scope(facts),
+        "value_runs": facts.value_runs,
         "columns": COLUMN_DOCS, "limitations": limitations(facts),
     }
 
@@ -347,7 +350,7 @@ def build_dataset(run_dir: str | Path | None, out: str | Path, opts: CardOptions
 
     opts = opts or CardOptions()
     out = Path(out)
-    facts = collect(run_dir, tasks_path, opts.attributions)
+    facts = collect(run_dir, tasks_path, opts.attributions, opts.value_runs)
     license_fields, license_text, license_note = choose_license(opts.license, licence_of_sources(facts.sources))
     files = write_dataset({s: ts for s, ts in facts.splits.items() if ts}, out)
     header = build_header(facts, files, opts, license_fields)

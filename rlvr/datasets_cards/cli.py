@@ -1,6 +1,7 @@
 """`rlvr card`: write, validate or push a dataset folder.
 
     rlvr card --run RUN_DIR --out DATASET_DIR [--name me/set] [--license cc-by-sa-4.0]   (write, from a run)
+    rlvr card --run RUN_DIR --value-runs RUN2 RUN3 --out DATASET_DIR                      (value pooled over seeds)
     rlvr card --tasks TABLE.parquet --out DATASET_DIR                                     (write, no run)
     rlvr card validate DATASET_DIR
     rlvr card push DATASET_DIR --repo-id me/set
@@ -31,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--license", default="", help="Hub licence id (default: derived from the sources)")
     parser.add_argument("--attribution", action="append", default=[], metavar="SOURCE=LINE",
                         help="attribution line for a source corpus (repeatable)")
+    parser.add_argument("--value-runs", nargs="+", type=Path, default=[], metavar="RUN",
+                        help="other training runs of the same data (run folders, train stage folders or value.parquet "
+                             "files): the card's training value is pooled with --run's, mean +- se over the runs")
     sub = parser.add_subparsers(dest="action", metavar="ACTION",
                                 help="validate or push an existing folder; leave out to write one")
     v = sub.add_parser("validate", help="check a dataset folder's card header offline")
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--attribution {item!r}: expected SOURCE=LINE")
         attributions[source] = line
     opts = CardOptions(name=args.name, pretty_name=args.pretty_name, license=args.license, attributions=attributions,
-                       curator=args.curator, contact=args.contact)
+                       curator=args.curator, contact=args.contact, value_runs=tuple(args.value_runs))
     readme, facts = build_dataset(args.run, args.out, opts, args.tasks)
     print(f"wrote {facts.n_tasks} tasks in {len(facts.kinds)} kind(s); card: {readme}")
     return 0

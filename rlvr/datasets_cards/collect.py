@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ class CardFacts:
     estimate_settings: dict[str, Any] = field(default_factory=dict)
     pass_rate_origin: str = ""  # "train" (observed in the training ledger), "estimate", "train+estimate", ""
     rollouts: dict[str, int] = field(default_factory=dict)  # the train ledger's rollouts per phase (train, probe)
+    value_runs: int = 1  # training runs `values` is pooled over (rlvr.train.value.across_runs)
 
     @property
     def n_tasks(self) -> int:
@@ -231,8 +233,13 @@ def open_run(run_dir: str | Path) -> RunDir:
 
 
 def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
-            attributions: dict[str, str] | None = None) -> CardFacts:
+            attributions: dict[str, str] | None = None, value_runs: Sequence[str | Path] = ()) -> CardFacts:
+    """The facts a card states. `value_runs`: other training runs of the same data (run folders,
+    train stage folders or value.parquet files) whose value is pooled with this run's, mean +- the
+    spread over runs (`rlvr.train.value.across_runs`)."""
     if run_dir is None:
+        if value_runs:
+            raise ValueError("--value-runs pools training value with a run's own: give --run RUN_DIR too")
         if tasks_path is None:
             raise ValueError("give a run folder (--run) or a task table (--tasks) to publish")
         return tasks_only(tasks_path, attributions)
@@ -245,6 +252,16 @@ def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
     values: list[Value] = []
     for _, path in _stage_files(run, "train", "value.parquet"):
         values = Value.read_parquet(path)
+    if value_runs:
+        from rlvr.train.value import pool_runs, value_file
+
+        if not values:
+            raise ValueError(f"--value-runs: {run.path} has no train stage with a value.parquet to pool them with")
+        others = [value_file(p) for p in value_runs]
+        own = [path for _, path in _stage_files(run, "train", "value.parquet")][-1]
+        if len({p.resolve() for p in [own, *others]}) < 1 + len(others):
+            raise ValueError("--value-runs: the same run's value was given twice: " + ", ".join(map(str, [own, *others])))
+        values = pool_runs([values, *(Value.read_parquet(p) for p in others)])
     # The probe set a train stage held out is published as the `test` split; the train stage's
     # own task table leaves it out, so add it back.
     probe_ids: set[str] = set()
@@ -284,7 +301,7 @@ def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
         curation=curation, decontam=decontam, quarantined=quarantined, stages=_stages(run),
         values=values, probe=probe, train_settings=train_settings,
         estimate_settings=estimate[-1].config if estimate else {}, pass_rate_origin=pass_rate_origin,
-        rollouts=dict(rollouts),
+        rollouts=dict(rollouts), value_runs=1 + len(value_runs),
     )
 
 

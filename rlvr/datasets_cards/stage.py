@@ -16,13 +16,15 @@ class CardStageConfig:
     attributions: dict[str, str] = field(default_factory=dict, metadata={"help": "source -> attribution line"})
     curator: str = field(default="", metadata={"help": "who made and maintains the dataset"})
     contact: str = field(default="", metadata={"help": "how to reach the curator (e-mail or URL)"})
+    value_runs: list[str] = field(default_factory=list, metadata={
+        "help": "other training runs of the same data whose value is pooled with this run's (se over runs)"})
 
 
 def run_stage(config: CardStageConfig, inputs: list[Path], out_dir: Path) -> StageResult:
     from rlvr.datasets_cards.card import CardOptions, build_dataset
 
     opts = CardOptions(config.name, config.pretty_name, config.license, attributions=config.attributions,
-                       curator=config.curator, contact=config.contact)
+                       curator=config.curator, contact=config.contact, value_runs=tuple(config.value_runs))
     # The run folder is the nearest parent with the manifest (a round's stage sits in RUN/round-N/).
     run_dir = next((p for p in out_dir.parents if (p / "manifest.json").is_file()), None)
     if run_dir is None and not inputs:

@@ -24,7 +24,7 @@ For every training task (rlvr.records.Value, level "task"):
   `meta["influence_se_groups"]`; `meta["influence_sure"]` says whether |influence| > 2 se.
   Neither part holds the run-to-run noise of training itself (the same data, another seed):
   benchmarks/value_ablation.py measures that, and several runs' values can be pooled over seeds
-  with `across_runs`.
+  with `across_runs` (`rlvr value RUN RUN ...`, `rlvr card --value-runs`).
 
 Aggregates also carry `meta["influence_vs_replacement"]` (with `_se`): the key's influence minus
 that of as many groups like the rest of the run's, the predicted effect of dropping the key from
@@ -46,6 +46,7 @@ import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rlvr.records import Difficulty, RolloutGroup, Task, Value
@@ -292,6 +293,37 @@ def across_runs(runs: Sequence[Sequence[Value]], level: str = "source") -> list[
             row.meta["influence_sure"] = abs(infl) > 2 * se
         out.append(row)
     return rank(out)
+
+
+def pool_runs(runs: Sequence[Sequence[Value]]) -> list[Value]:
+    """Every level of several runs' values pooled with `across_runs`: task rows first, then each
+    aggregate level in the order the runs hold them."""
+    levels = list(dict.fromkeys(v.level for run in runs for v in run))
+    levels.sort(key=lambda lv: lv != "task")
+    return [row for level in levels for row in across_runs(runs, level)]
+
+
+def value_file(path: str | Path) -> Path:
+    """The value.parquet of `path`: the file itself, a train stage's folder holding one, or a run
+    folder (manifest.json), whose last train stage's value.parquet is taken."""
+    from rlvr.rundir import RunDir
+
+    path = Path(path)
+    if path.is_file():
+        return path
+    if (path / "value.parquet").is_file():
+        return path / "value.parquet"
+    if (path / "manifest.json").is_file():
+        run = RunDir(path)
+        found = [path / name / "value.parquet" for name in run.stage_names()
+                 if (rec := run.record(name)) is not None and rec.kind == "train"
+                 and (path / name / "value.parquet").is_file()]
+        if found:
+            return found[-1]
+        raise FileNotFoundError(f"{path}: a run folder whose manifest.json lists no train stage with a "
+                                "value.parquet (run `rlvr train --out` it first)")
+    what = "does not exist" if not path.exists() else "is neither a value.parquet, a train stage's folder nor a run folder"
+    raise FileNotFoundError(f"{path}: {what}")
 
 
 def _attach_uncertainty(value: Value, by_probe: list[float] | None) -> None:
