@@ -58,6 +58,9 @@ def test_outputs_and_counts(run, tasks):
     assert c["tasks_in"] == c["train_tasks"] + c["probe_tasks"] + c["duplicates"] + c["probe_overlap"]
     assert c["steps"] == 6 and c["groups"] == 24 and c["rollouts"] == 96
     assert c["influence_params"] > 0 and c["influence_refreshes"] == 6 and c["probe_evaluations"] == 3
+    # probes after steps 0, 3 and 6: the refreshes at steps 1, 2, 4 and 5 reweight rollouts 1-2 steps old
+    assert c["influence_stale_refreshes"] == 4 and c["influence_probe_max_age"] == 2
+    assert 0 < c["influence_probe_min_ess"] <= 1
     probe_ids = set(pq.read_table(out / "probe_tasks.parquet").column("task_id").to_pylist())
     assert len(probe_ids) == c["probe_tasks"] > 0
 
@@ -126,6 +129,7 @@ def test_report_is_self_contained(run):
                     "Persistent weaknesses", "Settings"):
         assert section in html
     assert html.count("data:image/png;base64,") >= 4 and "http://" not in html and "https://" not in html
+    assert "4 probe gradient(s) reused rollouts up to 2 step(s) old, importance weighted" in html
 
 
 def test_same_seed_same_bytes(tmp_path, tasks):
@@ -225,6 +229,97 @@ def test_probe_objectives_are_the_documented_losses(tasks):
     for inf in (reward, empty):
         inf.close()
 
+
+def test_stale_probe_rollouts_are_reweighted_to_the_current_policy(tasks):
+    """The reward objective reuses the probe's rollouts for probe_every steps while training moves the
+    policy; each later refresh weights them by q_now / q_drawn (self-normalised per probe group).
+    One-token completions make the expected probe reward J exactly computable, so the estimate is
+    checked against the true gradient of J at the moved weights."""
+    import torch
+
+    from rlvr.train.influence import Influence
+
+    model, tok = make_tiny_model()
+    probe = tasks[:1]
+    prompt = tok(tok.apply_chat_template(probe[0].chat(), tokenize=False, add_generation_prompt=True),
+                 add_special_tokens=False).input_ids
+    rewarded = torch.zeros(len(tok))
+    rewarded[4::3] = 1.0  # every third character earns reward 1
+
+    def policy() -> torch.Tensor:
+        return torch.softmax(model(input_ids=torch.tensor([prompt])).logits[0, -1].float(), -1)
+
+    with torch.no_grad():
+        drawn = policy()
+    k = 1000
+    ys = torch.multinomial(drawn, k, replacement=True, generator=torch.Generator().manual_seed(0)).tolist()
+    samples = [(probe[0], [tok.convert_ids_to_tokens(y) for y in ys], [float(rewarded[y]) for y in ys], [False] * k)]
+
+    def influence() -> Influence:
+        return Influence(model, tok, probe, layers=99, every=10, objective="reward", samples=lambda: samples,
+                         batch_size=256)
+
+    scored = influence()  # a refresh is not due at the probe step: the probe's rollouts are scored at once
+    scored.refreshed_at = 0
+    scored.on_probe(model, 0)
+    captured = influence()  # a refresh is due at the probe step: its own forward pass scores them
+    captured.on_probe(model, 0)
+    _, fresh = captured.probe_loss_and_grads(model, 0)
+    assert captured.stale_refreshes == 0
+    assert scored._drawn_logp.keys() == captured._drawn_logp.keys()
+    for key, x in scored._drawn_logp.items():
+        assert captured._drawn_logp[key] == pytest.approx(x, abs=1e-4)
+        assert x == pytest.approx(math.log(drawn[ys[key[1]]]), abs=1e-4)
+
+    # Training moves the policy towards the rewarded characters: J rises from about 1/3.
+    opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+    for _ in range(2):
+        opt.zero_grad()
+        (-(policy() * rewarded).sum().log()).backward()
+        opt.step()
+    opt.zero_grad()
+    now = policy()
+    params = [m.weight for _, m in scored.modules]
+    true = torch.autograd.grad((now * rewarded).sum(), params)  # grad J at the moved weights, exactly
+    assert (now * rewarded).sum() > (drawn * rewarded).sum() + 0.15  # 0.20 -> 0.43
+
+    _, weighted = scored.probe_loss_and_grads(model, 3)
+    _, weighted_too = captured.probe_loss_and_grads(model, 3)
+    plain = influence()  # no record of the drawing policy: the rollouts are used as if fresh
+    _, unweighted = plain.probe_loss_and_grads(model, 3)
+    assert scored.stale_refreshes == 1 and scored.max_age == 3 and 0 < scored.min_ess < 0.95
+
+    # The estimator is the documented one: w_i = q_now / q_drawn, self-normalised, weighted baseline.
+    with torch.no_grad():
+        w = torch.tensor([float(now[y] / drawn[y]) for y in ys])
+    r = torch.tensor(samples[0][2])
+    coef = w / w.mean() * (r - (w * r).sum() / w.sum()) / k
+    logp = torch.log(policy())[torch.tensor(ys)]
+    expected = torch.autograd.grad(-(coef * logp).sum(), params)
+
+    def flat(gs, units=True):
+        return torch.cat([(g.sum(0) if units else g).flatten().float() for g in gs])
+
+    def error(estimate):
+        return float((-estimate - flat(true, False)).norm() / flat(true, False).norm())
+
+    assert torch.allclose(flat(weighted), flat(expected, False), rtol=1e-3, atol=1e-6)
+    assert torch.allclose(flat(weighted_too), flat(weighted), rtol=1e-3, atol=1e-6)
+    assert not torch.allclose(flat(fresh), flat(weighted), rtol=1e-2, atol=1e-4)
+    # Against the true gradient of J at the moved weights (J 0.20 -> 0.43), the reweighted rollouts
+    # are far closer than the same rollouts taken as fresh, and near as many rollouts drawn afresh.
+    with torch.no_grad():
+        ys_now = torch.multinomial(now, k, replacement=True, generator=torch.Generator().manual_seed(1)).tolist()
+    samples_now = [(probe[0], [tok.convert_ids_to_tokens(y) for y in ys_now], [float(rewarded[y]) for y in ys_now],
+                    [False] * k)]
+    on = Influence(model, tok, probe, layers=99, objective="reward", samples=lambda: samples_now, batch_size=256)
+    _, on_policy = on.probe_loss_and_grads(model, 3)
+    errors = {name: error(flat(g)) for name, g in
+              (("weighted", weighted), ("unweighted", unweighted), ("on_policy", on_policy))}
+    assert errors["weighted"] < 0.3 * errors["unweighted"], errors
+    assert errors["weighted"] < 2.5 * errors["on_policy"] and errors["weighted"] < 0.15, errors
+    for inf in (scored, captured, plain, on):
+        inf.close()
 
 def test_influence_is_taken_in_the_geometry_of_the_update_it_made(tasks):
     """Rows are scored after the optimiser's step, against P G with P = 1 / (sqrt(v_hat) + eps) from

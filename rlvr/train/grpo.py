@@ -203,5 +203,7 @@ class RlvrCallback(TrainerCallback):
             model = self.trainer.accelerator.unwrap_model(self.trainer.model)
             tokenizer = self.trainer.processing_class
         groups = self.run.probe.evaluate(model, tokenizer, step)
+        if self.run.influence is not None:  # which policy drew the rollouts the reward objective reuses
+            self.run.influence.on_probe(model, step)
         if record and (self.trainer is None or self.trainer.accelerator.is_main_process):
             self.run.ledger.add(groups)

@@ -10,7 +10,14 @@ probe loss, one of:
   on the latest probe rollouts, -(1/N) sum_i (r_i - mean of its group) grad mean_t log pi(o_i,t):
   the same estimator GRPO trains with, applied to held-out tasks. Groups whose k rewards are all
   equal contribute nothing (as in training); a refresh where every probe group is all-equal gives
-  a zero gradient and is counted in `empty_refreshes`;
+  a zero gradient and is counted in `empty_refreshes`. The probe is sampled every `probe_every`
+  steps and the probe gradient refreshed every `every` steps, so a refresh may reuse rollouts an
+  earlier policy drew: those are importance weighted to the policy of the refresh (w_i =
+  q_now(o_i) / q_drawn(o_i), q the policy at the sampling temperature, self-normalised within each
+  probe task's group with the baseline weighted alike: (w_i / mean w) (r_i - sum w r / sum w)),
+  which needs each rollout's log-probability under the policy that drew it (`on_probe`);
+  `stale_refreshes`, `max_age` and `min_ess` (the smallest effective sample share
+  (sum w)^2 / (k sum w^2) of a weighted group) say how much of that happened;
 - "gold": the mean per-token negative log-likelihood of the probe tasks' reference answers (the
   verifier's gold completion, without an end-of-sequence token), which needs no sampling and has
   no sampling noise, but scores a reply the model may never write in that form.
@@ -126,7 +133,7 @@ class Influence:
 
     def __init__(self, model: Any, tokenizer: Any, probe_tasks: Sequence[Task], *, layers: int = 1,
                  every: int = 1, objective: str = "reward", samples: Callable[[], list] | None = None,
-                 batch_size: int = 8, exact: bool = True):
+                 batch_size: int = 8, exact: bool = True, temperature: float = 1.0):
         if objective not in OBJECTIVES:
             raise ValueError(f"influence objective must be one of {OBJECTIVES}, got {objective!r}")
         if objective == "reward" and samples is None:
@@ -136,6 +143,14 @@ class Influence:
         self.objective = objective
         self.samples = samples
         self.batch_size = batch_size
+        self.temperature = temperature  # the probe's sampling temperature: its rollouts' probability is at it
+        # Which policy drew the probe rollouts (see `on_probe`): the step it was sampled at and each
+        # rollout's log-probability under that policy, (task_id, index) -> sum_t log q(o_t).
+        self.probe_step: int | None = None
+        self._drawn_logp: dict[tuple[str, int], float] | None = None
+        self.stale_refreshes = 0  # refreshes whose rollouts came from an earlier policy (importance weighted)
+        self.max_age = 0  # the most steps such rollouts were old
+        self.min_ess: float | None = None  # the smallest effective sample share of a weighted probe group
         self.modules = tracked_linears(model, layers)
         self.n_params = sum(m.weight.numel() + (m.bias.numel() if m.bias is not None else 0)
                             for _, m in self.modules)
@@ -187,42 +202,145 @@ class Influence:
             encoded.append(self._encode(t, gold, finished=False))  # the answer itself, not where it stops
         return [(p, c, 1.0 / len(encoded), u % MAX_UNITS) for u, (p, c) in enumerate(encoded)], skipped
 
-    def _reward_examples(self) -> list[tuple[list[int], list[int], float, int]]:
-        """(prompt, completion, weight, unit) with weight = (r_i - group mean) / N over the latest probe
-        rollouts and unit the probe task's position.
-
-        The loss sum_i weight_i * NLL_i has gradient -(1/N) sum_i (r_i - mean) grad log pi(o_i): minus the
-        policy gradient of the probe reward."""
+    def _reward_rollouts(self) -> tuple[list[tuple[str, int, int, list[int], list[int], float]], int]:
+        """([(task_id, index, unit, prompt ids, completion ids, reward)] for every completion of the latest
+        probe groups whose rewards are not all equal, N = the number of probe completions in all)."""
         groups = self.samples() if self.samples is not None else []
         n = sum(len(rewards) for _, _, rewards, _ in groups)
         out = []
         for task, completions, rewards, finished in groups:
             unit = self.unit_of.get(task.task_id)
-            if unit is None:
+            if unit is None or len(set(rewards)) < 2:  # all equal: zero advantage whatever the weights
                 continue
-            mean = sum(rewards) / len(rewards)
-            for c, r, fin in zip(completions, rewards, finished):
-                if r != mean:  # zero advantage, zero gradient: skip the forward pass
-                    p_ids, c_ids = self._encode(task, c, fin)
-                    if c_ids:
-                        out.append((p_ids, c_ids, (r - mean) / n, unit))
+            for i, (c, r, fin) in enumerate(zip(completions, rewards, finished)):
+                p_ids, c_ids = self._encode(task, c, fin)
+                if c_ids:
+                    out.append((task.task_id, i, unit, p_ids, c_ids, float(r)))
+        return out, n
+
+    def _reward_coefficients(self, rollouts: list, n: int, weights: dict[tuple[str, int], float] | None
+                             ) -> list[float]:
+        """The coefficient of each rollout: the loss sum_i coefficient_i * NLL_i has gradient minus the
+        policy gradient of the probe reward at the current weights.
+
+        Fresh rollouts (`weights` None): coefficient (r_i - group mean) / N. Rollouts an earlier policy
+        drew: self-normalised importance weights per probe group, w_i = q_now(o_i) / q_drawn(o_i),
+        coefficient (w_i / mean_j w_j) (r_i - sum_j w_j r_j / sum_j w_j) / N: the same estimator, its
+        sample reweighted to the policy the gradient is taken at."""
+        by_task: dict[str, list[int]] = defaultdict(list)
+        for j, ro in enumerate(rollouts):
+            by_task[ro[0]].append(j)
+        coefs = [0.0] * len(rollouts)
+        for task_id, members in by_task.items():
+            if weights is None:
+                w = [1.0] * len(members)
+            else:
+                logw = [weights[(task_id, rollouts[j][1])] for j in members]
+                top = max(logw)
+                w = [math.exp(x - top) for x in logw]
+                ess = sum(w) ** 2 / sum(x * x for x in w) / len(w)
+                self.min_ess = ess if self.min_ess is None else min(self.min_ess, ess)
+            total = sum(w)
+            baseline = sum(wi * rollouts[j][5] for wi, j in zip(w, members)) / total
+            for wi, j in zip(w, members):
+                coefs[j] = wi * len(members) / total * (rollouts[j][5] - baseline) / n
+        return coefs
+
+    def on_probe(self, model: Any, step: int) -> None:
+        """The probe was just sampled, after `step` updates, from the policy the model now holds. The
+        reward objective's rollouts are reused until the next probe (`probe_every` steps), while
+        training moves the policy: each refresh after this step reweights them to the policy of that
+        moment, which needs their log-probability under the policy that drew them. A refresh due at
+        this very step reads it off its own forward pass; otherwise it is scored here (one forward
+        pass over the probe's rollouts, no backward)."""
+        if self.objective != "reward":
+            return
+        self.probe_step = step
+        self._drawn_logp = None
+        if not self.due(step):
+            self._drawn_logp = self._rollout_logps(model, self._reward_rollouts()[0])
+
+    def _rollout_logps(self, model: Any, rollouts: list) -> dict[tuple[str, int], float]:
+        """(task_id, index) -> sum over the completion's tokens of log q(o_t), q the current policy at the
+        sampling temperature; no gradient."""
+        import torch
+
+        out: dict[tuple[str, int], float] = {}
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(rollouts), self.batch_size):
+                    batch = rollouts[start:start + self.batch_size]
+                    _, logq = self._batch_logps(model, [(ro[3], ro[4]) for ro in batch])
+                    out.update({(ro[0], ro[1]): float(x) for ro, x in zip(batch, logq)})
+        finally:
+            model.train(was_training)
         return out
 
-    def probe_loss_and_grads(self, model: Any) -> tuple[float, list[Any]]:
-        """The probe loss (see the module docstring) and its gradient w.r.t. the tracked weights, per
-        probe unit: one tensor of shape (units, *param.shape) per tracked parameter, in `self.dtype`
-        (each unit's gradient is accumulated in fp32 and stored once)."""
+    def _batch_logps(self, model: Any, batch: list[tuple[list[int], list[int]]]) -> tuple[Any, Any]:
+        """(mean per-token log pi of each completion, with its graph; sum of log q at the sampling
+        temperature, detached) for a batch of (prompt ids, completion ids), left padded."""
+        import torch
+
+        params = next(model.parameters())
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        width = max(len(p) + len(g) for p, g in batch)
+        keep = max(len(g) for _, g in batch) + 1
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        target_mask = torch.zeros((len(batch), keep - 1))
+        for i, (p, g) in enumerate(batch):  # left padding: every completion ends at the last position
+            seq = p + g
+            ids[i, width - len(seq):] = torch.tensor(seq)
+            mask[i, width - len(seq):] = 1
+            target_mask[i, keep - 1 - len(g):] = 1.0
+        ids, mask, target_mask = ids.to(params.device), mask.to(params.device), target_mask.to(params.device)
+        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits[:, :-1].float()
+        targets = ids[:, width - keep + 1:].unsqueeze(-1)
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, targets).squeeze(-1)
+        mean_logp = (logp * target_mask).sum(1) / target_mask.sum(1).clamp(min=1.0)
+        with torch.no_grad():
+            logq = logp if self.temperature == 1.0 else \
+                torch.log_softmax(logits / self.temperature, dim=-1).gather(-1, targets).squeeze(-1)
+            sum_logq = (logq * target_mask).sum(1).detach()
+        return mean_logp, sum_logq
+
+    def probe_loss_and_grads(self, model: Any, step: int | None = None) -> tuple[float, list[Any]]:
+        """The probe loss (see the module docstring) at the current weights, after `step` updates, and its
+        gradient w.r.t. the tracked weights, per probe unit: one tensor of shape (units, *param.shape)
+        per tracked parameter, in `self.dtype` (each unit's gradient is accumulated in fp32 and stored
+        once). With the reward objective, rollouts drawn before `step` are importance weighted."""
         import torch
 
         params = [p for _, m in self.modules for p in (m.weight, m.bias) if p is not None]
         dtype = getattr(torch, self.dtype)
         total = [torch.zeros((self.units, *p.shape), dtype=dtype, device=p.device) for p in params]
-        examples = self.gold if self.objective == "gold" else self._reward_examples()
+        capture: dict[tuple[str, int], float] | None = None
+        if self.objective == "gold":
+            examples = [(p, c, w, u, None) for p, c, w, u in self.gold]
+        else:
+            rollouts, n = self._reward_rollouts()
+            stale = self.probe_step is not None and step is not None and step != self.probe_step
+            weights = None
+            if stale and self._drawn_logp is not None and all((ro[0], ro[1]) in self._drawn_logp for ro in rollouts):
+                now = self._rollout_logps(model, rollouts)
+                weights = {key: now[key] - self._drawn_logp[key] for key in now}
+                self.stale_refreshes += 1
+                self.max_age = max(self.max_age, step - self.probe_step)
+            elif stale:
+                log.warning("influence: probe rollouts from step %s reused at step %s without their sampling "
+                            "log-probabilities; not reweighted", self.probe_step, step)
+            elif self.probe_step is not None and step is not None:
+                capture = self._drawn_logp = {}  # fresh: this pass scores them under the policy that drew them
+            coefs = self._reward_coefficients(rollouts, n, weights)
+            # zero coefficient, zero gradient: skip the forward pass, unless this pass also scores
+            # every rollout of a mixed group under the policy that drew it
+            examples = [(ro[3], ro[4], c, ro[2], (ro[0], ro[1])) for ro, c in zip(rollouts, coefs)
+                        if c or capture is not None]
         if not examples:
             self.empty_refreshes += 1
             return 0.0, total
-        device = params[0].device
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         loss_sum = 0.0
         by_unit: dict[int, list] = defaultdict(list)
         for ex in examples:
@@ -231,23 +349,11 @@ class Influence:
             acc = [torch.zeros(p.shape, dtype=torch.float32, device=p.device) for p in params]
             for start in range(0, len(unit_examples), self.batch_size):
                 batch = unit_examples[start:start + self.batch_size]
-                width = max(len(p) + len(g) for p, g, _, _ in batch)
-                keep = max(len(g) for _, g, _, _ in batch) + 1
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                target_mask = torch.zeros((len(batch), keep - 1))
-                weights = torch.tensor([w for _, _, w, _ in batch], dtype=torch.float32, device=device)
-                for i, (p, g, _, _) in enumerate(batch):  # left padding: every completion ends at the last position
-                    seq = p + g
-                    ids[i, width - len(seq):] = torch.tensor(seq)
-                    mask[i, width - len(seq):] = 1
-                    target_mask[i, keep - 1 - len(g):] = 1.0
-                ids, mask, target_mask = ids.to(device), mask.to(device), target_mask.to(device)
-                logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits[:, :-1].float()
-                targets = ids[:, width - keep + 1:]
-                logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-                per_seq = -(logp * target_mask).sum(1) / target_mask.sum(1).clamp(min=1.0)
-                loss = (per_seq * weights).sum()
+                mean_logp, sum_logq = self._batch_logps(model, [(p, g) for p, g, *_ in batch])
+                weights_t = torch.tensor([w for _, _, w, _, _ in batch], dtype=torch.float32, device=mean_logp.device)
+                loss = -(mean_logp * weights_t).sum()
+                if capture is not None:
+                    capture.update({key: float(x) for (*_, key), x in zip(batch, sum_logq)})
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
                 for a, g in zip(acc, grads):
                     if g is not None:
@@ -291,7 +397,7 @@ class Influence:
         was_training, self._active = model.training, False
         model.eval()
         try:
-            loss, grads = self.probe_loss_and_grads(model)
+            loss, grads = self.probe_loss_and_grads(model, step)
         finally:
             model.train(was_training)
         it = iter(grads)

@@ -352,7 +352,7 @@ def _build_trainer(config: TrainConfig, run: Any, policy: Any, tokenizer: Any, r
             run.influence = Influence(trainer.accelerator.unwrap_model(trainer.model), tokenizer, probe_tasks,
                                       layers=config.influence_layers, every=config.influence_every,
                                       objective=config.influence_objective, samples=run.probe.latest,
-                                      exact=config.influence_geometry != "scalar")
+                                      exact=config.influence_geometry != "scalar", temperature=config.temperature)
     elif config.influence:
         log.warning("no probe tasks: influence needs a probe objective and is off for this run")
     return trainer

@@ -276,7 +276,15 @@ def _glance(summary: dict[str, Any], groups: Sequence[RolloutGroup], n_train_tas
                  if blocks == total else
                  f"the last {blocks} of {total} blocks: the change through those weights only, a fraction of "
                  "the whole model's (a ranking; track every block with --influence-layers for magnitudes)")
-        rows.append(("influence", f"{int(summary.get('influence_params', 0)):,} weights in {reach}; {geometry}"))
+        probe_age = ""
+        if summary.get("influence_stale_refreshes"):
+            ess = summary.get("influence_probe_min_ess")
+            probe_age = (f"; {int(summary['influence_stale_refreshes'])} probe gradient(s) reused rollouts up to "
+                         f"{summary.get('influence_probe_max_age')} step(s) old, importance weighted to the policy "
+                         "of their step" + (f" (smallest effective sample share of a probe group {float(ess):.2f})"
+                                            if ess is not None else ""))
+        rows.append(("influence", f"{int(summary.get('influence_params', 0)):,} weights in {reach}; {geometry}"
+                                  f"{probe_age}"))
     sec = summary.get("seconds_per_step")
     cost = f"{sec} s per step" if sec is not None else "n/a"
     for key, label in (("probe_seconds", "probing"), ("influence_seconds", "influence")):

@@ -104,6 +104,11 @@ class RunState:
             add("influence_seconds", self.influence.seconds)
             add("influence_refreshes", self.influence.refreshes)
             add("influence_empty_refreshes", self.influence.empty_refreshes)
+            add("influence_stale_refreshes", self.influence.stale_refreshes)
+            out["influence_probe_max_age"] = max(out.get("influence_probe_max_age", 0), self.influence.max_age)
+            if self.influence.min_ess is not None:
+                out["influence_probe_min_ess"] = round(min(out.get("influence_probe_min_ess", 1.0),
+                                                           self.influence.min_ess), 4)
             out.update(influence_params=self.influence.n_params,
                        influence_modules=[n for n, _ in self.influence.modules],
                        influence_blocks=self.influence.blocks, influence_model_blocks=self.influence.model_blocks,
