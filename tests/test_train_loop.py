@@ -304,6 +304,22 @@ def test_stale_probe_rollouts_are_reweighted_to_the_current_policy(tasks):
         return float((-estimate - flat(true, False)).norm() / flat(true, False).norm())
 
     assert torch.allclose(flat(weighted), flat(expected, False), rtol=1e-3, atol=1e-6)
+    # A probe group that fits one batch takes its weights and its gradient from one forward pass; a
+    # larger one is scored first and then reweighted (as the 1000 above): the same numbers either way.
+    sub = [(probe[0], samples[0][1][:20], samples[0][2][:20], [False] * 20)]
+    assert 0 < sum(sub[0][2]) < 20
+    small = []
+    for batch_size in (32, 8):  # one pass; scored first (20 > max(8, 16))
+        inf = Influence(model, tok, probe, layers=99, objective="reward", samples=lambda: sub, batch_size=batch_size)
+        inf.probe_step, inf._drawn_logp = 0, {key: x for key, x in scored._drawn_logp.items() if key[1] < 20}
+        small.append(flat(inf.probe_loss_and_grads(model, 3)[1]))
+        assert inf.stale_refreshes == 1
+        inf.close()
+    w20, r20 = w[:20], r[:20]
+    coef20 = w20 / w20.mean() * (r20 - (w20 * r20).sum() / w20.sum()) / 20
+    expected20 = torch.autograd.grad(-(coef20 * torch.log(policy())[torch.tensor(ys[:20])]).sum(), params)
+    for got in small:
+        assert torch.allclose(got, flat(expected20, False), rtol=1e-3, atol=1e-6)
     assert torch.allclose(flat(weighted_too), flat(weighted), rtol=1e-3, atol=1e-6)
     assert not torch.allclose(flat(fresh), flat(weighted), rtol=1e-2, atol=1e-4)
     # Against the true gradient of J at the moved weights (J 0.20 -> 0.43), the reweighted rollouts

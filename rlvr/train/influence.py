@@ -218,33 +218,24 @@ class Influence:
                     out.append((task.task_id, i, unit, p_ids, c_ids, float(r)))
         return out, n
 
-    def _reward_coefficients(self, rollouts: list, n: int, weights: dict[tuple[str, int], float] | None
-                             ) -> list[float]:
-        """The coefficient of each rollout: the loss sum_i coefficient_i * NLL_i has gradient minus the
-        policy gradient of the probe reward at the current weights.
+    def _coefficients(self, rewards: Sequence[float], log_ratios: Sequence[float] | None, n: int) -> list[float]:
+        """The coefficients of one probe group's rollouts: the loss sum_i coefficient_i * NLL_i has gradient
+        minus the policy gradient of the probe reward at the current weights.
 
-        Fresh rollouts (`weights` None): coefficient (r_i - group mean) / N. Rollouts an earlier policy
-        drew: self-normalised importance weights per probe group, w_i = q_now(o_i) / q_drawn(o_i),
+        Fresh rollouts (`log_ratios` None): (r_i - group mean) / N. Rollouts an earlier policy drew:
+        self-normalised importance weights, w_i = q_now(o_i) / q_drawn(o_i) = exp(log_ratios_i),
         coefficient (w_i / mean_j w_j) (r_i - sum_j w_j r_j / sum_j w_j) / N: the same estimator, its
         sample reweighted to the policy the gradient is taken at."""
-        by_task: dict[str, list[int]] = defaultdict(list)
-        for j, ro in enumerate(rollouts):
-            by_task[ro[0]].append(j)
-        coefs = [0.0] * len(rollouts)
-        for task_id, members in by_task.items():
-            if weights is None:
-                w = [1.0] * len(members)
-            else:
-                logw = [weights[(task_id, rollouts[j][1])] for j in members]
-                top = max(logw)
-                w = [math.exp(x - top) for x in logw]
-                ess = sum(w) ** 2 / sum(x * x for x in w) / len(w)
-                self.min_ess = ess if self.min_ess is None else min(self.min_ess, ess)
-            total = sum(w)
-            baseline = sum(wi * rollouts[j][5] for wi, j in zip(w, members)) / total
-            for wi, j in zip(w, members):
-                coefs[j] = wi * len(members) / total * (rollouts[j][5] - baseline) / n
-        return coefs
+        if log_ratios is None:
+            w = [1.0] * len(rewards)
+        else:
+            top = max(log_ratios)
+            w = [math.exp(x - top) for x in log_ratios]
+            ess = sum(w) ** 2 / sum(x * x for x in w) / len(w)
+            self.min_ess = ess if self.min_ess is None else min(self.min_ess, ess)
+        total = sum(w)
+        baseline = sum(wi * r for wi, r in zip(w, rewards)) / total
+        return [wi * len(w) / total * (r - baseline) / n for wi, r in zip(w, rewards)]
 
     def on_probe(self, model: Any, step: int) -> None:
         """The probe was just sampled, after `step` updates, from the policy the model now holds. The
@@ -316,44 +307,69 @@ class Influence:
         params = [p for _, m in self.modules for p in (m.weight, m.bias) if p is not None]
         dtype = getattr(torch, self.dtype)
         total = [torch.zeros((self.units, *p.shape), dtype=dtype, device=p.device) for p in params]
+        # per unit, the batches of one forward/backward each: [(prompt ids, completion ids, rollout key)]
+        # and how a batch's coefficients follow from its completions' log q under the current policy
+        plan: dict[int, list[tuple[list, Callable[[Any], list[float]]]]] = defaultdict(list)
         capture: dict[tuple[str, int], float] | None = None
         if self.objective == "gold":
-            examples = [(p, c, w, u, None) for p, c, w, u in self.gold]
+            for p_ids, c_ids, w, unit in self.gold:
+                plan[unit].append(([(p_ids, c_ids, None)], lambda _, w=w: [w]))
         else:
             rollouts, n = self._reward_rollouts()
             stale = self.probe_step is not None and step is not None and step != self.probe_step
-            weights = None
-            if stale and self._drawn_logp is not None and all((ro[0], ro[1]) in self._drawn_logp for ro in rollouts):
-                now = self._rollout_logps(model, rollouts)
-                weights = {key: now[key] - self._drawn_logp[key] for key in now}
-                self.stale_refreshes += 1
-                self.max_age = max(self.max_age, step - self.probe_step)
-            elif stale:
+            drawn = self._drawn_logp
+            weighted = stale and drawn is not None and all((ro[0], ro[1]) in drawn for ro in rollouts)
+            if stale and not weighted:
                 log.warning("influence: probe rollouts from step %s reused at step %s without their sampling "
                             "log-probabilities; not reweighted", self.probe_step, step)
-            elif self.probe_step is not None and step is not None:
+            elif not stale and self.probe_step is not None and step is not None:
                 capture = self._drawn_logp = {}  # fresh: this pass scores them under the policy that drew them
-            coefs = self._reward_coefficients(rollouts, n, weights)
-            # zero coefficient, zero gradient: skip the forward pass, unless this pass also scores
-            # every rollout of a mixed group under the policy that drew it
-            examples = [(ro[3], ro[4], c, ro[2], (ro[0], ro[1])) for ro, c in zip(rollouts, coefs)
-                        if c or capture is not None]
-        if not examples:
+            if weighted:
+                self.stale_refreshes += 1
+                self.max_age = max(self.max_age, step - self.probe_step)
+            groups: dict[str, list] = defaultdict(list)
+            for ro in rollouts:
+                groups[ro[0]].append(ro)
+            group_batch = max(self.batch_size, 16)
+            for group in groups.values():
+                unit, rewards = group[0][2], [ro[5] for ro in group]
+                items = [(ro[3], ro[4], (ro[0], ro[1])) for ro in group]
+                if weighted and len(group) <= group_batch:  # one pass: its weights and its gradient
+                    old = torch.tensor([drawn[(ro[0], ro[1])] for ro in group], dtype=torch.float64)
+                    plan[unit].append((items, lambda logq, rewards=rewards, old=old: self._coefficients(
+                        rewards, (logq.double().cpu() - old).tolist(), n)))
+                    continue
+                if weighted:  # a group too large for one batch is scored first, then reweighted
+                    now = self._rollout_logps(model, group)
+                    coefs = self._coefficients(rewards, [now[k] - drawn[k] for *_, k in items], n)
+                else:
+                    coefs = self._coefficients(rewards, None, n)
+                # zero coefficient, zero gradient: skip the forward pass, unless this pass also scores
+                # every rollout of a mixed group under the policy that drew it
+                kept = [(item, c) for item, c in zip(items, coefs) if c or capture is not None]
+                for start in range(0, len(kept), self.batch_size):
+                    chunk = kept[start:start + self.batch_size]
+                    plan[unit].append(([item for item, _ in chunk],
+                                       lambda _, cs=[c for _, c in chunk]: cs))
+        if not plan:
             self.empty_refreshes += 1
             return 0.0, total
         loss_sum = 0.0
-        by_unit: dict[int, list] = defaultdict(list)
-        for ex in examples:
-            by_unit[ex[3]].append(ex)
-        for unit, unit_examples in sorted(by_unit.items()):
+        for unit, batches in sorted(plan.items()):
+            if self.objective == "gold":  # one sequence per planned item: batch them
+                items = [(b[0][0], b[1](None)[0]) for b in batches]
+                batches = [([it for it, _ in items[i:i + self.batch_size]],
+                            lambda _, ws=[w for _, w in items[i:i + self.batch_size]]: ws)
+                           for i in range(0, len(items), self.batch_size)]
             acc = [torch.zeros(p.shape, dtype=torch.float32, device=p.device) for p in params]
-            for start in range(0, len(unit_examples), self.batch_size):
-                batch = unit_examples[start:start + self.batch_size]
-                mean_logp, sum_logq = self._batch_logps(model, [(p, g) for p, g, *_ in batch])
-                weights_t = torch.tensor([w for _, _, w, _, _ in batch], dtype=torch.float32, device=mean_logp.device)
-                loss = -(mean_logp * weights_t).sum()
+            for items, coefficients in batches:
+                mean_logp, sum_logq = self._batch_logps(model, [(p_ids, c_ids) for p_ids, c_ids, _ in items])
                 if capture is not None:
-                    capture.update({key: float(x) for (*_, key), x in zip(batch, sum_logq)})
+                    capture.update({key: float(x) for (*_, key), x in zip(items, sum_logq)})
+                coefs = coefficients(sum_logq)
+                if not any(coefs):
+                    continue
+                loss = -(mean_logp * torch.tensor(coefs, dtype=torch.float32, device=mean_logp.device)).sum()
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
                 for a, g in zip(acc, grads):
                     if g is not None:
