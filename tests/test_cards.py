@@ -299,6 +299,9 @@ def test_value_pooled_over_runs_in_the_cli_and_the_card(run_dir, tmp_path, capsy
     out = capsys.readouterr().out
     assert str(run_dir / "train" / "value.parquet") in out and "bootstrap se" in out
     assert re.search(r"gym\.basic_arithmetic\s+1\s+40\s+12\s+\+0\.12\s", out)
+    assert main(["value", str(run_dir), "--level", "all", "--top", "1"]) == 0  # the most helpful and most harmful
+    out = capsys.readouterr().out
+    assert "gym.basic_arithmetic" in out and "gym.leg_counting" in out and "Open Book" not in out
 
     # Three runs: mean over them +- their spread / sqrt(3), which a single run's se cannot see.
     pooled_file = tmp_path / "pooled.parquet"
