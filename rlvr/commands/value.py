@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-Z_SURE = 2.0
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN",
@@ -36,6 +34,8 @@ def _pm(x: float | None, se: float | None) -> str:
 
 
 def _verdict(x: float | None, se: float | None) -> str:
+    from rlvr.train.value import Z_SURE  # the report's threshold
+
     if x is None:
         return "no influence"
     if not se:

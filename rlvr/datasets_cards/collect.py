@@ -250,15 +250,15 @@ def collect(run_dir: str | Path | None, tasks_path: str | Path | None = None,
         raise ValueError(f"{tasks_path}: no tasks to publish")
     _refuse_duplicates(tasks, tasks_path)
     values: list[Value] = []
-    for _, path in _stage_files(run, "train", "value.parquet"):
-        values = Value.read_parquet(path)
+    own: Path | None = None
+    for _, own in _stage_files(run, "train", "value.parquet"):
+        values = Value.read_parquet(own)
     if value_runs:
         from rlvr.train.value import pool_runs, value_file
 
-        if not values:
+        if own is None or not values:
             raise ValueError(f"--value-runs: {run.path} has no train stage with a value.parquet to pool them with")
         others = [value_file(p) for p in value_runs]
-        own = [path for _, path in _stage_files(run, "train", "value.parquet")][-1]
         if len({p.resolve() for p in [own, *others]}) < 1 + len(others):
             raise ValueError("--value-runs: the same run's value was given twice: " + ", ".join(map(str, [own, *others])))
         values = pool_runs([values, *(Value.read_parquet(p) for p in others)])

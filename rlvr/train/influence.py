@@ -311,9 +311,19 @@ class Influence:
         # and how a batch's coefficients follow from its completions' log q under the current policy
         plan: dict[int, list[tuple[list, Callable[[Any], list[float]]]]] = defaultdict(list)
         capture: dict[tuple[str, int], float] | None = None
+
+        def add_fixed(unit: int, kept: list[tuple[Any, float]]) -> None:
+            """(item, coefficient) pairs whose coefficients are known now, in batches of batch_size."""
+            for start in range(0, len(kept), self.batch_size):
+                chunk = kept[start:start + self.batch_size]
+                plan[unit].append(([item for item, _ in chunk], lambda _, cs=[c for _, c in chunk]: cs))
+
         if self.objective == "gold":
+            by_unit: dict[int, list[tuple[Any, float]]] = defaultdict(list)
             for p_ids, c_ids, w, unit in self.gold:
-                plan[unit].append(([(p_ids, c_ids, None)], lambda _, w=w: [w]))
+                by_unit[unit].append(((p_ids, c_ids, None), w))
+            for unit, kept in by_unit.items():
+                add_fixed(unit, kept)
         else:
             rollouts, n = self._reward_rollouts()
             stale = self.probe_step is not None and step is not None and step != self.probe_step
@@ -346,21 +356,12 @@ class Influence:
                     coefs = self._coefficients(rewards, None, n)
                 # zero coefficient, zero gradient: skip the forward pass, unless this pass also scores
                 # every rollout of a mixed group under the policy that drew it
-                kept = [(item, c) for item, c in zip(items, coefs) if c or capture is not None]
-                for start in range(0, len(kept), self.batch_size):
-                    chunk = kept[start:start + self.batch_size]
-                    plan[unit].append(([item for item, _ in chunk],
-                                       lambda _, cs=[c for _, c in chunk]: cs))
+                add_fixed(unit, [(item, c) for item, c in zip(items, coefs) if c or capture is not None])
         if not plan:
             self.empty_refreshes += 1
             return 0.0, total
         loss_sum = 0.0
         for unit, batches in sorted(plan.items()):
-            if self.objective == "gold":  # one sequence per planned item: batch them
-                items = [(b[0][0], b[1](None)[0]) for b in batches]
-                batches = [([it for it, _ in items[i:i + self.batch_size]],
-                            lambda _, ws=[w for _, w in items[i:i + self.batch_size]]: ws)
-                           for i in range(0, len(items), self.batch_size)]
             acc = [torch.zeros(p.shape, dtype=torch.float32, device=p.device) for p in params]
             for items, coefficients in batches:
                 mean_logp, sum_logq = self._batch_logps(model, [(p_ids, c_ids) for p_ids, c_ids, _ in items])
